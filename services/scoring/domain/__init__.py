@@ -1,0 +1,95 @@
+"""The scoring service's pure domain: instruments, a client's history, markers, severity, rupture episodes.
+
+No I/O and no imports from Kafka, MongoDB, FastAPI or ``shared/``: adapters map wire events onto the facts
+here and the domain events here onto wire events. Typical use by an entry point::
+
+    history = stored_history.with_fact(fact)            # idempotent, order-independent
+    assessment = assess_client(history, thresholds, actions)
+    events = assessment.owed_events(emitted_log)        # publish these via the outbox
+    emitted_log = emitted_log.record(events)
+"""
+
+from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
+from .announcements import EmittedLog, owed_events
+from .assessment import ClientAssessment, assess_client
+from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
+from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
+from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
+from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
+from .history import ClientHistory, Session
+from .instruments import (
+    INSTRUMENTS,
+    SRS_ITEM_DIMENSIONS,
+    WAI_SR_SUBSCALES,
+    AllianceDimension,
+    Instrument,
+    InstrumentSpec,
+    Respondent,
+    Scores,
+    parse_instrument,
+    parse_respondent,
+    srs_dimension,
+    validate_scores,
+    wai_sr_subscales,
+)
+from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
+from .marking import MarkedSession, mark_session, mark_sessions
+from .severity import Severity, severity_of
+from .summary import ClientSummary, summarize
+from .thresholds import Thresholds
+
+__all__ = [
+    "ALLIANCE_FAMILIES",
+    "INSTRUMENTS",
+    "MARKER_TABLE",
+    "SRS_ITEM_DIMENSIONS",
+    "WAI_SR_SUBSCALES",
+    "Acknowledgement",
+    "AllianceDimension",
+    "Attendance",
+    "AttendanceRecorded",
+    "ClientAssessment",
+    "ClientHistory",
+    "ClientSummary",
+    "ClinicianActions",
+    "ConflictingFact",
+    "DomainError",
+    "DomainEvent",
+    "EmittedLog",
+    "EpisodeTimeline",
+    "Fact",
+    "FeedbackRecorded",
+    "Instrument",
+    "InstrumentSpec",
+    "InvalidAction",
+    "InvalidFact",
+    "InvalidScores",
+    "InvalidThresholds",
+    "ManualResolution",
+    "MarkedSession",
+    "Marker",
+    "MarkerCode",
+    "MarkerFamily",
+    "ResolutionHow",
+    "Respondent",
+    "RuptureEpisode",
+    "RuptureResolved",
+    "RuptureSuspected",
+    "Scores",
+    "Session",
+    "Severity",
+    "Thresholds",
+    "assess_client",
+    "derive_episodes",
+    "mark_session",
+    "mark_sessions",
+    "owed_events",
+    "parse_instrument",
+    "parse_respondent",
+    "rupture_episode_id",
+    "severity_of",
+    "srs_dimension",
+    "summarize",
+    "validate_scores",
+    "wai_sr_subscales",
+]

@@ -1,0 +1,94 @@
+"""The facts a client's history is made of: one per inbound event, each with its unique event id.
+
+They are the domain's reading of ``session.completed`` and ``feedback.submitted``; an adapter maps the wire
+events onto them (the client's free-text comment is deliberately absent: the rules never need it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from .errors import InvalidFact
+from .instruments import Instrument, Respondent, Scores
+
+
+class Attendance(Enum):
+    ATTENDED = "attended"
+    LATE = "late"
+    NO_SHOW = "no_show"
+    LATE_CANCEL = "late_cancel"
+    CANCELLED = "cancelled"
+
+    @property
+    def took_place(self) -> bool:
+        return self in (Attendance.ATTENDED, Attendance.LATE)
+
+    @property
+    def is_absence(self) -> bool:
+        """The client's own absence, which the attendance marker counts."""
+        return self in (Attendance.NO_SHOW, Attendance.LATE_CANCEL)
+
+
+@dataclass(frozen=True)
+class AttendanceRecorded:
+    """A session took place or was missed (``session.completed``). ``recorded_at`` is when the fact was
+    recorded (the event's time); of two records for one session the later one wins."""
+
+    event_id: str
+    clinic_id: str
+    client_id: str
+    session_id: str
+    therapist_id: str
+    occurred_at: datetime
+    attendance: Attendance
+    recorded_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"occurred_at": self.occurred_at, "recorded_at": self.recorded_at})
+
+    @property
+    def session_at(self) -> datetime:
+        return self.occurred_at
+
+
+@dataclass(frozen=True)
+class FeedbackRecorded:
+    """One instrument filled in by one respondent for one session (``feedback.submitted``)."""
+
+    event_id: str
+    clinic_id: str
+    client_id: str
+    session_id: str
+    therapist_id: str
+    session_at: datetime
+    respondent: Respondent
+    scores: Scores
+    submitted_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"session_at": self.session_at, "submitted_at": self.submitted_at})
+
+    @property
+    def instrument(self) -> Instrument:
+        return self.scores.instrument
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.submitted_at
+
+
+Fact = AttendanceRecorded | FeedbackRecorded
+
+
+def _check(fact: Fact, moments: dict[str, datetime]) -> None:
+    problems: dict[str, str] = {}
+    for name in ("event_id", "clinic_id", "client_id", "session_id", "therapist_id"):
+        if not getattr(fact, name):
+            problems[name] = "must not be empty"
+    for name, moment in moments.items():
+        if moment.utcoffset() is None:
+            problems[name] = "must carry a UTC offset"
+    if problems:
+        raise InvalidFact(f"invalid {type(fact).__name__}", problems)

@@ -1,0 +1,154 @@
+"""A client's history: the sessions of one client (clinic + client), in session order, derived from facts.
+
+The history is a *set* of facts and the sessions are recomputed from that set, so the result cannot depend on
+the order in which events arrived, and a fact applied twice is the same set (order-independent and idempotent
+by construction). The choices that make it deterministic:
+
+- One fact per event id. The same event id with the same content is a no-op; with different content it is a
+  ``ConflictingFact`` (ids are unique upstream, so this is a bug to surface, not a tie to break silently).
+- Feedback for the same session + instrument + respondent: the latest ``submitted_at`` wins, ties going to the
+  greater event id. Attendance for the same session: the latest ``recorded_at`` wins, same tie-break.
+- A session's time is its attendance record's ``occurred_at``; before that record arrives, the earliest
+  ``session_at`` of its feedback. Sessions are ordered by (time, session_id).
+- A session known only from feedback has unknown attendance (``None``) and is presumed held: someone rated it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from .errors import ConflictingFact, InvalidFact
+from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
+from .instruments import Instrument, Respondent, Scores
+
+
+@dataclass(frozen=True)
+class Session:
+    """One session as currently known: attendance, if recorded, and the winning feedback per instrument and
+    respondent. ``facts`` keeps every fact about it, in recording order, for provenance."""
+
+    session_id: str
+    occurred_at: datetime
+    therapist_id: str
+    attendance: Attendance | None
+    feedback: tuple[FeedbackRecorded, ...]
+    facts: tuple[Fact, ...]
+
+    def scores(self, instrument: Instrument, respondent: Respondent) -> Scores | None:
+        for fact in self.feedback:
+            if fact.instrument is instrument and fact.respondent is respondent:
+                return fact.scores
+        return None
+
+    @property
+    def client_srs(self) -> Scores | None:
+        return self.scores(Instrument.SRS, Respondent.CLIENT)
+
+    @property
+    def therapist_srs(self) -> Scores | None:
+        return self.scores(Instrument.SRS, Respondent.THERAPIST)
+
+    @property
+    def client_ors(self) -> Scores | None:
+        return self.scores(Instrument.ORS, Respondent.CLIENT)
+
+    @property
+    def presumed_held(self) -> bool:
+        return self.attendance is None or self.attendance.took_place
+
+    @property
+    def counts(self) -> bool:
+        """Whether the session counts in session windows: a session the clinic cancelled never happened and
+        says nothing about the client, so every "n sessions" rule skips it."""
+        return self.attendance is not Attendance.CANCELLED
+
+
+@dataclass(frozen=True)
+class ClientHistory:
+    clinic_id: str
+    client_id: str
+    facts: frozenset[Fact] = frozenset()
+
+    def __post_init__(self) -> None:
+        by_id: dict[str, Fact] = {}
+        for fact in self.facts:
+            _check_belongs(self, fact)
+            other = by_id.setdefault(fact.event_id, fact)
+            if other is not fact:
+                raise ConflictingFact("conflicting facts", {"event_id": f"{fact.event_id!r} used twice"})
+
+    @classmethod
+    def of(cls, clinic_id: str, client_id: str, facts: Iterable[Fact] = ()) -> ClientHistory:
+        """The history made of ``facts`` (a fold of ``with_fact``; duplicates are fine)."""
+        history = cls(clinic_id, client_id)
+        for fact in facts:
+            history = history.with_fact(fact)
+        return history
+
+    def with_fact(self, fact: Fact) -> ClientHistory:
+        """This history with one more fact; the same history if the event id was already applied."""
+        if fact in self.facts:
+            return self
+        _check_belongs(self, fact)
+        if fact.event_id in self.event_ids:
+            raise ConflictingFact(
+                "conflicting facts", {"event_id": f"{fact.event_id!r} already applied with other content"}
+            )
+        return ClientHistory(self.clinic_id, self.client_id, self.facts | {fact})
+
+    def has_applied(self, event_id: str) -> bool:
+        return event_id in self.event_ids
+
+    @cached_property
+    def event_ids(self) -> frozenset[str]:
+        return frozenset(fact.event_id for fact in self.facts)
+
+    @cached_property
+    def sessions(self) -> tuple[Session, ...]:
+        """Every known session in session order: (time, session_id)."""
+        grouped: dict[str, list[Fact]] = {}
+        for fact in self.facts:
+            grouped.setdefault(fact.session_id, []).append(fact)
+        sessions = (_session(session_id, facts) for session_id, facts in grouped.items())
+        return tuple(sorted(sessions, key=lambda session: (session.occurred_at, session.session_id)))
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.session_id == session_id), None)
+
+
+def _recording_order(fact: Fact) -> tuple[datetime, str]:
+    return fact.recorded_at, fact.event_id
+
+
+def _session(session_id: str, facts: list[Fact]) -> Session:
+    ordered = tuple(sorted(facts, key=_recording_order))
+    records = [fact for fact in ordered if isinstance(fact, AttendanceRecorded)]
+    feedback = [fact for fact in ordered if isinstance(fact, FeedbackRecorded)]
+    winners: dict[tuple[Instrument, Respondent], FeedbackRecorded] = {}
+    for fact in feedback:  # in recording order, so the last one written per slot is the latest
+        winners[(fact.instrument, fact.respondent)] = fact
+    latest = records[-1] if records else None
+    return Session(
+        session_id=session_id,
+        occurred_at=latest.occurred_at if latest else min(fact.session_at for fact in feedback),
+        therapist_id=(latest or feedback[-1]).therapist_id,
+        attendance=latest.attendance if latest else None,
+        feedback=tuple(sorted(winners.values(), key=lambda f: (f.instrument.value, f.respondent.value))),
+        facts=ordered,
+    )
+
+
+def _check_belongs(history: ClientHistory, fact: Fact) -> None:
+    problems = {
+        name: f"belongs to {value!r}, not {expected!r}"
+        for name, value, expected in (
+            ("clinic_id", fact.clinic_id, history.clinic_id),
+            ("client_id", fact.client_id, history.client_id),
+        )
+        if value != expected
+    }
+    if problems:
+        raise InvalidFact("fact from another client", problems)

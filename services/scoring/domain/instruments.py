@@ -1,0 +1,192 @@
+"""Feedback instruments (version 1): their items, ranges and totals, and strict validation of scores.
+
+Values are kept as ``Decimal`` so that totals and threshold comparisons are exact: with floats,
+9.1 + 8.4 + 8.8 + 8.9 is not 35.2 and a drop of "exactly 1.0" could miss the ``≤`` rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from .errors import InvalidScores
+
+ONE_DECIMAL = Decimal("0.1")
+WHOLE = Decimal("1")
+
+
+class Instrument(Enum):
+    SRS = "srs"
+    ORS = "ors"
+    WAI_SR = "wai_sr"
+
+
+class Respondent(Enum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+
+
+class AllianceDimension(Enum):
+    BOND = "bond"
+    GOAL = "goal"
+    TASK = "task"
+    GENERAL = "general"
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """What one instrument accepts: items in their canonical order, each within [minimum, maximum]."""
+
+    instrument: Instrument
+    items: tuple[str, ...]
+    minimum: Decimal
+    maximum: Decimal
+    integers_only: bool
+
+    @property
+    def step(self) -> Decimal:
+        return WHOLE if self.integers_only else ONE_DECIMAL
+
+    @property
+    def total_range(self) -> tuple[Decimal, Decimal]:
+        return self.minimum * len(self.items), self.maximum * len(self.items)
+
+
+INSTRUMENTS: Mapping[Instrument, InstrumentSpec] = {
+    Instrument.SRS: InstrumentSpec(
+        Instrument.SRS, ("relationship", "goals", "approach", "overall"), Decimal(0), Decimal(10), False
+    ),
+    Instrument.ORS: InstrumentSpec(
+        Instrument.ORS, ("individual", "interpersonal", "social", "overall"), Decimal(0), Decimal(10), False
+    ),
+    Instrument.WAI_SR: InstrumentSpec(
+        Instrument.WAI_SR, tuple(f"q{i}" for i in range(1, 13)), Decimal(1), Decimal(5), True
+    ),
+}
+
+SRS_ITEM_DIMENSIONS: Mapping[str, AllianceDimension] = {
+    "relationship": AllianceDimension.BOND,
+    "goals": AllianceDimension.GOAL,
+    "approach": AllianceDimension.TASK,
+    "overall": AllianceDimension.GENERAL,
+}
+
+WAI_SR_SUBSCALES: Mapping[AllianceDimension, tuple[str, ...]] = {
+    AllianceDimension.TASK: ("q1", "q2", "q10", "q12"),
+    AllianceDimension.BOND: ("q3", "q5", "q7", "q9"),
+    AllianceDimension.GOAL: ("q4", "q6", "q8", "q11"),
+}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A validated submission of one instrument: every item, in the instrument's order, exactly once."""
+
+    instrument: Instrument
+    items: tuple[tuple[str, Decimal], ...]
+
+    def __post_init__(self) -> None:
+        # Checked on construction too, so no invalid Scores can exist however it was built.
+        spec = INSTRUMENTS[self.instrument]
+        problems = _problems(spec, dict(self.items))
+        if not problems and tuple(name for name, _ in self.items) != spec.items:
+            problems = {"items": "not in the instrument's order"}
+        if problems:
+            raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((value for _, value in self.items), Decimal(0))
+
+    def value(self, item: str) -> Decimal:
+        for name, value in self.items:
+            if name == item:
+                return value
+        raise KeyError(item)
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return dict(self.items)
+
+
+def parse_instrument(name: str | Instrument) -> Instrument:
+    if isinstance(name, Instrument):
+        return name
+    try:
+        return Instrument(name)
+    except ValueError:
+        raise InvalidScores("invalid scores", {"instrument": f"unknown instrument {name!r}"}) from None
+
+
+def parse_respondent(name: str | Respondent) -> Respondent:
+    if isinstance(name, Respondent):
+        return name
+    try:
+        return Respondent(name)
+    except ValueError:
+        raise InvalidScores("invalid scores", {"respondent": f"unknown respondent {name!r}"}) from None
+
+
+def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -> Scores:
+    """Validate raw item values strictly and return them as ``Scores``; raise ``InvalidScores`` naming every
+    offending field as ``items.<name>`` (or ``instrument``)."""
+    spec = INSTRUMENTS[parse_instrument(instrument)]
+    problems = _problems(spec, items)
+    if problems:
+        raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
+    values = ((name, _item_value(items[name], spec)) for name in spec.items)
+    return Scores(
+        spec.instrument, tuple((name, value) for name, value in values if isinstance(value, Decimal))
+    )
+
+
+def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for name in spec.items:
+        if name not in items:
+            problems[f"items.{name}"] = "missing"
+            continue
+        parsed = _item_value(items[name], spec)
+        if isinstance(parsed, str):
+            problems[f"items.{name}"] = parsed
+    for name in sorted(str(key) for key in items if key not in spec.items):
+        problems[f"items.{name}"] = "unknown item"
+    return problems
+
+
+def _item_value(raw: object, spec: InstrumentSpec) -> Decimal | str:
+    """The item as an exact Decimal, or the reason it is rejected."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
+        return "must be a number"
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            return "must be finite"
+        value = Decimal(repr(raw))  # repr is the shortest exact round-trip: 8.4 -> Decimal("8.4")
+    else:
+        value = Decimal(raw)
+        if not value.is_finite():
+            return "must be finite"
+    if not spec.minimum <= value <= spec.maximum:
+        return f"out of range {spec.minimum}-{spec.maximum}"
+    if spec.integers_only and value != value.to_integral_value():
+        return "must be an integer"
+    if value != value.quantize(ONE_DECIMAL):
+        return "at most one decimal"
+    return value.quantize(spec.step)
+
+
+def srs_dimension(item: str) -> AllianceDimension:
+    return SRS_ITEM_DIMENSIONS[item]
+
+
+def wai_sr_subscales(scores: Scores) -> dict[AllianceDimension, Decimal]:
+    """Sum of each WAI-SR subscale (task, bond, goal), each 4–20."""
+    if scores.instrument is not Instrument.WAI_SR:
+        raise InvalidScores("not wai_sr scores", {"instrument": scores.instrument.value})
+    values = scores.as_dict()
+    return {
+        dimension: sum((values[item] for item in items), Decimal(0))
+        for dimension, items in WAI_SR_SUBSCALES.items()
+    }

@@ -1,0 +1,76 @@
+"""Rupture markers: the codes, families and levels of DOMAIN.md's marker table, and the Marker value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from .instruments import AllianceDimension
+from .severity import Severity
+
+
+class MarkerFamily(Enum):
+    SCORE = "score"
+    CHANGE = "change"
+    OUTCOME = "outcome"
+    BEHAVIOUR = "behaviour"
+    PERSPECTIVE = "perspective"
+
+
+class MarkerCode(Enum):
+    BELOW_CUTOFF = "below_cutoff"
+    ITEM_LOW = "item_low"
+    DROP_FROM_LAST = "drop_from_last"
+    DROP_FROM_BASELINE = "drop_from_baseline"
+    STEEP_DROP = "steep_drop"
+    ORS_DETERIORATION = "ors_deterioration"
+    ATTENDANCE = "attendance"
+    MISSING_FEEDBACK = "missing_feedback"
+    BLINDSPOT = "blindspot"
+
+
+MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
+    MarkerCode.BELOW_CUTOFF: (MarkerFamily.SCORE, Severity.MEDIUM),
+    MarkerCode.ITEM_LOW: (MarkerFamily.SCORE, Severity.MEDIUM),
+    MarkerCode.DROP_FROM_LAST: (MarkerFamily.CHANGE, Severity.LOW),
+    MarkerCode.DROP_FROM_BASELINE: (MarkerFamily.CHANGE, Severity.MEDIUM),
+    MarkerCode.STEEP_DROP: (MarkerFamily.CHANGE, Severity.HIGH),
+    MarkerCode.ORS_DETERIORATION: (MarkerFamily.OUTCOME, Severity.MEDIUM),
+    MarkerCode.ATTENDANCE: (MarkerFamily.BEHAVIOUR, Severity.MEDIUM),
+    MarkerCode.MISSING_FEEDBACK: (MarkerFamily.BEHAVIOUR, Severity.LOW),
+    MarkerCode.BLINDSPOT: (MarkerFamily.PERSPECTIVE, Severity.MEDIUM),
+}
+
+# Markers read from the alliance ratings themselves (SRS); the attendance rule looks back for these.
+ALLIANCE_FAMILIES = frozenset({MarkerFamily.SCORE, MarkerFamily.CHANGE, MarkerFamily.PERSPECTIVE})
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One rule that fired for a session: what was observed and the threshold it was compared with.
+
+    ``observed``/``threshold`` per code: scores and their bound (below_cutoff: T vs cutoff; item_low: the item vs
+    8.0; drop_from_last, drop_from_baseline, steep_drop: T vs the bound it fell to or below, e.g. T(n-1) - 1.0;
+    ors_deterioration: ORS total vs first ORS - 5; blindspot: the therapist-minus-client gap vs 5) or session
+    counts (attendance: sessions since the alliance marker, or length of the absence run, vs the window or run;
+    missing_feedback: length of the run vs the run threshold).
+    """
+
+    code: MarkerCode
+    observed: Decimal
+    threshold: Decimal
+    dimension: AllianceDimension | None = None
+
+    @property
+    def family(self) -> MarkerFamily:
+        return MARKER_TABLE[self.code][0]
+
+    @property
+    def level(self) -> Severity:
+        return MARKER_TABLE[self.code][1]
+
+    @property
+    def is_alliance_marker(self) -> bool:
+        return self.family in ALLIANCE_FAMILIES

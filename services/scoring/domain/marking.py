@@ -1,0 +1,164 @@
+"""The marker rules of DOMAIN.md, applied to a client's sessions in session order.
+
+``mark_session`` judges one session against the sessions before it; ``mark_sessions`` folds it over a whole
+history. Which session a marker belongs to: always the session at which its rule fires, i.e. the session
+whose data completes the pattern. SRS/ORS markers sit on the rated session; ``attendance`` on the no_show or
+late_cancel session; ``missing_feedback`` on the attended session that completes the run without client SRS
+(and on every further one while the run lasts).
+
+Definitions where DOMAIN.md leaves room:
+- T(n−1) is the client SRS total of the latest earlier session that has one.
+- "Alliance marker" (for the attendance rule) means a marker read from SRS ratings: families score, change
+  and perspective.
+- "Within the 2 sessions after" and "in a row" count sessions that ``count`` (a session the clinic cancelled is
+  skipped, neither breaking nor extending a run). A session with unknown attendance (only feedback so far) is
+  presumed held.
+- ``steep_drop`` fires once per session; its threshold is T(n−1) − 5.0 when the drop rule holds, else the
+  floor 30.
+- ``item_low`` fires once per low item, each with the item's dimension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .baseline import BaselineBound, mean, shown
+from .history import Session
+from .instruments import Scores, srs_dimension
+from .markers import Marker, MarkerCode
+from .severity import Severity, severity_of
+from .thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class MarkedSession:
+    """A session with the markers that fired for it and its severity.
+
+    ``srs_total`` is the client SRS total (None without one); ``baseline`` the mean of the last ≤ window earlier
+    client SRS totals (None when there is none), rounded for display.
+    """
+
+    session: Session
+    markers: tuple[Marker, ...]
+    severity: Severity
+    srs_total: Decimal | None
+    baseline: Decimal | None
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    @property
+    def has_alliance_marker(self) -> bool:
+        return any(marker.is_alliance_marker for marker in self.markers)
+
+
+def mark_sessions(sessions: Sequence[Session], thresholds: Thresholds) -> tuple[MarkedSession, ...]:
+    """Every session marked, in the given (session) order."""
+    marked: list[MarkedSession] = []
+    for session in sessions:
+        marked.append(mark_session(session, marked, thresholds))
+    return tuple(marked)
+
+
+def mark_session(session: Session, earlier: Sequence[MarkedSession], thresholds: Thresholds) -> MarkedSession:
+    """Judge ``session`` against the already-marked sessions before it."""
+    totals = [m.srs_total for m in earlier if m.srs_total is not None]
+    window = totals[-thresholds.baseline_window :]
+    counted = [m for m in earlier if m.session.counts]
+    srs = session.client_srs
+    markers: list[Marker] = []
+    if srs is not None:
+        markers.extend(_srs_markers(srs, totals, thresholds))
+    markers.extend(_ors_markers(session, earlier, thresholds))
+    if session.counts:
+        markers.extend(_attendance_markers(session, counted, thresholds))
+        markers.extend(_missing_feedback_markers(session, counted, thresholds))
+    if srs is not None:
+        markers.extend(_blindspot_markers(srs, session.therapist_srs, thresholds))
+    return MarkedSession(
+        session=session,
+        markers=tuple(markers),
+        severity=severity_of(markers),
+        srs_total=srs.total if srs is not None else None,
+        baseline=shown(mean(window)) if window else None,
+    )
+
+
+def _srs_markers(srs: Scores, totals: Sequence[Decimal], t: Thresholds) -> Iterator[Marker]:
+    total = srs.total
+    if total < t.srs_cutoff:
+        yield Marker(MarkerCode.BELOW_CUTOFF, total, t.srs_cutoff)
+    for item, value in srs.items:
+        if value < t.item_low:
+            yield Marker(MarkerCode.ITEM_LOW, value, t.item_low, srs_dimension(item))
+    previous = totals[-1] if totals else None
+    if previous is not None and total <= previous - t.drop_from_last:
+        yield Marker(MarkerCode.DROP_FROM_LAST, total, previous - t.drop_from_last)
+    window = totals[-t.baseline_window :]
+    if len(window) >= t.baseline_min_earlier:
+        bound = BaselineBound.of(window, t.baseline_min_drop, t.baseline_sd_factor)
+        if bound.is_below(total):
+            yield Marker(MarkerCode.DROP_FROM_BASELINE, total, bound.shown)
+    if previous is not None and total <= previous - t.steep_drop:
+        yield Marker(MarkerCode.STEEP_DROP, total, previous - t.steep_drop)
+    elif total < t.steep_floor:
+        yield Marker(MarkerCode.STEEP_DROP, total, t.steep_floor)
+
+
+def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
+    ors = session.client_ors
+    first = next((m.session.client_ors for m in earlier if m.session.client_ors is not None), None)
+    if ors is not None and first is not None:
+        bound = first.total - t.ors_deterioration
+        if ors.total <= bound:
+            yield Marker(MarkerCode.ORS_DETERIORATION, ors.total, bound)
+
+
+def _attendance_markers(
+    session: Session, counted: Sequence[MarkedSession], t: Thresholds
+) -> Iterator[Marker]:
+    if session.attendance is None or not session.attendance.is_absence:
+        return
+    recent = counted[-t.attendance_window :]
+    since_marker = next(
+        (distance for distance, m in enumerate(reversed(recent), start=1) if m.has_alliance_marker), None
+    )
+    if since_marker is not None:
+        yield Marker(MarkerCode.ATTENDANCE, Decimal(since_marker), Decimal(t.attendance_window))
+        return
+    run = 1 + _run_length(
+        counted, lambda m: m.session.attendance is not None and m.session.attendance.is_absence
+    )
+    if run >= t.absence_run:
+        yield Marker(MarkerCode.ATTENDANCE, Decimal(run), Decimal(t.absence_run))
+
+
+def _missing_feedback_markers(
+    session: Session, counted: Sequence[MarkedSession], t: Thresholds
+) -> Iterator[Marker]:
+    if not session.presumed_held or session.client_srs is not None:
+        return
+    run = 1 + _run_length(counted, lambda m: m.session.presumed_held and m.session.client_srs is None)
+    if run >= t.missing_feedback_run:
+        yield Marker(MarkerCode.MISSING_FEEDBACK, Decimal(run), Decimal(t.missing_feedback_run))
+
+
+def _blindspot_markers(srs: Scores, therapist_srs: Scores | None, t: Thresholds) -> Iterator[Marker]:
+    if therapist_srs is None or srs.total >= t.srs_cutoff:
+        return
+    gap = therapist_srs.total - srs.total
+    if gap >= t.blindspot_gap:
+        yield Marker(MarkerCode.BLINDSPOT, gap, t.blindspot_gap)
+
+
+def _run_length(counted: Sequence[MarkedSession], holds: Callable[[MarkedSession], bool]) -> int:
+    """How many of the latest sessions in a row satisfy ``holds``."""
+    run = 0
+    for marked in reversed(counted):
+        if not holds(marked):
+            break
+        run += 1
+    return run

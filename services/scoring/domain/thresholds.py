@@ -1,0 +1,117 @@
+"""A clinic's thresholds: every number in DOMAIN.md's marker table, with its default, overridable per clinic."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from decimal import Decimal
+from typing import Any
+
+from .errors import InvalidThresholds
+from .severity import Severity
+
+# Score thresholds live on the 0–40 total scale or the 0–10 item scale; counts are numbers of sessions.
+_SCORE_CEILINGS: Mapping[str, Decimal] = {
+    "srs_cutoff": Decimal(40),
+    "item_low": Decimal(10),
+    "drop_from_last": Decimal(40),
+    "baseline_min_drop": Decimal(40),
+    "baseline_sd_factor": Decimal(10),
+    "steep_drop": Decimal(40),
+    "steep_floor": Decimal(40),
+    "ors_deterioration": Decimal(40),
+    "blindspot_gap": Decimal(40),
+    "repair_margin": Decimal(40),
+}
+_COUNT_MINIMUMS: Mapping[str, int] = {
+    "baseline_window": 2,
+    "baseline_min_earlier": 2,  # a sample sd needs two values
+    "attendance_window": 1,
+    "absence_run": 1,
+    "missing_feedback_run": 1,
+    "stale_after_sessions": 1,
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Clinic settings. Score fields are exact Decimals; ints and floats given here are converted."""
+
+    srs_cutoff: Decimal = Decimal("36")  # below_cutoff: T(n) < cutoff; also the repair floor
+    item_low: Decimal = Decimal("8.0")  # item_low: any client SRS item < this
+    drop_from_last: Decimal = Decimal("1.0")  # T(n) <= T(n-1) - this
+    baseline_window: int = 5  # last <= this many earlier totals form the baseline
+    baseline_min_earlier: int = 2  # drop_from_baseline needs at least this many earlier totals
+    baseline_min_drop: Decimal = Decimal("2.0")  # T(n) < mean - max(this, factor * sd)
+    baseline_sd_factor: Decimal = Decimal("1.5")
+    steep_drop: Decimal = Decimal("5.0")  # T(n) <= T(n-1) - this ...
+    steep_floor: Decimal = Decimal("30")  # ... or T(n) < this
+    ors_deterioration: Decimal = Decimal("5")  # ORS total <= first ORS total - this
+    attendance_window: int = 2  # no_show/late_cancel within this many sessions after an alliance marker
+    absence_run: int = 2  # ... or this many no_show/late_cancel in a row
+    missing_feedback_run: int = 2  # this many attended sessions in a row without client SRS
+    blindspot_gap: Decimal = Decimal("5")  # therapist SRS total - client SRS total >= this
+    alert_threshold: Severity = Severity.MEDIUM  # first alert when an episode reaches this
+    stale_after_sessions: int = 3  # open episode after this many more sessions -> stale
+    repair_margin: Decimal = Decimal("1.0")  # repair: T >= mean(totals before episode) - this
+
+    def __post_init__(self) -> None:
+        problems: dict[str, str] = {}
+        for field in fields(self):
+            value: Any = getattr(self, field.name)
+            if field.name in _SCORE_CEILINGS:
+                coerced = _as_decimal(value)
+                if coerced is None:
+                    problems[field.name] = "must be a finite number"
+                elif not Decimal(0) <= coerced <= _SCORE_CEILINGS[field.name]:
+                    problems[field.name] = f"must be between 0 and {_SCORE_CEILINGS[field.name]}"
+                else:
+                    object.__setattr__(self, field.name, coerced)
+            elif field.name in _COUNT_MINIMUMS:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    problems[field.name] = "must be a whole number of sessions"
+                elif value < _COUNT_MINIMUMS[field.name]:
+                    problems[field.name] = f"must be at least {_COUNT_MINIMUMS[field.name]}"
+        alert = _as_severity(self.alert_threshold)
+        if alert is None or alert is Severity.NONE:
+            problems["alert_threshold"] = "must be one of low, medium, high"
+        else:
+            object.__setattr__(self, "alert_threshold", alert)
+        counts_valid = "baseline_window" not in problems and "baseline_min_earlier" not in problems
+        if counts_valid and self.baseline_min_earlier > self.baseline_window:
+            problems["baseline_min_earlier"] = "must not exceed baseline_window"
+        if problems:
+            raise InvalidThresholds("invalid thresholds", problems)
+
+    @classmethod
+    def from_mapping(cls, overrides: Mapping[str, object]) -> Thresholds:
+        """The defaults with a clinic's overrides applied; unknown names are rejected, not ignored."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise InvalidThresholds("invalid thresholds", {name: "unknown setting" for name in unknown})
+        return replace(cls(), **overrides)  # type: ignore[arg-type]  # __post_init__ checks the types
+
+
+def _as_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, int | Decimal | str):
+        try:
+            result = Decimal(value)
+        except ArithmeticError:
+            return None
+        return result if result.is_finite() else None
+    return None
+
+
+def _as_severity(value: object) -> Severity | None:
+    if isinstance(value, Severity):
+        return value
+    try:
+        return Severity(value)
+    except ValueError:
+        return None

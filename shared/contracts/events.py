@@ -1,0 +1,129 @@
+"""Version 1 of every event's ``data``, as DOMAIN.md defines the wire format.
+
+A published version is never edited: a change is a new model (``...V2``) plus an upcaster in ``registry``.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.contracts.fields import OpaqueId, Timestamp
+from shared.contracts.instruments import Instrument, Respondent, item_errors
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Attendance(StrEnum):
+    ATTENDED = "attended"
+    LATE = "late"
+    NO_SHOW = "no_show"
+    LATE_CANCEL = "late_cancel"
+    CANCELLED = "cancelled"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class SessionCompletedV1(Contract):
+    """A session record from the clinic's EHR or scheduling system."""
+
+    session_id: OpaqueId = Field(description="The clinic's id of the session.")
+    therapist_id: OpaqueId = Field(description="Pseudonym of the therapist.")
+    client_id: OpaqueId = Field(description="Pseudonym of the client.")
+    occurred_at: Timestamp = Field(description="When the session was scheduled to start.")
+    attendance: Attendance = Field(description="Whether and how the client attended.")
+    scheduled_minutes: int = Field(ge=1, le=600, description="Planned length in minutes.")
+    attended_minutes: int | None = Field(
+        default=None, ge=0, le=600, description="Minutes actually attended, when known."
+    )
+
+
+class FeedbackSubmittedV1(Contract):
+    """One completed rating instrument for one session, by the client or by the therapist."""
+
+    session_id: OpaqueId = Field(description="The session the rating is about.")
+    therapist_id: OpaqueId = Field(description="Pseudonym of the therapist.")
+    client_id: OpaqueId = Field(description="Pseudonym of the client.")
+    session_at: Timestamp = Field(
+        description="The session's occurred_at, so feedback can be ordered before the session record arrives."
+    )
+    instrument: Instrument = Field(description="srs, ors or wai_sr.")
+    respondent: Respondent = Field(
+        description="Who rated: the client, or the therapist about the same session."
+    )
+    items: dict[str, Annotated[float, Field(strict=True, allow_inf_nan=False)]] = Field(
+        description="Item name to value; exactly the instrument's items (see DOMAIN.md).",
+        examples=[{"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9}],
+    )
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="Optional free text of the client. Sensitive: stored, never logged or sent."
+    )
+    submitted_at: Timestamp = Field(description="When the rating was given; set by the server when absent.")
+
+    @field_validator("items")
+    @classmethod
+    def _items_fit_instrument(cls, items: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        instrument = info.data.get("instrument")
+        if instrument is not None and (errors := item_errors(instrument, items)):
+            raise ValueError("; ".join(errors))
+        return items
+
+
+class MarkerV1(Contract):
+    """One rupture marker that fired for a session."""
+
+    code: str = Field(description="Marker code, e.g. below_cutoff, steep_drop.")
+    family: str = Field(description="score, change, outcome, behaviour or perspective.")
+    level: Severity = Field(description="The marker's own level.")
+    value: float | None = Field(default=None, description="The observed value the rule looked at.")
+    threshold: float | None = Field(default=None, description="The threshold it was compared with.")
+    dimension: str | None = Field(default=None, description="Alliance dimension involved, when one is.")
+
+
+class RuptureSuspectedV1(Contract):
+    """A rupture episode opened, or its severity rose."""
+
+    rupture_id: OpaqueId = Field(description="Deterministic id of the rupture episode.")
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    session_id: OpaqueId = Field(description="The session whose markers raised the episode to this level.")
+    session_at: Timestamp
+    severity: Severity
+    previous_severity: Severity | None = Field(default=None, description="None when the episode just opened.")
+    markers: list[MarkerV1] = Field(description="Every marker of the session, with values and thresholds.")
+    srs_total: float | None = Field(default=None, description="The client's SRS total for the session.")
+    baseline: float | None = Field(default=None, description="The client's usual SRS total before it.")
+    stale: bool = Field(
+        default=False, description="True when the episode stayed open too long: tell a supervisor."
+    )
+
+
+class RuptureResolvedV1(Contract):
+    """A rupture episode was repaired, or resolved by hand."""
+
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    how: Literal["repaired", "manual"]
+    sessions_to_repair: int | None = Field(default=None, ge=0)
+    resolved_at: Timestamp
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="The clinician's note for a manual resolution."
+    )
+
+
+class RuptureAcknowledgedV1(Contract):
+    """A therapist confirmed having seen a rupture alert."""
+
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    acknowledged_by: OpaqueId = Field(description="Pseudonym of whoever acknowledged.")
+    acknowledged_at: Timestamp
+    via: Literal["link", "api"]

@@ -1,0 +1,165 @@
+"""Event kinds: their versions, topics and upcasters, and the one decoder every consumer uses.
+
+An event kind keeps every published version of its ``data`` model. Old versions are read by upcasting the
+``data`` dict step by step (``v1 -> v2 -> ...``) with small pure functions, in the style of the eventsourcing
+library's ``upcast_v1_v2``, so a consumer only ever handles the latest version.
+"""
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared import topics
+from shared.contracts.envelope import CloudEvent
+from shared.contracts.events import (
+    FeedbackSubmittedV1,
+    RuptureAcknowledgedV1,
+    RuptureResolvedV1,
+    RuptureSuspectedV1,
+    SessionCompletedV1,
+)
+
+TYPE_PREFIX = "org.alliance."
+_TYPE_PATTERN = re.compile(r"^org\.alliance\.(?P<name>[a-z_.]+)\.v(?P<version>[1-9][0-9]*)$")
+# Events emitted as a consequence of a state change get ids derived from what caused them.
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1b7e0e-4c8a-4d55-9a53-2b1e0f3c8d21")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ContractViolation(ValueError):
+    """A message that can never be processed: not JSON, a wrong envelope or body, an unknown type or version."""
+
+
+@dataclass(frozen=True)
+class EventKind(Generic[ModelT]):
+    name: str
+    topic: topics.Topic
+    versions: tuple[type[BaseModel], ...]
+    # upcasters[i] turns data of version i+1 into data of version i+2.
+    upcasters: tuple[Upcaster, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if len(self.upcasters) != len(self.versions) - 1:
+            raise ValueError(f"{self.name}: need one upcaster between each pair of versions")
+
+    @property
+    def latest_version(self) -> int:
+        return len(self.versions)
+
+    @property
+    def model(self) -> type[ModelT]:
+        return self.versions[-1]  # type: ignore[return-value]
+
+    def type_name(self, version: int | None = None) -> str:
+        return f"{TYPE_PREFIX}{self.name}.v{version or self.latest_version}"
+
+    def schema_urn(self, version: int | None = None) -> str:
+        return f"urn:alliance:schema:{self.name}.v{version or self.latest_version}"
+
+    def envelope(
+        self,
+        data: ModelT,
+        *,
+        clinic_id: str,
+        client_id: str,
+        source: str,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent[ModelT]:
+        extra: dict[str, Any] = {"time": time} if time is not None else {}
+        return CloudEvent[self.model](  # type: ignore[name-defined]
+            id=event_id or str(uuid.uuid4()),
+            source=source,
+            type=self.type_name(),
+            subject=f"{clinic_id}:{client_id}",
+            dataschema=self.schema_urn(),
+            clinicid=clinic_id,
+            data=data,
+            **extra,
+        )
+
+    def decode(self, raw: bytes | str | Mapping[str, Any]) -> CloudEvent[ModelT]:
+        """Parse, upcast and validate one message; raise ContractViolation with a reason if impossible."""
+        document = _load_object(raw)
+        version = self._version_of(document.get("type"))
+        data = document.get("data")
+        if not isinstance(data, dict):
+            raise ContractViolation("envelope has no JSON object in 'data'")
+        try:
+            self.versions[version - 1].model_validate(data)
+            for upcast in self.upcasters[version - 1 :]:
+                data = upcast(data)
+            envelope = {**document, "type": self.type_name(), "data": data}
+            return CloudEvent[self.model].model_validate(envelope)  # type: ignore[name-defined]
+        except ValidationError as error:
+            raise ContractViolation(f"invalid {self.name} v{version}: {_summarise(error)}") from error
+
+    def _version_of(self, type_name: object) -> int:
+        match = _TYPE_PATTERN.match(type_name) if isinstance(type_name, str) else None
+        if match is None or match["name"] != self.name:
+            raise ContractViolation(f"unexpected event type {type_name!r} on topic {self.topic.name}")
+        version = int(match["version"])
+        if version > self.latest_version:
+            raise ContractViolation(f"unknown version v{version} of {self.name}")
+        return version
+
+
+def derived_event_id(*parts: str) -> str:
+    """A deterministic event id, so re-emitting the same consequence can never invent a second event."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def encode(event: CloudEvent[Any]) -> bytes:
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+def _load_object(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ContractViolation(f"not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ContractViolation("not a JSON object")
+    return document
+
+
+def _summarise(error: ValidationError) -> str:
+    # Location and message only: pydantic's default text repeats the input, which may hold a client's comment.
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}" for item in error.errors()
+    )
+
+
+SESSION_COMPLETED: EventKind[SessionCompletedV1] = EventKind(
+    "session.completed", topics.SESSION_COMPLETED, (SessionCompletedV1,)
+)
+FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
+    "feedback.submitted", topics.FEEDBACK_SUBMITTED, (FeedbackSubmittedV1,)
+)
+RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV1] = EventKind(
+    "rupture.suspected", topics.RUPTURE_SUSPECTED, (RuptureSuspectedV1,)
+)
+RUPTURE_RESOLVED: EventKind[RuptureResolvedV1] = EventKind(
+    "rupture.resolved", topics.RUPTURE_RESOLVED, (RuptureResolvedV1,)
+)
+RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV1] = EventKind(
+    "rupture.acknowledged", topics.RUPTURE_ACKNOWLEDGED, (RuptureAcknowledgedV1,)
+)
+
+ALL_KINDS: tuple[EventKind[Any], ...] = (
+    SESSION_COMPLETED,
+    FEEDBACK_SUBMITTED,
+    RUPTURE_SUSPECTED,
+    RUPTURE_RESOLVED,
+    RUPTURE_ACKNOWLEDGED,
+)

@@ -1,0 +1,18 @@
+"""Kafka plumbing: the broker, the delivery guard (dead letters and retries) and the transactional outbox."""
+
+from shared.messaging.broker import make_broker, publish_event
+from shared.messaging.delivery import DEAD_LETTERS, DeliveryGuard, TransientFailure, is_transient
+from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.subscription import subscribe
+
+__all__ = [
+    "DEAD_LETTERS",
+    "DeliveryGuard",
+    "Outbox",
+    "OutboxRelay",
+    "TransientFailure",
+    "is_transient",
+    "make_broker",
+    "publish_event",
+    "subscribe",
+]

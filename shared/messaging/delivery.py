@@ -1,0 +1,113 @@
+"""What happens when handling a consumed message fails.
+
+- A message that can never succeed (not JSON, invalid envelope or body, unknown type or version) goes to the
+  dead-letter topic with the reason and its original bytes, is counted, and is then acknowledged so the
+  partition moves on.
+- A transient failure (MongoDB or Kafka unreachable, a transaction conflict) is retried in place with capped
+  exponential backoff and jitter: the message is never skipped, and the loop never spins hot.
+- Anything else is retried a few times (it may be a race) and then dead-lettered with the exception type, so
+  one bad message cannot stop a partition forever and nothing disappears silently.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from prometheus_client import Counter
+from pymongo.errors import ConnectionFailure, PyMongoError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_never, wait_exponential_jitter
+
+from shared import topics
+from shared.contracts import ContractViolation
+
+log = logging.getLogger("alliance.delivery")
+
+DEAD_LETTERS = Counter(
+    "alliance_dead_letters_total", "Messages sent to the dead-letter topic.", ["topic", "reason"]
+)
+TRANSIENT_RETRIES = Counter(
+    "alliance_transient_retries_total", "Handler attempts retried after a transient failure.", ["topic"]
+)
+
+UNEXPECTED_ATTEMPTS = 5
+
+
+class TransientFailure(Exception):
+    """Raised by a handler when a dependency (a channel, a peer) failed in a way worth retrying."""
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, TransientFailure | ConnectionFailure | KafkaError | TimeoutError):
+        return True
+    return isinstance(error, PyMongoError) and (
+        error.has_error_label("TransientTransactionError")
+        or error.has_error_label("RetryableWriteError")
+        or error.has_error_label("UnknownTransactionCommitResult")
+    )
+
+
+class DeliveryGuard(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, broker: KafkaBroker, **kwargs: Any) -> None:
+        super().__init__(msg, **kwargs)
+        self._broker = broker
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        topic = getattr(msg.raw_message, "topic", "unknown")
+        unexpected_failures = 0
+
+        def should_retry(error: BaseException) -> bool:
+            nonlocal unexpected_failures
+            if isinstance(error, ContractViolation):
+                return False
+            if is_transient(error):
+                return True
+            unexpected_failures += 1
+            return unexpected_failures < UNEXPECTED_ATTEMPTS
+
+        def before_sleep(state: RetryCallState) -> None:
+            TRANSIENT_RETRIES.labels(topic).inc()
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "retrying message",
+                extra={"topic": topic, "attempt": state.attempt_number, "error": type(error).__name__},
+            )
+
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(should_retry),
+                wait=wait_exponential_jitter(initial=0.2, max=10.0),
+                stop=stop_never,
+                before_sleep=before_sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    return await call_next(msg)
+        except ContractViolation as violation:
+            await self._dead_letter(msg, topic, "contract", str(violation))
+        except Exception as error:
+            log.exception("message failed repeatedly; dead-lettered", extra={"topic": topic})
+            await self._dead_letter(msg, topic, "handler", f"{type(error).__name__} after retries")
+        return None
+
+    async def _dead_letter(self, msg: StreamMessage[Any], topic: str, reason: str, detail: str) -> None:
+        record = msg.raw_message
+        await self._broker.publish(
+            msg.body,
+            topic=topics.DEAD_LETTER.name,
+            key=getattr(record, "key", None),
+            headers={
+                "x-dead-letter-reason": reason,
+                "x-dead-letter-detail": detail[:1000],
+                "x-original-topic": topic,
+                "x-original-partition": str(getattr(record, "partition", "")),
+                "x-original-offset": str(getattr(record, "offset", "")),
+            },
+        )
+        DEAD_LETTERS.labels(topic, reason).inc()
+        log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})

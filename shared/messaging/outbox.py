@@ -1,0 +1,119 @@
+"""The transactional outbox: events caused by a state change are stored with it, then relayed to Kafka.
+
+A handler stages its events in the same MongoDB transaction as the state change. The relay publishes pending
+events in the order they were staged and marks each published after Kafka acknowledged it. A crash between
+the two publishes the event again with the same deterministic id, which consumers deduplicate: nothing is
+lost and nothing is invented.
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from faststream.kafka import KafkaBroker
+from prometheus_client import Gauge
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential_jitter
+
+from shared.contracts import CloudEvent, EventKind, encode
+from shared.messaging.broker import CLOUDEVENTS_JSON
+from shared.messaging.delivery import is_transient
+
+log = logging.getLogger("alliance.outbox")
+
+OUTBOX_BACKLOG = Gauge("alliance_outbox_backlog", "Events staged but not yet relayed to Kafka.", ["service"])
+KEEP_PUBLISHED = timedelta(days=7)
+Document = dict[str, Any]
+
+
+class Outbox:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("published_at", ASCENDING), ("order", ASCENDING)])
+        await self.collection.create_index(
+            "published_at", expireAfterSeconds=int(KEEP_PUBLISHED.total_seconds()), name="expire_published"
+        )
+
+    async def stage(
+        self, session: AsyncClientSession, events: list[tuple[EventKind[Any], CloudEvent[Any]]]
+    ) -> None:
+        if not events:
+            return
+        await self.collection.insert_many(
+            [
+                {
+                    "_id": event.id,
+                    "order": ObjectId(),
+                    "topic": kind.topic.name,
+                    "key": (event.subject or event.clinicid).encode(),
+                    "value": encode(event),
+                    "published_at": None,
+                }
+                for kind, event in events
+            ],
+            session=session,
+        )
+
+    async def pending(self, limit: int = 500) -> list[Document]:
+        cursor = self.collection.find({"published_at": None}).sort("order", ASCENDING).limit(limit)
+        return await cursor.to_list()
+
+    async def mark_published(self, event_ids: list[str]) -> None:
+        await self.collection.update_many(
+            {"_id": {"$in": event_ids}}, {"$set": {"published_at": datetime.now(UTC)}}
+        )
+
+
+class OutboxRelay:
+    """Moves staged events to Kafka; woken after each commit, and polling as a safety net."""
+
+    def __init__(self, outbox: Outbox, broker: KafkaBroker, service: str, poll_seconds: float = 1.0) -> None:
+        self._outbox = outbox
+        self._broker = broker
+        self._service = service
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_transient), wait=wait_exponential_jitter(0.2, 10.0), stop=stop_never
+        ):
+            with attempt:
+                while True:
+                    await self.relay_pending()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    self._wake.clear()
+
+    async def relay_pending(self) -> int:
+        """Publish every pending event; returns how many were relayed."""
+        relayed = 0
+        while batch := await self._outbox.pending():
+            OUTBOX_BACKLOG.labels(self._service).set(len(batch))
+            # Send the whole batch, then wait for every acknowledgement: the idempotent producer keeps the
+            # order within a partition, and one round trip serves many events.
+            confirmations = [
+                await self._broker.publish(
+                    document["value"],
+                    topic=document["topic"],
+                    key=document["key"],
+                    headers={"content-type": CLOUDEVENTS_JSON, "ce-id": document["_id"]},
+                    no_confirm=True,
+                )
+                for document in batch
+            ]
+            await asyncio.gather(*confirmations)
+            await self._outbox.mark_published([document["_id"] for document in batch])
+            relayed += len(batch)
+        OUTBOX_BACKLOG.labels(self._service).set(0)
+        return relayed

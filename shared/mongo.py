@@ -1,0 +1,41 @@
+"""MongoDB access: one async client per process, transactions for every state change."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from shared.settings import ServiceSettings
+
+T = TypeVar("T")
+Document = dict[str, Any]
+
+
+def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    return AsyncMongoClient(settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+def database(client: AsyncMongoClient[Document], settings: ServiceSettings) -> AsyncDatabase[Document]:
+    return client.get_database(settings.mongodb_database)
+
+
+async def in_transaction(
+    client: AsyncMongoClient[Document], work: Callable[[AsyncClientSession], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one majority-committed transaction, retried by the driver on transient errors."""
+    async with client.start_session() as session:
+        return await session.with_transaction(
+            work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+        )
+
+
+async def is_reachable(client: AsyncMongoClient[Document]) -> bool:
+    try:
+        await client.admin.command("ping")
+    except Exception:
+        return False
+    return True

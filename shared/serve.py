@@ -1,0 +1,18 @@
+"""Runs one service's ASGI app under uvicorn, with a graceful shutdown that drains in-flight work."""
+
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.settings import ServiceSettings
+
+
+def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, port: int) -> None:
+    uvicorn.run(
+        create_app(),
+        host=settings.http_host,
+        port=port,
+        log_config=None,  # keep the JSON logging configured by the service
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

@@ -1,0 +1,22 @@
+"""Settings every service shares, read from environment variables with working local defaults."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
+    )
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017/?replicaSet=rs0",
+        description="MongoDB connection string; a replica set, so transactions exist.",
+    )
+    mongodb_database: str = Field(default="alliance", description="The one database all services share.")
+    log_level: str = Field(default="INFO", description="Python log level name.")
+    http_host: str = Field(default="127.0.0.1", description="Interface the HTTP port binds to.")
+    shutdown_grace_seconds: float = Field(
+        default=15.0, description="How long shutdown waits for in-flight messages before giving up."
+    )

@@ -1,0 +1,117 @@
+"""The feedback service's HTTP intake against the real Kafka and MongoDB."""
+
+import json
+from typing import Any
+
+import pytest
+
+from shared import topics
+from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED
+from tests.integration.conftest import Intake
+from tests.support.kafka import records_matching
+
+pytestmark = pytest.mark.integration
+
+
+def feedback(client_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "session_id": "s-1",
+        "therapist_id": "t-1",
+        "client_id": client_id,
+        "session_at": "2026-11-20T10:00:00+00:00",
+        "instrument": "srs",
+        "respondent": "client",
+        "items": {"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9},
+        **changes,
+    }
+
+
+def session(client_id: str) -> dict[str, Any]:
+    return {
+        "session_id": "s-1",
+        "therapist_id": "t-1",
+        "client_id": client_id,
+        "occurred_at": "2026-11-20T10:00:00+00:00",
+        "attendance": "attended",
+        "scheduled_minutes": 50,
+    }
+
+
+async def test_accepted_feedback_is_in_kafka_with_the_clinic_from_the_key(
+    intake: Intake, unique: str
+) -> None:
+    client_id = f"c-{unique}"
+    answer = await intake.http.post(
+        "/v1/feedback", json=feedback(client_id), headers={"Authorization": f"Bearer {intake.api_key}"}
+    )
+    assert answer.status_code == 202, answer.text
+    event_id = answer.json()["id"]
+
+    records = await records_matching(
+        intake.kafka_bootstrap,
+        topics.FEEDBACK_SUBMITTED.name,
+        lambda r: json.loads(r.value)["id"] == event_id,
+        expected=1,
+    )
+
+    assert len(records) == 1
+    assert records[0].key == f"{intake.clinic_id}:{client_id}".encode()
+    event = FEEDBACK_SUBMITTED.decode(records[0].value)
+    assert event.clinicid == intake.clinic_id
+    assert event.data.client_id == client_id
+    assert event.data.items["goals"] == 8.4
+    assert event.data.submitted_at is not None  # set by the server
+
+
+async def test_accepted_session_is_in_kafka(intake: Intake, unique: str) -> None:
+    answer = await intake.http.post(
+        "/v1/sessions", json=session(f"c-{unique}"), headers={"Authorization": f"Bearer {intake.api_key}"}
+    )
+    assert answer.status_code == 202, answer.text
+    event_id = answer.json()["id"]
+    records = await records_matching(
+        intake.kafka_bootstrap,
+        topics.SESSION_COMPLETED.name,
+        lambda r: json.loads(r.value)["id"] == event_id,
+        expected=1,
+    )
+    assert [SESSION_COMPLETED.decode(r.value).data.attendance.value for r in records] == ["attended"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-key-0000000000", "Basic dXNlcjpwYXNz", "Bearer "],
+    ids=["none", "wrong", "basic", "empty"],
+)
+async def test_a_missing_or_wrong_key_gets_401(
+    intake: Intake, unique: str, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = await intake.http.post("/v1/feedback", json=feedback(f"c-{unique}"), headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"items": {"relationship": 11, "goals": 8, "approach": 8, "overall": 8}}, ["body", "items"]),
+        ({"instrument": "phq9"}, ["body", "instrument"]),
+        ({"client_id": "$ne"}, ["body", "client_id"]),
+        ({"session_at": "yesterday"}, ["body", "session_at"]),
+        ({"respondent": "parent"}, ["body", "respondent"]),
+        ({"comment": "x" * 2001}, ["body", "comment"]),
+    ],
+    ids=["item-range", "instrument", "operator-id", "timestamp", "respondent", "comment-length"],
+)
+async def test_a_bad_payload_gets_422_naming_the_field(
+    intake: Intake, unique: str, changes: dict[str, Any], field: list[str]
+) -> None:
+    answer = await intake.http.post(
+        "/v1/feedback",
+        json=feedback(f"c-{unique}", **changes),
+        headers={"Authorization": f"Bearer {intake.api_key}"},
+    )
+    assert answer.status_code == 422
+    locations = [error["loc"][: len(field)] for error in answer.json()["detail"]]
+    assert field in locations

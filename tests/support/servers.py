@@ -1,0 +1,79 @@
+"""Which Kafka and MongoDB the tests talk to, in the order DESIGN.md gives.
+
+1. Servers named by KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI.
+2. Containers, when a Docker engine answers.
+3. Otherwise the project's own local processes (the `test` profile of devstack, on ports apart from `make up`).
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+KAFKA_IMAGE = "apache/kafka:4.1.1"
+MONGO_IMAGE = "mongo:6.0.5"
+
+
+@dataclass(frozen=True)
+class Servers:
+    kafka_bootstrap: str
+    mongodb_uri: str
+    origin: str
+
+
+def docker_answers() -> bool:
+    try:
+        import docker  # testcontainers depends on it
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextmanager
+def _containers() -> Iterator[Servers]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
+
+    with (
+        KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka,
+        MongoDbContainer(MONGO_IMAGE).with_command("--replSet rs0 --bind_ip_all") as mongo,
+    ):
+        host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
+        mongo.exec(
+            "mongosh --quiet --eval \"rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})\""
+        )
+        yield Servers(
+            kafka.get_bootstrap_server(),
+            f"mongodb://{host}:{port}/?directConnection=true",
+            "containers",
+        )
+
+
+@contextmanager
+def _local_processes() -> Iterator[Servers]:
+    from devstack.stack import Stack
+
+    stack = Stack(profile="test")
+    stack.stop()
+    stack.wipe()  # every run starts from empty topics and an empty database
+    stack.ensure_installed()
+    stack.start_infra()
+    try:
+        yield Servers(stack.kafka_bootstrap, stack.mongodb_uri, "local processes")
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def test_servers() -> Iterator[Servers]:
+    kafka, mongodb = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGODB_URI")
+    if kafka and mongodb:
+        yield Servers(kafka, mongodb, "environment")
+    elif docker_answers():
+        with _containers() as servers:
+            yield servers
+    else:
+        with _local_processes() as servers:
+            yield servers
