@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
@@ -23,18 +24,21 @@ SAMPLE_FEEDBACK = (
 
 
 def _say(line: str) -> None:
-    print(line, flush=True)
+    # Best effort: after a SIGHUP the terminal may be gone, and a failed print must not skip the cleanup.
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same road as Ctrl-C: unwind and stop what we started.
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM and SIGHUP (terminal closed) take the same road as Ctrl-C: unwind and stop what we started.
+    # Without this, a closed terminal would kill `run` and leave its children (own sessions) running.
     raise KeyboardInterrupt
 
 
 def _ignore_signals() -> None:
     """While we shut things down, a second Ctrl-C must not abandon half-stopped processes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -83,7 +87,9 @@ def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
         _error(exc)
         running = [row.name for row in stack.status() if row.running and row.name in started]
         if running:
-            _say(f"left running: {', '.join(running)} (stop with: python -m devstack down --profile {stack.profile})")
+            _say(
+                f"left running: {', '.join(running)} (stop with: python -m devstack down --profile {stack.profile})"
+            )
         return 1
     _print_summary(stack, env)
     _say(f"stop with: python -m devstack down --profile {stack.profile}")
@@ -211,7 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # Ctrl-C, SIGTERM and SIGHUP (terminal closed) all unwind through KeyboardInterrupt, even if our parent started us with
+    # SIGINT ignored (as shells do for background jobs): `run` must always be stoppable and clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
+        signal.signal(signal.SIGHUP, _on_stop_signal)
     try:
         stack = Stack(
             args.profile,

@@ -23,7 +23,9 @@ class Ports:
 # "test" sits 10000 above "dev" so the test suite's stack never collides with the one `make up` started.
 PROFILES: dict[str, Ports] = {
     "dev": Ports(kafka=9092, kafka_controller=9093, mongo=27017, feedback=8001, scoring=8002, notify=8003),
-    "test": Ports(kafka=19092, kafka_controller=19093, mongo=27117, feedback=18001, scoring=18002, notify=18003),
+    "test": Ports(
+        kafka=19092, kafka_controller=19093, mongo=27117, feedback=18001, scoring=18002, notify=18003
+    ),
 }
 
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

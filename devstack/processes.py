@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,10 +140,12 @@ def _wait_gone(records: list[PidRecord], timeout: float) -> list[PidRecord]:
         time.sleep(0.1)
 
 
-def stop(pid_paths: Iterable[Path], timeout: float = 15.0) -> list[Path]:
-    """SIGTERM every live process in `pid_paths` at once, give them `timeout` seconds, then SIGKILL.
-
-    Removes the pid files (stale ones too). Returns the pid files whose process was actually stopped.
+def stop(
+    pid_paths: Iterable[Path], timeout: float = 15.0, on_kill: Callable[[Path], None] | None = None
+) -> list[Path]:
+    """SIGTERM every live process in `pid_paths` at once, give them `timeout` seconds, then SIGKILL
+    (telling `on_kill` which). Removes the pid files (stale ones too). Returns the pid files whose
+    process was actually stopped.
     """
     targets: list[tuple[Path, PidRecord]] = []
     for path in pid_paths:
@@ -153,8 +155,11 @@ def stop(pid_paths: Iterable[Path], timeout: float = 15.0) -> list[Path]:
     for _, record in targets:
         _signal(record, signal.SIGTERM)
     stuck = _wait_gone([r for _, r in targets], timeout)
-    for record in stuck:
-        _signal(record, signal.SIGKILL)
+    for path, record in targets:
+        if record in stuck:
+            if on_kill is not None:
+                on_kill(path)
+            _signal(record, signal.SIGKILL)
     still = _wait_gone(stuck, 5.0)
     for path, record in targets:
         if record not in still:

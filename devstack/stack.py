@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -108,6 +109,12 @@ class Stack:
         """
         started: list[str] = []
         with _locked(self.paths.lock):
+            # Check every port first, so a taken Kafka port does not cost a mongod start and stop.
+            if mongo and not self._alive(MONGOD):
+                require_free_ports("mongod", {"mongod": self.ports.mongo})
+            if kafka and not self._alive(KAFKA):
+                ports = {"broker": self.ports.kafka, "controller": self.ports.kafka_controller}
+                require_free_ports("kafka", ports)
             try:
                 # Spawn both, then wait: their start-ups overlap.
                 if mongo and self._spawn_mongod():
@@ -137,7 +144,6 @@ class Stack:
         if processes.live_record(pidfile) is not None:
             self.say(f"mongod already running ({self._pid_text(MONGOD)}), reusing it")
             return False
-        require_free_ports("mongod", {"mongod": self.ports.mongo})
         binary = install.ensure_mongod(self.say)
         self.paths.mongo_data.mkdir(parents=True, exist_ok=True)
         processes.spawn(
@@ -164,7 +170,6 @@ class Stack:
         if processes.live_record(pidfile) is not None:
             self.say(f"kafka already running ({self._pid_text(KAFKA)}), reusing it")
             return False
-        require_free_ports("kafka", {"broker": self.ports.kafka, "controller": self.ports.kafka_controller})
         libs = self.paths.kafka_libs
         if not install.kafka_jars_ready(libs):
             raise StackError(f"Kafka jars missing in {libs}: run `python -m devstack install` first")
@@ -172,7 +177,9 @@ class Stack:
         props.parent.mkdir(parents=True, exist_ok=True)
         props.write_text(
             kafka.render_server_properties(
-                port=self.ports.kafka, controller_port=self.ports.kafka_controller, data_dir=self.paths.kafka_data
+                port=self.ports.kafka,
+                controller_port=self.ports.kafka_controller,
+                data_dir=self.paths.kafka_data,
             )
         )
         if not kafka.is_formatted(self.paths.kafka_data):
@@ -274,7 +281,9 @@ class Stack:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise StackError(f"seed `{' '.join(cmd[1:])}` did not finish within {self.seed_timeout:.0f} s") from exc
+            raise StackError(
+                f"seed `{' '.join(cmd[1:])}` did not finish within {self.seed_timeout:.0f} s"
+            ) from exc
         output = (result.stdout + result.stderr).strip()
         if result.returncode != 0:
             raise StackError(f"seed `{' '.join(cmd[1:])}` failed (exit {result.returncode}):\n{output}")
@@ -299,9 +308,23 @@ class Stack:
         for group in groups:
             names = [n for n in group if n in wanted]
             paths = {self.paths.pidfile(n): n for n in names}
-            done = processes.stop(paths, timeout=self.stop_timeout)
+            done = processes.stop(paths, timeout=self.stop_timeout, on_kill=self._report_kill)
             stopped += [paths[p] for p in done]
         return stopped
+
+    def _report_kill(self, pidfile: Path) -> None:
+        self.say(f"{pidfile.stem} did not stop within {self.stop_timeout:.0f} s of SIGTERM; sending SIGKILL")
+
+    def wipe(self) -> None:
+        """Stop everything of this profile and delete its data: Kafka's log dirs and cluster id, MongoDB's files.
+
+        The next start_infra() formats and initiates from scratch. Jars and the mongod install stay.
+        """
+        with _locked(self.paths.lock):
+            self._stop_unlocked()
+            shutil.rmtree(self.paths.kafka_data, ignore_errors=True)
+            shutil.rmtree(self.paths.mongo_data, ignore_errors=True)
+            self.paths.cluster_id.unlink(missing_ok=True)
 
     def names(self) -> list[str]:
         return [*INFRA, *(s.name for s in SERVICES)]
@@ -313,7 +336,12 @@ class Stack:
             record = processes.read_pidfile(self.paths.pidfile(name))
             running = record is not None and processes.is_running(record)
             rows.append(
-                ProcessStatus(name, record.pid if record else None, running, record.address if record else self._address(name))
+                ProcessStatus(
+                    name,
+                    record.pid if record else None,
+                    running,
+                    record.address if record else self._address(name),
+                )
             )
         return rows
 

@@ -90,7 +90,12 @@ async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...]) -> TopicRepo
         missing = [t for t in topics if t.name not in existing]
         if missing:
             new = [
-                NewTopic(t.name, t.partitions, 1, topic_configs={"cleanup.policy": "compact"} if t.compacted else {})
+                NewTopic(
+                    t.name,
+                    t.partitions,
+                    1,
+                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                )
                 for t in missing
             ]
             # "already exists" is fine: another process may have created it between list and create.

@@ -11,7 +11,6 @@ from shared.contracts.events import (
     SessionCompletedV1,
     Severity,
 )
-from shared.contracts.instruments import Instrument, Respondent
 from shared.contracts.registry import (
     ALL_KINDS,
     FEEDBACK_SUBMITTED,
@@ -24,6 +23,7 @@ from shared.contracts.registry import (
     derived_event_id,
     encode,
 )
+from shared.instruments import Instrument, Respondent
 
 __all__ = [
     "ALL_KINDS",

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.contracts.fields import OpaqueId, Timestamp
-from shared.contracts.instruments import Instrument, Respondent, item_errors
+from shared.instruments import Instrument, InvalidScores, Respondent, validate_scores
 
 
 class Contract(BaseModel):
@@ -70,8 +70,13 @@ class FeedbackSubmittedV1(Contract):
     @classmethod
     def _items_fit_instrument(cls, items: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         instrument = info.data.get("instrument")
-        if instrument is not None and (errors := item_errors(instrument, items)):
-            raise ValueError("; ".join(errors))
+        if instrument is not None:
+            try:
+                validate_scores(instrument, items)
+            except InvalidScores as invalid:
+                raise ValueError(
+                    "; ".join(f"{field}: {why}" for field, why in invalid.problems.items())
+                ) from None
         return items
 
 

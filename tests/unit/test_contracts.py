@@ -148,14 +148,14 @@ def test_a_violation_never_echoes_the_comment() -> None:
 @pytest.mark.parametrize(
     ("instrument", "items", "message"),
     [
-        ("srs", {**SRS, "overall": 10.1}, "between 0 and 10"),
-        ("srs", {**SRS, "overall": -0.1}, "between 0 and 10"),
-        ("srs", {k: v for k, v in SRS.items() if k != "goals"}, "missing item 'goals'"),
-        ("srs", {**SRS, "mood": 5.0}, "unknown item 'mood'"),
-        ("srs", {**SRS, "overall": 8.25}, "more than one decimal"),
-        ("ors", SRS, "missing item 'individual'"),
-        ("wai_sr", {f"q{i}": 3 for i in range(1, 13)} | {"q5": 3.5}, "whole number"),
-        ("wai_sr", {f"q{i}": 3 for i in range(1, 13)} | {"q5": 6}, "between 1 and 5"),
+        ("srs", {**SRS, "overall": 10.1}, "items.overall: out of range 0-10"),
+        ("srs", {**SRS, "overall": -0.1}, "items.overall: out of range 0-10"),
+        ("srs", {k: v for k, v in SRS.items() if k != "goals"}, "items.goals: missing"),
+        ("srs", {**SRS, "mood": 5.0}, "items.mood: unknown item"),
+        ("srs", {**SRS, "overall": 8.25}, "items.overall: at most one decimal"),
+        ("ors", SRS, "items.individual: missing"),
+        ("wai_sr", {f"q{i}": 3 for i in range(1, 13)} | {"q5": 3.5}, "items.q5: must be an integer"),
+        ("wai_sr", {f"q{i}": 3 for i in range(1, 13)} | {"q5": 6}, "items.q5: out of range 1-5"),
         ("phq9", SRS, "instrument"),
     ],
     ids=[

@@ -9,15 +9,7 @@ here and the domain events here onto wire events. Typical use by an entry point:
     emitted_log = emitted_log.record(events)
 """
 
-from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
-from .announcements import EmittedLog, owed_events
-from .assessment import ClientAssessment, assess_client
-from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
-from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
-from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
-from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
-from .history import ClientHistory, Session
-from .instruments import (
+from shared.instruments import (
     INSTRUMENTS,
     SRS_ITEM_DIMENSIONS,
     WAI_SR_SUBSCALES,
@@ -32,6 +24,15 @@ from .instruments import (
     validate_scores,
     wai_sr_subscales,
 )
+
+from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
+from .announcements import EmittedLog, owed_events
+from .assessment import ClientAssessment, assess_client
+from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
+from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
+from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
+from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
+from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session, mark_sessions
 from .severity import Severity, severity_of

@@ -32,11 +32,12 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
+from shared.instruments import Instrument, Respondent
+
 from .actions import Acknowledgement, ClinicianActions, ManualResolution
 from .baseline import mean, shown
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
 from .facts import AttendanceRecorded, Fact, FeedbackRecorded
-from .instruments import Instrument, Respondent
 from .markers import ALLIANCE_FAMILIES, Marker, MarkerFamily
 from .marking import MarkedSession
 from .severity import Severity

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shared.instruments import InvalidScores
+
+__all__ = ["ConflictingFact", "DomainError", "InvalidFact", "InvalidScores", "InvalidThresholds"]
+
 
 class DomainError(ValueError):
     """A fact or setting the domain refuses. ``problems`` maps each offending field to what is wrong."""
@@ -17,10 +21,6 @@ class DomainError(ValueError):
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.problems)
-
-
-class InvalidScores(DomainError):
-    """A submission that breaks an instrument's rules (unknown instrument, missing/extra item, bad value)."""
 
 
 class InvalidThresholds(DomainError):

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from shared.instruments import Instrument, Respondent, Scores
+
 from .errors import InvalidFact
-from .instruments import Instrument, Respondent, Scores
 
 
 class Attendance(Enum):

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from shared.instruments import Instrument, Respondent, Scores
+
 from .errors import ConflictingFact, InvalidFact
 from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
-from .instruments import Instrument, Respondent, Scores
 
 
 @dataclass(frozen=True)

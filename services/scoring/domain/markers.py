@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from .instruments import AllianceDimension
+from shared.instruments import AllianceDimension
+
 from .severity import Severity
 
 

@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.instruments import Scores, srs_dimension
+
 from .baseline import BaselineBound, mean, shown
 from .history import Session
-from .instruments import Scores, srs_dimension
 from .markers import Marker, MarkerCode
 from .severity import Severity, severity_of
 from .thresholds import Thresholds

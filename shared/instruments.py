@@ -1,4 +1,4 @@
-"""Feedback instruments (version 1): their items, ranges and totals, and strict validation of scores.
+"""The rating instruments (version 1): their items, ranges and totals, and strict validation of scores.
 
 Values are kept as ``Decimal`` so that totals and threshold comparisons are exact: with floats,
 9.1 + 8.4 + 8.8 + 8.9 is not 35.2 and a drop of "exactly 1.0" could miss the ``≤`` rule.
@@ -12,7 +12,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from .errors import InvalidScores
+
+class InvalidScores(ValueError):
+    """A submission that breaks an instrument's rules. ``problems`` maps each offending field to what is wrong."""
+
+    def __init__(self, subject: str, problems: Mapping[str, str]) -> None:
+        self.subject = subject
+        self.problems: dict[str, str] = dict(problems)
+        super().__init__(
+            f"{subject}: " + "; ".join(f"{field}: {why}" for field, why in self.problems.items())
+        )
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.problems)
+
 
 ONE_DECIMAL = Decimal("0.1")
 WHOLE = Decimal("1")

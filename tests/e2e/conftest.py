@@ -1,0 +1,46 @@
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from devstack.services import SERVICES
+from devstack.stack import Stack
+from tests.support.servers import Servers
+from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
+
+
+@dataclass(frozen=True)
+class Platform:
+    feedback_url: str
+    service_urls: tuple[str, ...]
+    clinic_id: str
+    api_key: str
+    webhook: WebhookReceiver
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture(scope="module")
+def platform(servers: Servers) -> Iterator[Platform]:
+    """feedback, scoring and notify as real processes (started by the project's own stack code), the demo
+    clinic seeded, and notify pointed at a webhook receiver in this process."""
+    stack = Stack(profile="test")
+    api_key = f"e2e-{uuid.uuid4().hex}"
+    with webhook_receiver() as webhook:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+            "MONGODB_URI": servers.mongodb_uri,
+            "MONGODB_DATABASE": f"e2e_{uuid.uuid4().hex[:8]}",
+            "NOTIFY_WEBHOOK_URL": webhook.url,
+            "DEMO_API_KEY": api_key,
+        }
+        stack.start_services(env)
+        try:
+            stack.run_seed(env)
+            urls = tuple(f"http://127.0.0.1:{stack.service_port(service.name)}" for service in SERVICES)
+            yield Platform(urls[0], urls, "demo", api_key, webhook)
+        finally:
+            stack.stop(only=[service.name for service in SERVICES])
