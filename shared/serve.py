@@ -14,5 +14,6 @@ def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, port: in
         host=settings.http_host,
         port=port,
         log_config=None,  # keep the JSON logging configured by the service
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # HTTP requests are short; the broker's drain in the lifespan gets the rest of the grace period.
+        timeout_graceful_shutdown=2,
     )

@@ -18,5 +18,5 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python log level name.")
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP port binds to.")
     shutdown_grace_seconds: float = Field(
-        default=15.0, description="How long shutdown waits for in-flight messages before giving up."
+        default=8.0, description="How long shutdown waits for in-flight work before giving up."
     )

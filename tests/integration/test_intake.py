@@ -13,8 +13,8 @@ from tests.support.kafka import records_matching
 pytestmark = pytest.mark.integration
 
 
-def feedback(client_id: str, **changes: Any) -> dict[str, Any]:
-    return {
+def feedback(client_id: str, /, **changes: Any) -> dict[str, Any]:
+    base = {
         "session_id": "s-1",
         "therapist_id": "t-1",
         "client_id": client_id,
@@ -22,8 +22,8 @@ def feedback(client_id: str, **changes: Any) -> dict[str, Any]:
         "instrument": "srs",
         "respondent": "client",
         "items": {"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9},
-        **changes,
     }
+    return {**base, **changes}
 
 
 def session(client_id: str) -> dict[str, Any]:
