@@ -92,7 +92,11 @@ def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
             )
         return 1
     _print_summary(stack, env)
-    _say(f"stop with: python -m devstack down --profile {stack.profile}")
+    _say(
+        "stop with: make down"
+        if stack.profile == "dev"
+        else f"stop with: python -m devstack down --profile {stack.profile}"
+    )
     return 0
 
 

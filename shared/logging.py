@@ -27,6 +27,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             foreign_pre_chain=shared_processors,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _drop_color_message,
                 structlog.processors.JSONRenderer(),
             ],
         )
@@ -37,3 +38,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.contextvars.bind_contextvars(service=service)
     # aiokafka reports every retried connection at WARNING/ERROR; the delivery layer reports what matters.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def _drop_color_message(
+    logger: object, method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    # uvicorn adds a copy of each message with terminal colour codes; JSON lines have no use for it.
+    event_dict.pop("color_message", None)
+    return event_dict
