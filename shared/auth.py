@@ -57,6 +57,14 @@ class KeyRing:
             return  # a key never moves to another clinic, whatever a later record claims
         self._keys[key_hash] = _StoredKey(clinic_id, scopes, revoked)
 
+    def keys_of(self, clinic_id: str) -> list[tuple[str, frozenset[Scope], bool]]:
+        """(key hash, scopes, revoked) of every key the clinic has had."""
+        return sorted(
+            (key_hash, stored.scopes, stored.revoked)
+            for key_hash, stored in self._keys.items()
+            if stored.clinic_id == clinic_id
+        )
+
     def authenticate(self, api_key: str) -> ClinicPrincipal | None:
         key_hash = hash_key(api_key)
         stored = self._keys.get(key_hash)

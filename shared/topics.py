@@ -21,6 +21,7 @@ RUPTURE_RESOLVED = Topic("rupture.resolved", 6)
 RUPTURE_ACKNOWLEDGED = Topic("rupture.acknowledged", 6)
 ALLIANCE_UPDATED = Topic("alliance.updated", 6)
 DEAD_LETTER = Topic("deadletter", 1)
+CLINIC_KEYS = Topic("clinic.keys", 1, compacted=True)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     SESSION_COMPLETED,
@@ -30,6 +31,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RUPTURE_ACKNOWLEDGED,
     ALLIANCE_UPDATED,
     DEAD_LETTER,
+    CLINIC_KEYS,
 )
 
 

@@ -5,10 +5,9 @@ from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from services.feedback.clinics import Clinic, ClinicKeys
+from shared.auth import ClinicPrincipal, Scope, require_scope
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     SESSION_COMPLETED,
@@ -21,7 +20,6 @@ from shared.contracts.fields import Timestamp
 from shared.messaging import publish_event
 
 RETRY_AFTER_SECONDS = "5"
-bearer = HTTPBearer(auto_error=False, description="The clinic's API key: `Authorization: Bearer <key>`.")
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
@@ -35,23 +33,10 @@ class Accepted(BaseModel):
     id: str = Field(description="Id of the event the submission became; Kafka has durably stored it.")
 
 
-async def authenticated_clinic(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Clinic:
-    keys: ClinicKeys = request.app.state.clinic_keys
-    clinic = await keys.authenticate(credentials.credentials) if credentials else None
-    if clinic is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing, unknown or revoked API key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return clinic
-
-
-ClinicDep = Annotated[Clinic, Depends(authenticated_clinic)]
+ClinicDep = Annotated[ClinicPrincipal, Depends(require_scope(Scope.INGEST))]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked API key"},
+    403: {"description": "The key lacks the 'ingest' scope"},
     503: {
         "description": "Kafka did not acknowledge the write; nothing was stored. Retry after the header's delay."
     },
@@ -72,7 +57,7 @@ async def submit_feedback(body: FeedbackRequest, clinic: ClinicDep, request: Req
 
 
 async def _publish(
-    request: Request, kind: EventKind[Any], data: Any, clinic: Clinic, client_id: str
+    request: Request, kind: EventKind[Any], data: Any, clinic: ClinicPrincipal, client_id: str
 ) -> Accepted:
     event: CloudEvent[Any] = kind.envelope(
         data, clinic_id=clinic.clinic_id, client_id=client_id, source=f"/clinics/{clinic.clinic_id}/http"

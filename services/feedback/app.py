@@ -6,10 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.feedback import api
-from services.feedback.admin import KEYS_COLLECTION
-from services.feedback.clinics import ClinicKeys
 from services.feedback.settings import FeedbackSettings
 from shared import mongo
+from shared.auth import KeyRing
+from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import kafka_check, ops_router
 from shared.logging import configure_logging
 from shared.messaging import make_broker
@@ -22,11 +22,14 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(settings, SERVICE)
     client = mongo.connect(settings)
+    key_ring = KeyRing()
+    follow_keys(broker, key_ring)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.broker = broker
-        app.state.clinic_keys = ClinicKeys(mongo.database(client, settings)[KEYS_COLLECTION])
+        app.state.key_ring = key_ring
+        await catch_up(key_ring, settings.kafka_bootstrap_servers)
         await broker.start()
         try:
             yield

@@ -34,6 +34,8 @@ TRANSIENT_RETRIES = Counter(
 )
 
 UNEXPECTED_ATTEMPTS = 5
+# Capped exponential backoff with jitter: 0.2 s, 0.4 s, 0.8 s ... at most 10 s, so a retry never spins hot.
+BACKOFF = wait_exponential_jitter(multiplier=0.2, max=10.0, jitter=0.2)
 
 
 class TransientFailure(Exception):
@@ -81,7 +83,7 @@ class DeliveryGuard(BaseMiddleware):
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(should_retry),
-                wait=wait_exponential_jitter(initial=0.2, max=10.0),
+                wait=BACKOFF,
                 stop=stop_never,
                 before_sleep=before_sleep,
                 reraise=True,

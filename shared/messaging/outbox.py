@@ -18,11 +18,11 @@ from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
-from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_never
 
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging.broker import CLOUDEVENTS_JSON
-from shared.messaging.delivery import is_transient
+from shared.messaging.delivery import BACKOFF, is_transient
 
 log = logging.getLogger("alliance.outbox")
 
@@ -86,7 +86,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient), wait=wait_exponential_jitter(0.2, 10.0), stop=stop_never
+            retry=retry_if_exception(is_transient), wait=BACKOFF, stop=stop_never
         ):
             with attempt:
                 while True:

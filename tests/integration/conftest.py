@@ -4,11 +4,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from services.feedback.admin import KEYS_COLLECTION
+from services.feedback.admin import issue_key
 from services.feedback.app import create_app
-from services.feedback.clinics import ClinicKeys
 from services.feedback.settings import FeedbackSettings
-from shared import mongo
+from shared.auth import Scope
 from tests.support.servers import Servers
 
 
@@ -18,6 +17,7 @@ class Intake:
     clinic_id: str
     api_key: str
     kafka_bootstrap: str
+    settings: FeedbackSettings
 
 
 @pytest.fixture
@@ -29,11 +29,9 @@ async def intake(servers: Servers, unique: str) -> AsyncIterator[Intake]:
         mongodb_database=f"intake_{unique}",
     )
     clinic_id, api_key = f"clinic-{unique}", f"key-{unique}-0123456789"
-    client = mongo.connect(settings)
-    await ClinicKeys(mongo.database(client, settings)[KEYS_COLLECTION]).issue(clinic_id, api_key)
-    await client.close()
+    await issue_key(settings, clinic_id, api_key, frozenset({Scope.INGEST}))
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-            yield Intake(http, clinic_id, api_key, servers.kafka_bootstrap)
+            yield Intake(http, clinic_id, api_key, servers.kafka_bootstrap, settings)

@@ -1,12 +1,17 @@
 """The feedback service's HTTP intake against the real Kafka and MongoDB."""
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
+from services.feedback.admin import issue_key
 from shared import topics
+from shared.auth import Scope
+from shared.clinic_keys import publish_key
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED
+from shared.messaging import make_broker
 from tests.integration.conftest import Intake
 from tests.support.kafka import records_matching
 
@@ -115,3 +120,44 @@ async def test_a_bad_payload_gets_422_naming_the_field(
     assert answer.status_code == 422
     locations = [error["loc"][: len(field)] for error in answer.json()["detail"]]
     assert field in locations
+
+
+async def test_a_revoked_key_fails_within_seconds(intake: Intake, unique: str) -> None:
+    headers = {"Authorization": f"Bearer {intake.api_key}"}
+    assert (
+        await intake.http.post("/v1/feedback", json=feedback(f"c-{unique}"), headers=headers)
+    ).status_code == 202
+
+    await publish_revocation(intake)
+
+    status_codes = []
+    for _ in range(50):  # at most 5 s
+        answer = await intake.http.post("/v1/feedback", json=feedback(f"c-{unique}"), headers=headers)
+        status_codes.append(answer.status_code)
+        if answer.status_code == 401:
+            break
+        await asyncio.sleep(0.1)
+    assert status_codes[-1] == 401, status_codes
+
+
+async def test_a_key_without_the_ingest_scope_gets_403(intake: Intake, unique: str) -> None:
+    read_only = f"read-only-{unique}-0123456789"
+    await issue_key(intake.settings, intake.clinic_id, read_only, frozenset({Scope.READ}))
+    for _ in range(50):
+        answer = await intake.http.post(
+            "/v1/feedback", json=feedback(f"c-{unique}"), headers={"Authorization": f"Bearer {read_only}"}
+        )
+        if answer.status_code != 401:  # the new key may need a moment to arrive
+            break
+        await asyncio.sleep(0.1)
+    assert answer.status_code == 403
+    assert "ingest" in answer.json()["detail"]
+
+
+async def publish_revocation(intake: Intake) -> None:
+    broker = make_broker(intake.settings, "test")
+    await broker.connect()
+    try:
+        await publish_key(broker, intake.clinic_id, intake.api_key, frozenset({Scope.INGEST}), revoked=True)
+    finally:
+        await broker.stop()
