@@ -5,8 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.services import SERVICES
-from devstack.stack import Stack
-from tests.support.servers import Servers
+from tests.support.servers import Servers, local_stack
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
 
@@ -27,7 +26,7 @@ class Platform:
 def platform(servers: Servers) -> Iterator[Platform]:
     """feedback, scoring and notify as real processes (started by the project's own stack code), the demo
     clinic seeded, and notify pointed at a webhook receiver in this process."""
-    stack = Stack(profile="test")
+    stack = local_stack()
     api_key = f"e2e-{uuid.uuid4().hex}"
     with webhook_receiver() as webhook:
         env = {

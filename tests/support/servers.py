@@ -9,6 +9,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devstack.stack import Stack
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 MONGO_IMAGE = "mongo:6.0.5"
@@ -51,11 +55,29 @@ def _containers() -> Iterator[Servers]:
         )
 
 
-@contextmanager
-def _local_processes() -> Iterator[Servers]:
+def local_stack() -> "Stack":
+    """The suite's own stack: profile `test`, or another one on ports from TEST_STACK_PORT_BASE.
+
+    Two suites can run side by side with `TEST_STACK_PROFILE=mine TEST_STACK_PORT_BASE=50000`.
+    """
     from devstack.stack import Stack
 
-    stack = Stack(profile="test")
+    profile = os.environ.get("TEST_STACK_PROFILE", "test")
+    if profile == "test":
+        return Stack(profile="test")
+    base = int(os.environ["TEST_STACK_PORT_BASE"])
+    return Stack(
+        profile=profile,
+        kafka_port=base + 92,
+        kafka_controller_port=base + 93,
+        mongo_port=base + 17,
+        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
+    )
+
+
+@contextmanager
+def _local_processes() -> Iterator[Servers]:
+    stack = local_stack()
     stack.stop()
     stack.wipe()  # every run starts from empty topics and an empty database
     stack.ensure_installed()

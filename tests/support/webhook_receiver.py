@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ class ReceivedCall:
     headers: dict[str, str]
     body: dict[str, Any]
     raw: str
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

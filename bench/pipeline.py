@@ -1,0 +1,68 @@
+"""Scoring and replay throughput: the real service and the real replay command, as processes."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bench.kafka_io import fresh_name, wait_until_consumed
+from devstack import processes
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def scoring_throughput(
+    env: Mapping[str, str], topics: list[str], expected: int, port: int, log_dir: Path
+) -> tuple[float, float]:
+    """(events per second, peak RSS in MiB) of one scoring process draining ``expected`` preloaded events with
+    every delivery guarantee on (its own consumer group and a fresh database)."""
+    group = fresh_name("bench-scoring")
+    child_env = {
+        **os.environ,
+        **env,
+        "SCORING_GROUP_ID": group,
+        "MONGODB_DATABASE": group.replace("-", "_"),
+        "SCORING_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    log = log_dir / f"{group}.log"
+    pid_file = log_dir / f"{group}.pid"
+    record = processes.spawn(
+        [sys.executable, "-m", "services.scoring"],
+        log_path=log,
+        pid_path=pid_file,
+        env=child_env,
+        cwd=REPO,
+        address=f"http://127.0.0.1:{port}",
+    )
+    try:
+        first, done = await wait_until_consumed(
+            env["KAFKA_BOOTSTRAP_SERVERS"], group, topics, expected, within=900
+        )
+        return expected / (done - first), peak_rss(record.pid)
+    finally:
+        processes.stop([pid_file], timeout=15)
+
+
+def replay_throughput(env: Mapping[str, str], expected: int) -> float:
+    """Events per second of `python -m services.scoring.replay` rebuilding a fresh database from the topics."""
+    database = fresh_name("bench_replay").replace("-", "_")
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "services.scoring.replay", "--database", database],
+        env={**os.environ, **env, "LOG_LEVEL": "WARNING"},
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return expected / (time.monotonic() - started)
+
+
+def peak_rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # the high-water mark of resident memory
+            return int(line.split()[1]) / 1024
+    return float("nan")

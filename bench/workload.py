@@ -1,0 +1,75 @@
+"""A synthetic multi-clinic stream of client SRS ratings, as ready-to-send Kafka records.
+
+Each client has a run of sessions, one week apart; most ratings are healthy, and every fifth client has a dip
+that opens a rupture episode (and so an alert). Seeded, so every run sends the same stream.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV1, encode
+from shared.topics import message_key
+
+START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: bytes
+    value: bytes
+    client_id: str
+
+
+def srs_items(total: float, rng: random.Random) -> dict[str, float]:
+    """Four items summing to about ``total``, each within 0-10 with one decimal."""
+    base = total / 4
+    items = [min(10.0, max(0.0, round(base + rng.uniform(-0.3, 0.3), 1))) for _ in range(4)]
+    return dict(zip(("relationship", "goals", "approach", "overall"), items, strict=True))
+
+
+def feedback_stream(
+    clients: int, sessions: int, *, clinics: int = 5, seed: int = 7, tag: str = "b"
+) -> list[Record]:
+    rng = random.Random(seed)
+    records: list[Record] = []
+    for number in range(clients):
+        clinic_id, client_id = f"clinic-{number % clinics}", f"{tag}-c{number}"
+        therapist_id = f"{tag}-t{number % 40}"
+        dips = number % 5 == 0
+        for session in range(sessions):
+            total = 30.0 if dips and session == sessions // 2 else rng.uniform(36.5, 39.5)
+            at = START + timedelta(weeks=session)
+            data = FeedbackSubmittedV1(
+                session_id=f"{client_id}-s{session}",
+                therapist_id=therapist_id,
+                client_id=client_id,
+                session_at=at,
+                instrument="srs",
+                respondent="client",
+                items=srs_items(total, rng),
+                submitted_at=at + timedelta(hours=1),
+            )
+            event = FEEDBACK_SUBMITTED.envelope(
+                data, clinic_id=clinic_id, client_id=client_id, source="/bench"
+            )
+            records.append(
+                Record(
+                    FEEDBACK_SUBMITTED.topic.name, message_key(clinic_id, client_id), encode(event), client_id
+                )
+            )
+    return records
+
+
+def low_srs_feedback(client_id: str, session_id: str) -> dict[str, object]:
+    """An HTTP body whose first-session total of 30 opens an episode and alerts at once."""
+    return {
+        "session_id": session_id,
+        "therapist_id": "bench-t",
+        "client_id": client_id,
+        "session_at": START.isoformat(),
+        "instrument": "srs",
+        "respondent": "client",
+        "items": {"relationship": 7.5, "goals": 7.5, "approach": 7.5, "overall": 7.5},
+    }
