@@ -1,4 +1,5 @@
-"""The scoring service: sessions and ratings in, alliance state and rupture events out."""
+"""The scoring service: sessions, ratings and acknowledgements in; alliance state, rupture events and the
+read API out."""
 
 import asyncio
 import contextlib
@@ -7,33 +8,50 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.scoring import handlers
+from services.scoring import api, handlers
+from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
+from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
 from shared import mongo
+from shared.auth import KeyRing
+from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import kafka_check, ops_router
 from shared.logging import configure_logging
-from shared.messaging import Outbox, OutboxRelay, make_broker
+from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 
 SERVICE = "scoring"
+CLIENTS, SETTINGS, OUTBOX, AUDIT = (
+    "scoring_clients",
+    "scoring_clinic_settings",
+    "scoring_outbox",
+    "scoring_audit",
+)
 
 
-def create_app(settings: ScoringSettings | None = None) -> FastAPI:
+def create_app(settings: ScoringSettings | None = None, key_ring: KeyRing | None = None) -> FastAPI:
     settings = settings or ScoringSettings()
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(settings, SERVICE)
     client = mongo.connect(settings)
     db = mongo.database(client, settings)
-    clients, outbox = ClientStore(db["scoring_clients"]), Outbox(db["scoring_outbox"])
+    clients, outbox = ClientStore(db[CLIENTS]), Outbox(db[OUTBOX])
+    clinic_settings, audit = ClinicSettingsStore(db[SETTINGS]), AuditLog(db[AUDIT])
     relay = OutboxRelay(outbox, broker, SERVICE)
-    handlers.register(broker, ScoringService(client, clients, outbox, relay))
+    service = ScoringService(client, clients, clinic_settings, outbox, relay)
+    handlers.register(broker, service, settings.group_id)
+    ring = key_ring or KeyRing()
+    follow_keys(broker, ring)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await clients.ensure_indexes()
         await outbox.ensure_indexes()
+        await audit.ensure_indexes()
+        await catch_up(ring, settings.kafka_bootstrap_servers)
         await broker.start()
+        watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
         try:
             yield
@@ -46,6 +64,9 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             await client.close()
 
     app = FastAPI(title="Alliance scoring", version="1", lifespan=lifespan)
+    app.state.key_ring = ring
+    app.state.scoring = api.ScoringApi(clients, clinic_settings, audit, service, settings.active_days)
+    app.include_router(api.router)
     app.include_router(
         ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
     )

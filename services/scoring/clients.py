@@ -1,7 +1,9 @@
 """MongoDB persistence of each client's alliance state (collection ``scoring_clients``, one document a client).
 
-The document keeps the inbound events the client's history was built from (they double as the set of
-applied event ids), what has been announced about its episodes, and the latest summary for reads.
+A document keeps what the state is derived from (the inbound fact events and the clinicians' actions, whose
+event ids double as the set of applied event ids), what has been announced about its episodes (the
+``EmittedLog``), and the full read-model projection (``alliance``) plus a few top-level fields the queries
+filter on. Timestamps inside actions are ISO strings, so they survive a round trip with microseconds intact.
 """
 
 from dataclasses import dataclass, field
@@ -13,69 +15,183 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.scoring import domain
+from services.scoring.projection import alliance_view
+from services.scoring.translate import fact_from
+from services.scoring.views import ClientAlliance
 from shared.contracts import ALL_KINDS, CloudEvent, EventKind
 
 Document = dict[str, Any]
-KINDS_BY_TYPE: dict[str, EventKind[Any]] = {kind.type_name(): kind for kind in ALL_KINDS}
+KINDS_BY_TYPE: dict[str, EventKind[Any]] = {
+    kind.type_name(version): kind for kind in ALL_KINDS for version in range(1, kind.latest_version + 1)
+}
 
 
 @dataclass
 class ClientRecord:
     clinic_id: str
     client_id: str
-    events: list[CloudEvent[Any]] = field(default_factory=list)
+    events: dict[str, CloudEvent[Any]] = field(default_factory=dict)  # inbound facts, by event id
+    resolutions: dict[str, domain.ManualResolution] = field(default_factory=dict)  # by event id
+    acknowledgements: dict[str, domain.Acknowledgement] = field(default_factory=dict)  # by event id
     emitted: domain.EmittedLog = field(default_factory=domain.EmittedLog)
 
     @property
     def key(self) -> str:
-        return f"{self.clinic_id}:{self.client_id}"
+        return record_key(self.clinic_id, self.client_id)
 
     def has_applied(self, event_id: str) -> bool:
-        return any(event.id == event_id for event in self.events)
+        return event_id in self.events or event_id in self.resolutions or event_id in self.acknowledgements
+
+    @property
+    def actions(self) -> domain.ClinicianActions:
+        return domain.ClinicianActions(
+            frozenset(self.resolutions.values()), frozenset(self.acknowledgements.values())
+        )
+
+    def history(self) -> domain.ClientHistory:
+        facts = (fact_from(event) for event in self.events.values())
+        return domain.ClientHistory.of(self.clinic_id, self.client_id, facts)
+
+
+def record_key(clinic_id: str, client_id: str) -> str:
+    return f"{clinic_id}:{client_id}"
 
 
 class ClientStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._clients = collection
+        self.collection = collection
 
     async def ensure_indexes(self) -> None:
-        await self._clients.create_index([("clinic_id", ASCENDING), ("client_id", ASCENDING)], unique=True)
+        c = self.collection
+        await c.create_index([("clinic_id", ASCENDING), ("client_id", ASCENDING)], unique=True)
+        await c.create_index(
+            [("clinic_id", ASCENDING), ("therapist_id", ASCENDING), ("client_id", ASCENDING)]
+        )
+        await c.create_index([("clinic_id", ASCENDING), ("episode_ids", ASCENDING)])  # resolve, acknowledge
+        await c.create_index([("clinic_id", ASCENDING), ("last_session_at", ASCENDING)])  # clinic summary
 
-    async def load(self, clinic_id: str, client_id: str, session: AsyncClientSession) -> ClientRecord:
-        document = await self._clients.find_one({"_id": f"{clinic_id}:{client_id}"}, session=session)
+    async def load(
+        self, clinic_id: str, client_id: str, session: AsyncClientSession | None = None
+    ) -> ClientRecord:
+        document = await self.collection.find_one({"_id": record_key(clinic_id, client_id)}, session=session)
         if document is None:
             return ClientRecord(clinic_id, client_id)
         return ClientRecord(
             clinic_id,
             client_id,
-            events=[KINDS_BY_TYPE[stored["type"]].decode(stored) for stored in document["events"]],
+            events={e["id"]: KINDS_BY_TYPE[e["type"]].decode(e) for e in document["events"]},
+            resolutions={r["event_id"]: _resolution_from(r) for r in document["resolutions"]},
+            acknowledgements={a["event_id"]: _acknowledgement_from(a) for a in document["acknowledgements"]},
             emitted=_emitted_from(document["emitted"]),
         )
 
     async def save(
-        self, record: ClientRecord, assessment: domain.ClientAssessment, session: AsyncClientSession
+        self,
+        record: ClientRecord,
+        assessment: domain.ClientAssessment,
+        session: AsyncClientSession | None = None,
     ) -> None:
-        summary = assessment.summary
-        await self._clients.replace_one(
+        alliance = alliance_view(assessment)
+        await self.collection.replace_one(
             {"_id": record.key},
             {
                 "clinic_id": record.clinic_id,
                 "client_id": record.client_id,
-                "events": [event.model_dump(mode="json") for event in record.events],
+                "therapist_id": alliance.therapist_id,
+                "last_session_at": alliance.summary.latest_session_at,
+                "episode_ids": [episode.episode_id for episode in assessment.timeline.episodes],
+                "events": [record.events[i].model_dump(mode="json") for i in sorted(record.events)],
+                "resolutions": [_resolution_to(i, record.resolutions[i]) for i in sorted(record.resolutions)],
+                "acknowledgements": [
+                    _acknowledgement_to(i, record.acknowledgements[i])
+                    for i in sorted(record.acknowledgements)
+                ],
                 "emitted": _emitted_to(record.emitted),
-                "summary": {
-                    "session_count": summary.session_count,
-                    "latest_srs_total": _number(summary.latest_srs_total),
-                    "latest_severity": summary.latest_severity.value,
-                    "baseline": _number(summary.baseline),
-                    "trend": _number(summary.trend),
-                    "open_episode_id": summary.open_episode.episode_id if summary.open_episode else None,
-                },
+                "alliance": alliance.model_dump(),
                 "updated_at": datetime.now(UTC),
             },
             upsert=True,
             session=session,
         )
+
+    async def alliance(self, clinic_id: str, client_id: str) -> ClientAlliance | None:
+        document = await self.collection.find_one(
+            {"_id": record_key(clinic_id, client_id), "clinic_id": clinic_id}, {"alliance": 1}
+        )
+        return ClientAlliance.model_validate(document["alliance"]) if document else None
+
+    async def client_of_rupture(
+        self, clinic_id: str, rupture_id: str, session: AsyncClientSession | None = None
+    ) -> str | None:
+        document = await self.collection.find_one(
+            {"clinic_id": clinic_id, "episode_ids": rupture_id}, {"client_id": 1}, session=session
+        )
+        return document["client_id"] if document else None
+
+    async def caseload(self, clinic_id: str, therapist_id: str) -> list[ClientAlliance]:
+        cursor = self.collection.find(
+            {"clinic_id": clinic_id, "therapist_id": therapist_id},
+            {
+                "alliance.client_id": 1,
+                "alliance.therapist_id": 1,
+                "alliance.summary": 1,
+                "alliance.open_episode": 1,
+            },
+        ).sort("client_id", ASCENDING)
+        return [_partial_alliance(document["alliance"]) async for document in cursor]
+
+    async def active(self, clinic_id: str, since: datetime) -> list[ClientAlliance]:
+        cursor = self.collection.find(
+            {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
+            {
+                "alliance.client_id": 1,
+                "alliance.summary": 1,
+                "alliance.open_episode": 1,
+                "alliance.past_episodes": 1,
+            },
+        )
+        return [_partial_alliance(document["alliance"]) async for document in cursor]
+
+
+def _partial_alliance(document: Document) -> ClientAlliance:
+    return ClientAlliance.model_validate(
+        {"past_episodes": [], "sessions": [], "therapist_id": None, **document}
+    )
+
+
+def _resolution_to(event_id: str, r: domain.ManualResolution) -> Document:
+    return {
+        "event_id": event_id,
+        "episode_id": r.episode_id,
+        "resolved_by": r.resolved_by,
+        "resolved_at": _iso(r.resolved_at),
+        "note": r.note,
+    }
+
+
+def _resolution_from(d: Document) -> domain.ManualResolution:
+    return domain.ManualResolution(
+        d["episode_id"], d["resolved_by"], datetime.fromisoformat(d["resolved_at"]), d["note"]
+    )
+
+
+def _acknowledgement_to(event_id: str, a: domain.Acknowledgement) -> Document:
+    return {
+        "event_id": event_id,
+        "episode_id": a.episode_id,
+        "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": _iso(a.acknowledged_at),
+    }
+
+
+def _acknowledgement_from(d: Document) -> domain.Acknowledgement:
+    return domain.Acknowledgement(
+        d["episode_id"], d["acknowledged_by"], datetime.fromisoformat(d["acknowledged_at"])
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _emitted_to(log: domain.EmittedLog) -> Document:
@@ -92,7 +208,3 @@ def _emitted_from(document: Document) -> domain.EmittedLog:
         stale_alerted=frozenset(document["stale_alerted"]),
         resolved=frozenset(document["resolved"]),
     )
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -5,21 +5,25 @@ from faststream.kafka import KafkaBroker
 from services.scoring.service import ScoringService
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    RUPTURE_ACKNOWLEDGED,
     SESSION_COMPLETED,
     CloudEvent,
     FeedbackSubmittedV1,
+    RuptureAcknowledgedV1,
     SessionCompletedV1,
 )
 from shared.messaging import subscribe
 
-GROUP_ID = "scoring"
 
-
-def register(broker: KafkaBroker, service: ScoringService) -> None:
-    @subscribe(broker, SESSION_COMPLETED, GROUP_ID)
+def register(broker: KafkaBroker, service: ScoringService, group_id: str) -> None:
+    @subscribe(broker, SESSION_COMPLETED, group_id)
     async def on_session_completed(event: CloudEvent[SessionCompletedV1]) -> None:
         await service.apply(event)
 
-    @subscribe(broker, FEEDBACK_SUBMITTED, GROUP_ID)
+    @subscribe(broker, FEEDBACK_SUBMITTED, group_id)
     async def on_feedback_submitted(event: CloudEvent[FeedbackSubmittedV1]) -> None:
         await service.apply(event)
+
+    @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id)
+    async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
+        await service.acknowledge(event)

@@ -1,20 +1,26 @@
-"""The adapter between wire contracts and the pure domain: inbound events to facts, domain events to outbound."""
+"""The adapter between wire contracts and the pure domain: inbound events to facts and clinician actions,
+domain events and summaries to outbound events."""
 
 from decimal import Decimal
 from typing import Any
 
 from services.scoring import domain
+from services.scoring.projection import episode_therapist
 from shared.contracts import (
+    ALLIANCE_UPDATED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
+    AllianceUpdatedV1,
     CloudEvent,
     ContractViolation,
     EventKind,
     FeedbackSubmittedV1,
     MarkerV1,
-    RuptureResolvedV1,
+    RuptureAcknowledgedV1,
+    RuptureResolvedV2,
     RuptureSuspectedV1,
     SessionCompletedV1,
+    derived_event_id,
 )
 
 SOURCE = "/services/scoring"
@@ -53,7 +59,24 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
     raise ContractViolation(f"scoring does not consume {event.type}")
 
 
-def outbound(event: domain.DomainEvent, timeline: domain.EpisodeTimeline, therapist_id: str) -> Outbound:
+def acknowledgement_from(event: CloudEvent[RuptureAcknowledgedV1]) -> domain.Acknowledgement:
+    data = event.data
+    return domain.Acknowledgement(data.rupture_id, data.acknowledged_by, data.acknowledged_at)
+
+
+def manual_resolution_from(event: CloudEvent[RuptureResolvedV2]) -> domain.ManualResolution | None:
+    """The clinician action a manual ``rupture.resolved`` records (None for a repair, or a v1 event that
+    never said who resolved: such an action cannot be re-created faithfully)."""
+    data = event.data
+    if data.how != "manual" or not data.resolved_by or not data.note:
+        return None
+    try:
+        return domain.ManualResolution(data.rupture_id, data.resolved_by, data.resolved_at, data.note)
+    except domain.DomainError:
+        return None
+
+
+def outbound(event: domain.DomainEvent, assessment: domain.ClientAssessment) -> Outbound:
     """The wire event announcing a domain event, with the domain's deterministic id."""
     if isinstance(event, domain.RuptureSuspected):
         suspected = RuptureSuspectedV1(
@@ -72,16 +95,45 @@ def outbound(event: domain.DomainEvent, timeline: domain.EpisodeTimeline, therap
             stale=event.stale,
         )
         return RUPTURE_SUSPECTED, _envelope(RUPTURE_SUSPECTED, suspected, event.clinic_id, event.event_id)
-    resolved = RuptureResolvedV1(
+    episode = assessment.timeline.episode(event.episode_id)
+    if episode is None:  # the timeline produced the event, so it knows the episode
+        raise LookupError(f"no episode {event.episode_id} in the assessment")
+    resolved = RuptureResolvedV2(
         rupture_id=event.episode_id,
-        therapist_id=therapist_id,
+        therapist_id=episode_therapist(episode, assessment),
         client_id=event.client_id,
         how=event.how.value,
         sessions_to_repair=event.sessions_to_repair,
         resolved_at=event.resolved_at,
         note=event.note,
+        resolved_by=event.resolved_by,
     )
     return RUPTURE_RESOLVED, _envelope(RUPTURE_RESOLVED, resolved, event.clinic_id, event.event_id)
+
+
+def alliance_updated(assessment: domain.ClientAssessment, caused_by: str) -> Outbound | None:
+    """The client's new summary, with an id derived from the event that caused it (None before any session)."""
+    summary = assessment.summary
+    latest = assessment.sessions[-1] if assessment.sessions else None
+    if latest is None:
+        return None
+    open_episode = summary.open_episode
+    updated = AllianceUpdatedV1(
+        client_id=summary.client_id,
+        therapist_id=latest.session.therapist_id,
+        caused_by=caused_by,
+        session_count=summary.session_count,
+        latest_session_id=summary.latest_session_id,
+        latest_session_at=summary.latest_session_at,
+        latest_srs_total=_number(summary.latest_srs_total),
+        baseline=_number(summary.baseline),
+        trend=_number(summary.trend),
+        latest_severity=summary.latest_severity.value,
+        open_rupture_id=open_episode.episode_id if open_episode else None,
+        open_rupture_severity=open_episode.severity.value if open_episode else None,
+    )
+    event_id = derived_event_id(summary.clinic_id, summary.client_id, caused_by, ALLIANCE_UPDATED.name)
+    return ALLIANCE_UPDATED, _envelope(ALLIANCE_UPDATED, updated, summary.clinic_id, event_id)
 
 
 def marker_v1(marker: domain.Marker) -> MarkerV1:

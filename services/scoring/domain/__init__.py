@@ -30,7 +30,7 @@ from .announcements import EmittedLog, owed_events
 from .assessment import ClientAssessment, assess_client
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
-from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
+from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected, resolution_event_id
 from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
 from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
@@ -87,6 +87,7 @@ __all__ = [
     "owed_events",
     "parse_instrument",
     "parse_respondent",
+    "resolution_event_id",
     "rupture_episode_id",
     "severity_of",
     "srs_dimension",

@@ -67,10 +67,15 @@ class RuptureResolved:
 
     @property
     def event_id(self) -> str:
-        return _event_id(self.episode_id, "resolved")
+        return resolution_event_id(self.episode_id)
 
 
 DomainEvent = RuptureSuspected | RuptureResolved
+
+
+def resolution_event_id(episode_id: str) -> str:
+    """An episode resolves once, however: its resolution's event id is known before it is derived."""
+    return _event_id(episode_id, "resolved")
 
 
 def _event_id(episode_id: str, what: str) -> str:

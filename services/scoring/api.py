@@ -1,0 +1,172 @@
+"""The scoring service's HTTP API: one client's alliance, a therapist's caseload, the clinic's figures, manual
+resolution and the clinic's thresholds.
+
+Scopes: every read needs ``read``; changing thresholds and resolving an episode by hand need ``admin``,
+because both change what the platform concludes (and announces) for every clinician of the clinic, while
+read keys are handed to dashboards. Every query filters by the caller's clinic: another clinic's client or
+episode is a 404, exactly like one that does not exist, so ids of other clinics cannot even be probed.
+"""
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+
+from services.scoring import domain
+from services.scoring.audit import AuditLog
+from services.scoring.clients import ClientStore
+from services.scoring.clinic_settings import ClinicSettings, ClinicSettingsStore, ThresholdValues
+from services.scoring.service import AlreadyResolved, ScoringService, UnknownRupture
+from services.scoring.views import (
+    Caseload,
+    CaseloadEntry,
+    ClientAlliance,
+    ClinicSummary,
+    ResolveAnswer,
+    ResolveRequest,
+    SeverityName,
+)
+from shared.auth import ClinicPrincipal, Scope, require_scope
+from shared.contracts.fields import OpaqueId
+
+router = APIRouter(prefix="/v1", tags=["alliance"])
+Reader = Annotated[ClinicPrincipal, Depends(require_scope(Scope.READ))]
+Admin = Annotated[ClinicPrincipal, Depends(require_scope(Scope.ADMIN))]
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown or revoked API key"},
+    403: {"description": "The key lacks the needed scope"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such id in the caller's clinic"}}
+
+
+@dataclass(frozen=True)
+class ScoringApi:
+    """What the routes need, kept in ``app.state.scoring``."""
+
+    clients: ClientStore
+    settings: ClinicSettingsStore
+    audit: AuditLog
+    service: ScoringService
+    active_days: int
+
+
+def _api(request: Request) -> ScoringApi:
+    api: ScoringApi = request.app.state.scoring
+    return api
+
+
+Api = Annotated[ScoringApi, Depends(_api)]
+
+
+@router.get(
+    "/clients/{client_id}/alliance", responses={**AUTH_ERRORS, **NOT_FOUND}, summary="One client's alliance"
+)
+async def client_alliance(client_id: OpaqueId, principal: Reader, api: Api) -> ClientAlliance:
+    alliance = await api.clients.alliance(principal.clinic_id, client_id)
+    await api.audit.record(
+        principal, "GET /v1/clients/{client_id}/alliance", [client_id], found=alliance is not None
+    )
+    if alliance is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such client")
+    return alliance
+
+
+@router.get("/therapists/{therapist_id}/caseload", responses=AUTH_ERRORS, summary="A therapist's clients")
+async def caseload(therapist_id: OpaqueId, principal: Reader, api: Api) -> Caseload:
+    """Clients whose latest session was with this therapist, each with latest totals, trend and open episode."""
+    clients = await api.clients.caseload(principal.clinic_id, therapist_id)
+    ids = [alliance.client_id for alliance in clients]
+    await api.audit.record(principal, "GET /v1/therapists/{therapist_id}/caseload", ids)
+    return Caseload(
+        therapist_id=therapist_id,
+        clients=[
+            CaseloadEntry(
+                client_id=a.client_id,
+                latest_session_at=a.summary.latest_session_at,
+                latest_srs_total=a.summary.latest_srs_total,
+                baseline=a.summary.baseline,
+                trend=a.summary.trend,
+                latest_severity=a.summary.latest_severity,
+                open_episode=a.open_episode,
+            )
+            for a in clients
+        ],
+    )
+
+
+@router.get("/clinic/summary", responses=AUTH_ERRORS, summary="Clinic-level figures")
+async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
+    """Over the active clients: those whose latest session is at most ``active_days`` (90) days before now
+    (a session recorded with a future time also counts). Aggregates only: not audited as a client read."""
+    active = await api.clients.active(
+        principal.clinic_id, datetime.now(UTC) - timedelta(days=api.active_days)
+    )
+    with_open = [a for a in active if a.open_episode is not None]
+    closed = [e.resolution for a in active for e in a.past_episodes if e.resolution is not None]
+    repaired = [
+        r.sessions_to_repair for r in closed if r.how == "repaired" and r.sessions_to_repair is not None
+    ]
+    by_severity: dict[SeverityName, int] = {"none": 0, "low": 0, "medium": 0, "high": 0}
+    for alliance in active:
+        by_severity[alliance.open_episode.severity if alliance.open_episode else "none"] += 1
+    return ClinicSummary(
+        active_days=api.active_days,
+        active_clients=len(active),
+        clients_with_open_episode=len(with_open),
+        open_episode_share=len(with_open) / len(active) if active else None,
+        repair_rate=len(repaired) / len(closed) if closed else None,
+        median_sessions_to_repair=statistics.median(repaired) if repaired else None,
+        clients_by_severity=by_severity,
+    )
+
+
+@router.post(
+    "/ruptures/{rupture_id}/resolve",
+    responses={**AUTH_ERRORS, **NOT_FOUND, 409: {"description": "The episode is already resolved"}},
+    summary="Resolve a rupture episode by hand",
+)
+async def resolve(rupture_id: OpaqueId, body: ResolveRequest, principal: Admin, api: Api) -> ResolveAnswer:
+    """Closes the open episode with the clinician's note and announces ``rupture.resolved`` (how=manual)."""
+    try:
+        outcome = await api.service.resolve_by_hand(
+            principal.clinic_id, rupture_id, body.resolved_by, body.note
+        )
+    except UnknownRupture:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such rupture episode") from None
+    except AlreadyResolved:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="the episode is already resolved") from None
+    except domain.InvalidAction as invalid:
+        raise _unprocessable(invalid) from None
+    await api.audit.record(principal, "POST /v1/ruptures/{rupture_id}/resolve", [outcome.client_id])
+    return ResolveAnswer(
+        rupture_id=rupture_id,
+        client_id=outcome.client_id,
+        resolved_at=outcome.resolved_at,
+        event_id=outcome.event_id,
+    )
+
+
+@router.get("/clinic/settings", responses=AUTH_ERRORS, summary="The clinic's thresholds in force")
+async def get_settings(principal: Reader, api: Api) -> ClinicSettings:
+    return await api.settings.view(principal.clinic_id)
+
+
+@router.put("/clinic/settings", responses=AUTH_ERRORS, summary="Replace the clinic's threshold overrides")
+async def put_settings(body: ThresholdValues, principal: Admin, api: Api) -> ClinicSettings:
+    """The fields given become the clinic's overrides (the others return to their defaults). They apply from
+    each client's next event on."""
+    try:
+        await api.settings.replace(principal.clinic_id, body.model_dump(exclude_none=True), principal.key_id)
+    except domain.InvalidThresholds as invalid:
+        raise _unprocessable(invalid) from None
+    return await api.settings.view(principal.clinic_id)
+
+
+def _unprocessable(error: domain.DomainError) -> RequestValidationError:
+    # The same shape as FastAPI's own 422, so clients handle one format that names each field.
+    return RequestValidationError(
+        [{"loc": ("body", field), "msg": why, "type": "value_error"} for field, why in error.problems.items()]
+    )

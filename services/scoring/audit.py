@@ -1,0 +1,38 @@
+"""The audit log of reads of client data (collection ``scoring_audit``): who (clinic and key), what (route and
+client ids), when, and whether it was found. Written in the request, before the answer leaves."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared.auth import ClinicPrincipal
+
+Document = dict[str, Any]
+
+
+class AuditLog:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("clinic_id", ASCENDING), ("at", ASCENDING)])
+        await self.collection.create_index(
+            [("clinic_id", ASCENDING), ("client_ids", ASCENDING), ("at", ASCENDING)]
+        )
+
+    async def record(
+        self, principal: ClinicPrincipal, route: str, client_ids: Sequence[str], *, found: bool = True
+    ) -> None:
+        await self.collection.insert_one(
+            {
+                "at": datetime.now(UTC),
+                "clinic_id": principal.clinic_id,
+                "key_id": principal.key_id,
+                "route": route,
+                "client_ids": list(client_ids),
+                "found": found,
+            }
+        )

@@ -1,0 +1,120 @@
+"""Per-clinic thresholds (collection ``scoring_clinic_settings``, one document a clinic: its overrides).
+
+Only the overrides are stored; the effective thresholds are the domain's defaults with them applied, so a
+changed default reaches every clinic that did not override it. New settings apply from each client's next
+event (nothing is re-assessed in bulk when they change).
+"""
+
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.scoring import domain
+
+Document = dict[str, Any]
+Number = float
+
+
+class ThresholdValues(BaseModel):
+    """A clinic's thresholds (DOMAIN.md's marker table). In a request every field is optional: the ones given
+    are the clinic's overrides, the others keep their defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    srs_cutoff: Number | None = Field(None, description="below_cutoff: T(n) < this; also the repair floor.")
+    item_low: Number | None = Field(None, description="item_low: any client SRS item < this.")
+    drop_from_last: Number | None = Field(None, description="drop_from_last: T(n) ≤ T(n−1) − this.")
+    baseline_window: int | None = Field(
+        None, description="The last ≤ this many earlier totals form the baseline."
+    )
+    baseline_min_earlier: int | None = Field(
+        None, description="drop_from_baseline needs this many earlier totals."
+    )
+    baseline_min_drop: Number | None = Field(None, description="T(n) < mean − max(this, factor × sd).")
+    baseline_sd_factor: Number | None = Field(None, description="The factor of the sd in drop_from_baseline.")
+    steep_drop: Number | None = Field(None, description="steep_drop: T(n) ≤ T(n−1) − this ...")
+    steep_floor: Number | None = Field(None, description="... or T(n) < this.")
+    ors_deterioration: Number | None = Field(None, description="ORS total ≤ the first ORS total − this.")
+    attendance_window: int | None = Field(
+        None, description="Absence within this many sessions after a marker."
+    )
+    absence_run: int | None = Field(None, description="... or this many absences in a row.")
+    missing_feedback_run: int | None = Field(
+        None, description="Attended sessions in a row without client SRS."
+    )
+    blindspot_gap: Number | None = Field(None, description="Therapist SRS total − client SRS total ≥ this.")
+    alert_threshold: Literal["low", "medium", "high"] | None = Field(
+        None, description="An episode alerts when its severity first reaches this."
+    )
+    stale_after_sessions: int | None = Field(
+        None, description="An episode open this many sessions turns stale."
+    )
+    repair_margin: Number | None = Field(
+        None, description="Repair: T ≥ mean(totals before the episode) − this."
+    )
+
+
+class ClinicSettings(BaseModel):
+    clinic_id: str
+    effective: ThresholdValues = Field(description="Every threshold in force, defaults included.")
+    overrides: list[str] = Field(description="Names of the thresholds this clinic set itself.")
+
+
+class ClinicSettingsStore:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def overrides(self, clinic_id: str, session: AsyncClientSession | None = None) -> dict[str, object]:
+        document = await self.collection.find_one({"_id": clinic_id}, session=session)
+        return dict(document["overrides"]) if document else {}
+
+    async def thresholds(
+        self, clinic_id: str, session: AsyncClientSession | None = None
+    ) -> domain.Thresholds:
+        return domain.Thresholds.from_mapping(await self.overrides(clinic_id, session))
+
+    async def replace(
+        self, clinic_id: str, overrides: Mapping[str, object], changed_by: str
+    ) -> domain.Thresholds:
+        """Validate with the domain (``InvalidThresholds`` names each bad field), then store."""
+        thresholds = domain.Thresholds.from_mapping(overrides)
+        stored = {name: _storable(getattr(thresholds, name)) for name in overrides}
+        await self.collection.replace_one(
+            {"_id": clinic_id},
+            {"overrides": stored, "changed_by": changed_by, "changed_at": datetime.now(UTC)},
+            upsert=True,
+        )
+        return thresholds
+
+    async def view(self, clinic_id: str) -> ClinicSettings:
+        overrides = await self.overrides(clinic_id)
+        thresholds = domain.Thresholds.from_mapping(overrides)
+        effective = {f.name: _shown(getattr(thresholds, f.name)) for f in fields(thresholds)}
+        return ClinicSettings(
+            clinic_id=clinic_id,
+            effective=ThresholdValues.model_validate(effective),
+            overrides=sorted(overrides),
+        )
+
+
+def _storable(value: object) -> object:
+    # Decimals as text keep their exact value; the domain reads text back as Decimal.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, domain.Severity):
+        return value.value
+    return value
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, domain.Severity):
+        return value.value
+    return value

@@ -1,0 +1,117 @@
+"""The read model of one client, computed from its assessment once per change (never on a read)."""
+
+from decimal import Decimal
+
+from services.scoring import domain
+from services.scoring.views import (
+    AcknowledgementView,
+    ClientAlliance,
+    EpisodeView,
+    MarkerView,
+    RatingView,
+    ResolutionView,
+    SessionView,
+    SummaryView,
+)
+
+
+def alliance_view(assessment: domain.ClientAssessment) -> ClientAlliance:
+    timeline = assessment.timeline
+    summary = assessment.summary
+    latest = assessment.sessions[-1] if assessment.sessions else None
+    episodes = [episode_view(episode, assessment) for episode in timeline.episodes]
+    return ClientAlliance(
+        client_id=assessment.history.client_id,
+        therapist_id=latest.session.therapist_id if latest else None,
+        summary=SummaryView(
+            session_count=summary.session_count,
+            client_srs_count=summary.client_srs_count,
+            latest_session_id=summary.latest_session_id,
+            latest_session_at=summary.latest_session_at,
+            latest_srs_total=number(summary.latest_srs_total),
+            latest_severity=summary.latest_severity.value,
+            baseline=number(summary.baseline),
+            trend=number(summary.trend),
+            episode_count=summary.episode_count,
+            repaired_count=summary.repaired_count,
+            resolved_by_hand_count=summary.resolved_by_hand_count,
+        ),
+        open_episode=next((view for view in episodes if view.resolution is None), None),
+        past_episodes=[view for view in episodes if view.resolution is not None],
+        sessions=[session_view(marked) for marked in assessment.sessions],
+    )
+
+
+def episode_therapist(episode: domain.RuptureEpisode, assessment: domain.ClientAssessment) -> str:
+    """The therapist of the session that opened the episode: whoever was alerted about it."""
+    return next(
+        m.session.therapist_id for m in assessment.sessions if m.session_id == episode.opening_session_id
+    )
+
+
+def episode_view(episode: domain.RuptureEpisode, assessment: domain.ClientAssessment) -> EpisodeView:
+    resolution, ack = episode.resolution, episode.acknowledgement
+    return EpisodeView(
+        rupture_id=episode.episode_id,
+        therapist_id=episode_therapist(episode, assessment),
+        opening_session_id=episode.opening_session_id,
+        opened_at=episode.opened_at,
+        severity=episode.severity.value,
+        stale=episode.stale,
+        session_ids=list(episode.session_ids),
+        sessions_since_opening=episode.sessions_since_opening,
+        pre_episode_mean=number(episode.pre_episode_mean),
+        resolution=ResolutionView(
+            how=resolution.how.value,
+            resolved_at=resolution.resolved_at,
+            session_id=resolution.session_id,
+            sessions_to_repair=resolution.sessions_to_repair,
+            note=resolution.note,
+            resolved_by=resolution.resolved_by,
+        )
+        if resolution
+        else None,
+        acknowledgement=AcknowledgementView(
+            acknowledged_by=ack.acknowledged_by, acknowledged_at=ack.acknowledged_at
+        )
+        if ack
+        else None,
+    )
+
+
+def session_view(marked: domain.MarkedSession) -> SessionView:
+    session = marked.session
+    return SessionView(
+        session_id=session.session_id,
+        occurred_at=session.occurred_at,
+        therapist_id=session.therapist_id,
+        attendance=session.attendance.value if session.attendance else None,
+        srs_total=number(marked.srs_total),
+        baseline=number(marked.baseline),
+        severity=marked.severity.value,
+        markers=[marker_view(marker) for marker in marked.markers],
+        ratings=[
+            RatingView(
+                instrument=fact.instrument.value,
+                respondent=fact.respondent.value,
+                total=float(fact.scores.total),
+                items={name: float(value) for name, value in fact.scores.items},
+            )
+            for fact in session.feedback
+        ],
+    )
+
+
+def marker_view(marker: domain.Marker) -> MarkerView:
+    return MarkerView(
+        code=marker.code.value,
+        family=marker.family.value,
+        level=marker.level.value,
+        value=float(marker.observed),
+        threshold=float(marker.threshold),
+        dimension=marker.dimension.value if marker.dimension else None,
+    )
+
+
+def number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,235 @@
+"""Rebuild the scoring database from Kafka: ``python -m services.scoring.replay --database <fresh-db>``.
+
+Kafka is the source of truth; this reads, without a consumer group, every partition of
+
+- ``session.completed`` and ``feedback.submitted``: the facts of each client's history;
+- ``rupture.acknowledged``: the acknowledgements (clinician actions);
+- ``rupture.resolved``: what was announced as resolved, and, for ``how=manual``, the manual resolution itself
+  (the resolve endpoint publishes it through the outbox with ``note`` and ``resolved_by``, contract v2, so
+  Kafka holds every clinician action; a v1 manual event without ``resolved_by`` cannot be re-created and is
+  counted as skipped);
+- ``rupture.suspected``: what was announced as suspected,
+
+from the beginning up to the end offsets captured at start (events arriving later are the live service's
+business). The state of a client is a pure function of its set of facts, its set of actions and its clinic's
+thresholds, so the order in which topics are read does not matter; each client is then assessed by the same
+domain call as the live service and saved with the same store, read model included.
+
+Nothing is published. The outbox of the rebuilt database stays empty: what was already announced is not
+re-derived from intermediate states (which depend on arrival order) but taken from the announcement topics
+themselves, as each client's ``EmittedLog``. A service started on the rebuilt database therefore owes exactly
+what the old one still owed (nothing, once its relay had caught up), and deterministic ids let consumers drop
+any repeat. Messages the live service dead-lettered (bad JSON, invalid, refused by the domain, an id reused
+with other content) are skipped here the same way.
+
+Clinic thresholds are configuration, not events: ``--settings-from <db>`` copies ``scoring_clinic_settings``
+from a database (usually the live one) first; without it every clinic gets the defaults.
+"""
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.scoring import domain
+from services.scoring.app import AUDIT, CLIENTS, OUTBOX, SETTINGS
+from services.scoring.audit import AuditLog
+from services.scoring.clients import ClientRecord, ClientStore
+from services.scoring.clinic_settings import ClinicSettingsStore
+from services.scoring.compare import client_differences
+from services.scoring.service import assess
+from services.scoring.settings import ScoringSettings
+from services.scoring.translate import acknowledgement_from, fact_from, manual_resolution_from
+from shared import mongo
+from shared.contracts import (
+    FEEDBACK_SUBMITTED,
+    RUPTURE_ACKNOWLEDGED,
+    RUPTURE_RESOLVED,
+    RUPTURE_SUSPECTED,
+    SESSION_COMPLETED,
+    CloudEvent,
+    ContractViolation,
+    EventKind,
+)
+from shared.messaging import Outbox
+
+KINDS: dict[str, EventKind[Any]] = {
+    kind.topic.name: kind
+    for kind in (
+        SESSION_COMPLETED,
+        FEEDBACK_SUBMITTED,
+        RUPTURE_ACKNOWLEDGED,
+        RUPTURE_RESOLVED,
+        RUPTURE_SUSPECTED,
+    )
+}
+
+
+@dataclass
+class Rebuild:
+    """Everything read so far, per client; pure bookkeeping, no I/O."""
+
+    records: dict[tuple[str, str], ClientRecord] = field(default_factory=dict)
+    announced: dict[tuple[str, str], domain.EmittedLog] = field(default_factory=dict)
+    read: int = 0
+    skipped: int = 0
+
+    def add(self, topic: str, value: bytes) -> None:
+        self.read += 1
+        try:
+            self._add(KINDS[topic].decode(value))
+        except ContractViolation:
+            self.skipped += 1
+
+    def _add(self, event: CloudEvent[Any]) -> None:
+        key = (event.clinicid, event.data.client_id)
+        if event.type.startswith(("org.alliance.session.", "org.alliance.feedback.")):
+            fact_from(event)  # raises what the live consumer dead-lettered
+            known = self._record(key).events.setdefault(event.id, event)
+            if known != event:
+                raise ContractViolation("id reused with other content")
+        elif event.type.startswith("org.alliance.rupture.acknowledged."):
+            self._record(key).acknowledgements[event.id] = acknowledgement_from(event)
+        elif event.type.startswith("org.alliance.rupture.resolved."):
+            self._announce(key, event.data.rupture_id, None, stale=False)
+            if event.data.how == "manual":
+                resolution = manual_resolution_from(event)
+                if resolution is None:
+                    raise ContractViolation("manual resolution without resolved_by")
+                self._record(key).resolutions[event.id] = resolution
+        else:
+            severity = domain.Severity(event.data.severity.value)
+            self._announce(key, event.data.rupture_id, severity, stale=event.data.stale)
+
+    def _record(self, key: tuple[str, str]) -> ClientRecord:
+        return self.records.setdefault(key, ClientRecord(*key))
+
+    def _announce(
+        self, key: tuple[str, str], episode_id: str, severity: domain.Severity | None, stale: bool
+    ) -> None:
+        log = self.announced.get(key, domain.EmittedLog())
+        if severity is None:
+            log = domain.EmittedLog(log.alerted, log.stale_alerted, log.resolved | {episode_id})
+        else:
+            stale_alerted = log.stale_alerted | ({episode_id} if stale else set())
+            log = domain.EmittedLog(log.alerted | {(episode_id, severity)}, stale_alerted, log.resolved)
+        self.announced[key] = log
+
+
+async def read_topics(bootstrap: str, rebuild: Rebuild, progress_every: int, out: TextIO) -> None:
+    consumer = AIOKafkaConsumer(
+        *KINDS,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        partitions = await _assigned(consumer)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        remaining = {tp for tp in partitions if starts[tp] < ends[tp]}
+        total = sum(ends[tp] - starts[tp] for tp in partitions)
+        print(f"replay: reading about {total} records from {len(partitions)} partitions", file=out)
+        while remaining:
+            batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(
+                *remaining, timeout_ms=500
+            )
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset < ends[tp] and record.value is not None:
+                        rebuild.add(tp.topic, record.value)
+                        if rebuild.read % progress_every == 0:
+                            print(
+                                f"replay: {rebuild.read}/{total} records, {rebuild.skipped} skipped", file=out
+                            )
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+
+
+async def _assigned(consumer: AIOKafkaConsumer, within: float = 30.0) -> list[TopicPartition]:
+    """Without a group, a subscribed consumer is assigned every partition once it has the metadata."""
+    deadline = asyncio.get_running_loop().time() + within
+    while {tp.topic for tp in consumer.assignment()} != set(KINDS):
+        if asyncio.get_running_loop().time() > deadline:
+            raise SystemExit(f"replay: topics not all found: {sorted(KINDS)}")
+        await asyncio.sleep(0.05)
+    return sorted(consumer.assignment())
+
+
+async def write(db: AsyncDatabase[mongo.Document], rebuild: Rebuild, out: TextIO) -> None:
+    clients, settings = ClientStore(db[CLIENTS]), ClinicSettingsStore(db[SETTINGS])
+    for store in (clients, Outbox(db[OUTBOX]), AuditLog(db[AUDIT])):
+        await store.ensure_indexes()
+    for key, record in rebuild.records.items():
+        record.emitted = rebuild.announced.get(key, domain.EmittedLog())
+        await clients.save(record, assess(record, await settings.thresholds(record.clinic_id)))
+    print(f"replay: wrote {len(rebuild.records)} clients", file=out)
+
+
+async def replay(
+    settings: ScoringSettings,
+    database: str,
+    *,
+    settings_from: str | None = None,
+    progress_every: int = 1000,
+    out: TextIO = sys.stderr,
+) -> Rebuild:
+    client = mongo.connect(settings)
+    try:
+        db = client.get_database(database)
+        if await db[CLIENTS].estimated_document_count() or await db[OUTBOX].estimated_document_count():
+            raise SystemExit(f"replay: database {database!r} is not fresh; refusing to write into it")
+        if settings_from is not None:
+            clinic_settings = await client.get_database(settings_from)[SETTINGS].find().to_list()
+            if clinic_settings:
+                await db[SETTINGS].insert_many(clinic_settings)
+        rebuild = Rebuild()
+        await read_topics(settings.kafka_bootstrap_servers, rebuild, progress_every, out)
+        print(f"replay: read {rebuild.read} records, {rebuild.skipped} skipped", file=out)
+        await write(db, rebuild, out)
+        return rebuild
+    finally:
+        await client.close()
+
+
+async def _compare(settings: ScoringSettings, left: str, right: str) -> list[str]:
+    client = mongo.connect(settings)
+    try:
+        return await client_differences(
+            client.get_database(left)[CLIENTS], client.get_database(right)[CLIENTS]
+        )
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.scoring.replay", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--database", required=True, help="a fresh database to rebuild into")
+    parser.add_argument("--settings-from", help="copy the clinics' thresholds from this database first")
+    parser.add_argument("--progress-every", type=int, default=1000, help="a progress line every N records")
+    parser.add_argument("--compare-with", help="afterwards, list the differences with this database")
+    args = parser.parse_args(argv)
+    settings = ScoringSettings()
+    asyncio.run(
+        replay(settings, args.database, settings_from=args.settings_from, progress_every=args.progress_every)
+    )
+    if args.compare_with:
+        differences = asyncio.run(_compare(settings, args.database, args.compare_with))
+        for line in differences:
+            print(line)
+        print(f"replay: {len(differences)} differences with {args.compare_with}", file=sys.stderr)
+        raise SystemExit(1 if differences else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Building and publishing the inbound events of one test client, straight onto the real topics."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from shared.contracts import (
+    FEEDBACK_SUBMITTED,
+    RUPTURE_ACKNOWLEDGED,
+    SESSION_COMPLETED,
+    Attendance,
+    CloudEvent,
+    EventKind,
+    FeedbackSubmittedV1,
+    Instrument,
+    Respondent,
+    RuptureAcknowledgedV1,
+    SessionCompletedV1,
+    encode,
+)
+
+SOURCE = "/tests/scoring"
+SRS_ITEMS = ("relationship", "goals", "approach", "overall")
+# Sessions a week apart, ending last week: recent enough for the clinic summary's "active".
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(weeks=12)
+
+
+def session_at(n: int) -> datetime:
+    return START + timedelta(weeks=n - 1)
+
+
+def srs_items(total: str) -> dict[str, float]:
+    """``total`` spread over the four items in tenths (37.5 -> 9.4, 9.4, 9.4, 9.3)."""
+    part, remainder = divmod(int(Decimal(total) * 10), 4)
+    return {name: (part + (1 if i < remainder else 0)) / 10 for i, name in enumerate(SRS_ITEMS)}
+
+
+@dataclass
+class ClientStream:
+    clinic_id: str
+    client_id: str
+    therapist_id: str = "t-1"
+    sent: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.clinic_id}:{self.client_id}".encode()
+
+    def envelope(self, kind: EventKind[Any], data: Any, event_id: str) -> CloudEvent[Any]:
+        return kind.envelope(
+            data, clinic_id=self.clinic_id, client_id=self.client_id, source=SOURCE, event_id=event_id
+        )
+
+    def session(self, n: int, attendance: str = "attended") -> CloudEvent[SessionCompletedV1]:
+        data = SessionCompletedV1(
+            session_id=f"s{n:02d}",
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            occurred_at=session_at(n),
+            attendance=Attendance(attendance),
+            scheduled_minutes=50,
+        )
+        return self.envelope(SESSION_COMPLETED, data, f"{self.client_id}-att-{n}")
+
+    def srs(self, n: int, total: str) -> CloudEvent[FeedbackSubmittedV1]:
+        data = FeedbackSubmittedV1(
+            session_id=f"s{n:02d}",
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            session_at=session_at(n),
+            instrument=Instrument.SRS,
+            respondent=Respondent.CLIENT,
+            items=srs_items(total),
+            comment="private words that must never leave the database",
+            submitted_at=session_at(n) + timedelta(hours=1),
+        )
+        return self.envelope(FEEDBACK_SUBMITTED, data, f"{self.client_id}-srs-{n}")
+
+    def acknowledgement(self, rupture_id: str, by: str, at: datetime) -> CloudEvent[RuptureAcknowledgedV1]:
+        data = RuptureAcknowledgedV1(
+            rupture_id=rupture_id,
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            acknowledged_by=by,
+            acknowledged_at=at,
+            via="link",
+        )
+        return self.envelope(RUPTURE_ACKNOWLEDGED, data, f"{self.client_id}-ack-{rupture_id}")
+
+
+KINDS: dict[type[Any], EventKind[Any]] = {
+    SessionCompletedV1: SESSION_COMPLETED,
+    FeedbackSubmittedV1: FEEDBACK_SUBMITTED,
+    RuptureAcknowledgedV1: RUPTURE_ACKNOWLEDGED,
+}
+
+
+class Publisher:
+    """Publishes like any producer would: the CloudEvent's JSON, keyed ``clinic:client``."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+
+    async def event(self, event: CloudEvent[Any], times: int = 1) -> None:
+        for _ in range(times):  # the same bytes again: an exact duplicate
+            await self.raw(KINDS[type(event.data)].topic.name, (event.subject or "").encode(), encode(event))
+
+    async def raw(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.producer.send_and_wait(topic, value, key=key)
+
+
+def body(value: bytes) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(value)
+    return document

@@ -1,0 +1,209 @@
+"""The scoring read API on the real Kafka and MongoDB: what each endpoint answers, clinic isolation, the
+audit log, manual resolution and acknowledgements."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared import topics
+from shared.auth import Scope
+from shared.contracts import RUPTURE_RESOLVED
+from tests.integration.scoring.conftest import Scoring, eventually
+from tests.integration.scoring.streams import ClientStream, Publisher
+from tests.integration.scoring.test_delivery import feed
+from tests.support.kafka import records_matching
+
+pytestmark = pytest.mark.integration
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+async def test_alliance_caseload_summary_isolation_and_audit(
+    scoring: Scoring, publisher: Publisher, unique: str
+) -> None:
+    clinic, other = f"clinic-{unique}", f"other-{unique}"
+    repaired = ClientStream(clinic, f"r-{unique}", therapist_id="t-1")
+    dipping = ClientStream(clinic, f"d-{unique}", therapist_id="t-1")
+    key, other_key = scoring.key_for(clinic, Scope.READ), scoring.key_for(other, Scope.READ)
+    async with scoring.running() as http:
+        await feed(
+            scoring,
+            publisher,
+            repaired,
+            [repaired.srs(n, t) for n, t in enumerate(["38", "38", "29", "37.5"], 1)],
+        )
+        await feed(
+            scoring, publisher, dipping, [dipping.srs(1, "38"), dipping.session(1), dipping.srs(2, "29")]
+        )
+
+        alliance = await http.get(f"/v1/clients/{repaired.client_id}/alliance", headers=bearer(key))
+        caseload = await http.get("/v1/therapists/t-1/caseload", headers=bearer(key))
+        summary = await http.get("/v1/clinic/summary", headers=bearer(key))
+        foreign = await http.get(f"/v1/clients/{repaired.client_id}/alliance", headers=bearer(other_key))
+        foreign_caseload = await http.get("/v1/therapists/t-1/caseload", headers=bearer(other_key))
+        anonymous = await http.get(f"/v1/clients/{repaired.client_id}/alliance")
+        unknown = await http.get(f"/v1/clients/nobody-{unique}/alliance", headers=bearer(key))
+
+    assert alliance.status_code == 200, alliance.text
+    body = alliance.json()
+    assert [s["srs_total"] for s in body["sessions"]] == [38.0, 38.0, 29.0, 37.5]
+    assert body["sessions"][2]["severity"] == "high"
+    assert {m["code"] for m in body["sessions"][2]["markers"]} >= {"below_cutoff", "steep_drop"}
+    assert body["sessions"][3]["ratings"][0]["items"] == {
+        "relationship": 9.4,
+        "goals": 9.4,
+        "approach": 9.4,
+        "overall": 9.3,
+    }
+    assert body["open_episode"] is None
+    [past] = body["past_episodes"]
+    assert (past["resolution"]["how"], past["resolution"]["sessions_to_repair"], past["therapist_id"]) == (
+        "repaired",
+        1,
+        "t-1",
+    )
+    assert body["summary"]["latest_srs_total"] == 37.5 and body["summary"]["repaired_count"] == 1
+    assert "comment" not in alliance.text and "private words" not in alliance.text
+
+    assert caseload.status_code == 200
+    entries = {entry["client_id"]: entry for entry in caseload.json()["clients"]}
+    assert set(entries) == {repaired.client_id, dipping.client_id}
+    assert entries[dipping.client_id]["open_episode"]["severity"] == "high"
+    assert (
+        entries[dipping.client_id]["latest_srs_total"] == 29.0 and entries[dipping.client_id]["trend"] == -9.0
+    )
+
+    assert summary.json() == {
+        "active_days": 90,
+        "active_clients": 2,
+        "clients_with_open_episode": 1,
+        "open_episode_share": 0.5,
+        "repair_rate": 1.0,
+        "median_sessions_to_repair": 1.0,
+        "clients_by_severity": {"none": 1, "low": 0, "medium": 0, "high": 1},
+    }
+    assert foreign.status_code == 404  # another clinic's client looks exactly like no client
+    assert foreign_caseload.json()["clients"] == []
+    assert anonymous.status_code == 401 and unknown.status_code == 404
+
+    audit = await scoring.db["scoring_audit"].find({}, {"_id": 0}).sort("at", 1).to_list()
+    assert [(a["clinic_id"], a["route"].split()[1], a["client_ids"], a["found"]) for a in audit] == [
+        (clinic, "/v1/clients/{client_id}/alliance", [repaired.client_id], True),
+        (
+            clinic,
+            "/v1/therapists/{therapist_id}/caseload",
+            sorted([repaired.client_id, dipping.client_id]),
+            True,
+        ),
+        (other, "/v1/clients/{client_id}/alliance", [repaired.client_id], False),
+        (other, "/v1/therapists/{therapist_id}/caseload", [], True),
+        (clinic, "/v1/clients/{client_id}/alliance", [f"nobody-{unique}"], False),
+    ]
+    assert all(a["key_id"] and isinstance(a["at"], datetime) for a in audit)
+
+
+async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
+    scoring: Scoring, publisher: Publisher, unique: str
+) -> None:
+    clinic = f"clinic-{unique}"
+    stream = ClientStream(clinic, f"c-{unique}", therapist_id="t-3")
+    admin, reader = scoring.key_for(clinic), scoring.key_for(clinic, Scope.READ)
+    other_admin = scoring.key_for(f"other-{unique}")
+    request = {"note": "talked it through; alliance restored", "resolved_by": "sup-1"}
+    async with scoring.running() as http:
+        await feed(
+            scoring, publisher, stream, [stream.srs(1, "38"), stream.srs(2, "38"), stream.srs(3, "29")]
+        )
+        before = (await http.get(f"/v1/clients/{stream.client_id}/alliance", headers=bearer(reader))).json()
+        rupture_id = before["open_episode"]["rupture_id"]
+        seen_at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+        await publisher.event(stream.acknowledgement(rupture_id, "t-3", seen_at), times=2)
+
+        async def acknowledged() -> bool:
+            document = await scoring.client_doc(clinic, stream.client_id)
+            return bool(document and document["alliance"]["open_episode"]["acknowledgement"])
+
+        await eventually(acknowledged)
+        forbidden = await http.post(
+            f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(reader)
+        )
+        foreign = await http.post(
+            f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(other_admin)
+        )
+        invalid = await http.post(
+            f"/v1/ruptures/{rupture_id}/resolve", json={"note": ""}, headers=bearer(admin)
+        )
+        resolved = await http.post(f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(admin))
+        again = await http.post(f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(admin))
+        after = (await http.get(f"/v1/clients/{stream.client_id}/alliance", headers=bearer(reader))).json()
+        records = await records_matching(
+            scoring.bootstrap,
+            topics.RUPTURE_RESOLVED.name,
+            lambda r: r.key == stream.key,
+            expected=1,
+            within=10,
+            settle=1,
+        )
+
+    ack = before["open_episode"]["acknowledgement"]
+    assert ack is None  # read before the acknowledgement arrived
+    assert (forbidden.status_code, foreign.status_code, invalid.status_code) == (403, 404, 422)
+    assert resolved.status_code == 200, resolved.text
+    assert again.status_code == 409
+    [episode] = after["past_episodes"]
+    assert episode["acknowledgement"] == {"acknowledged_by": "t-3", "acknowledged_at": "2030-01-02T03:04:05Z"}
+    assert episode["resolution"]["how"] == "manual" and episode["resolution"]["resolved_by"] == "sup-1"
+    assert episode["resolution"]["note"] == request["note"] and after["open_episode"] is None
+    [event] = [RUPTURE_RESOLVED.decode(record.value) for record in records]
+    assert event.id == resolved.json()["event_id"]
+    assert (event.data.how, event.data.resolved_by, event.data.note, event.data.therapist_id) == (
+        "manual",
+        "sup-1",
+        request["note"],
+        "t-3",
+    )
+    document = await scoring.client_doc(clinic, stream.client_id)
+    assert document is not None and len(document["acknowledgements"]) == 1  # the duplicate changed nothing
+
+
+async def test_clinic_settings_are_validated_and_used(
+    scoring: Scoring, publisher: Publisher, unique: str
+) -> None:
+    clinic = f"clinic-{unique}"
+    stream = ClientStream(clinic, f"c-{unique}")
+    admin, reader = scoring.key_for(clinic), scoring.key_for(clinic, Scope.READ)
+    async with scoring.running() as http:
+        defaults = await http.get("/v1/clinic/settings", headers=bearer(reader))
+        bad: dict[str, Any] = {}
+        for name, body in {
+            "srs_cutoff": {"srs_cutoff": 50},
+            "baseline_min_earlier": {"baseline_window": 3, "baseline_min_earlier": 4},
+            "alert_threshold": {"alert_threshold": "none"},
+            "cutoff": {"cutoff": 30},
+        }.items():
+            bad[name] = await http.put("/v1/clinic/settings", json=body, headers=bearer(admin))
+        forbidden = await http.put("/v1/clinic/settings", json={"srs_cutoff": 30}, headers=bearer(reader))
+        changed = await http.put(
+            "/v1/clinic/settings", json={"srs_cutoff": 30, "item_low": 7}, headers=bearer(admin)
+        )
+        await feed(scoring, publisher, stream, [stream.srs(1, "33")])
+        alliance = (await http.get(f"/v1/clients/{stream.client_id}/alliance", headers=bearer(reader))).json()
+
+    assert defaults.status_code == 200
+    assert defaults.json()["effective"]["srs_cutoff"] == 36.0 and defaults.json()["overrides"] == []
+    assert defaults.json()["effective"]["alert_threshold"] == "medium"
+    for name, answer in bad.items():
+        assert answer.status_code == 422, (name, answer.text)
+        assert ["body", name] in [error["loc"][:2] for error in answer.json()["detail"]], (name, answer.text)
+    assert forbidden.status_code == 403
+    assert changed.status_code == 200
+    assert changed.json()["overrides"] == ["item_low", "srs_cutoff"]
+    assert (
+        changed.json()["effective"]["srs_cutoff"] == 30.0
+        and changed.json()["effective"]["steep_floor"] == 30.0
+    )
+    # 33 is below the default cutoff (36) but not below the clinic's (30): no marker, no episode.
+    assert alliance["sessions"][0]["markers"] == [] and alliance["open_episode"] is None

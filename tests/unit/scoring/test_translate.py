@@ -1,0 +1,47 @@
+"""The wire adapter: who a resolution is addressed to, and reading old rupture.resolved events."""
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from services.scoring.domain import ClientHistory, RuptureResolved, assess_client
+from services.scoring.translate import manual_resolution_from, outbound
+from shared.contracts import RUPTURE_RESOLVED
+
+from .builders import CLIENT, CLINIC, THERAPIST, srs
+
+
+def test_a_repair_is_announced_to_the_episode_s_therapist_not_the_latest_one() -> None:
+    facts = [srs(1, "38"), srs(2, "38"), srs(3, "29"), replace(srs(4, "37.5"), therapist_id="t-other")]
+    assessment = assess_client(ClientHistory.of(CLINIC, CLIENT, facts))
+    [resolved] = [e for e in assessment.timeline.events if isinstance(e, RuptureResolved)]
+
+    kind, event = outbound(resolved, assessment)
+
+    assert kind is RUPTURE_RESOLVED
+    assert (event.data.therapist_id, event.id) == (THERAPIST, resolved.event_id)
+
+
+def test_a_v1_resolution_is_upcast_and_cannot_recreate_a_manual_action() -> None:
+    v1: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/old",
+        "type": "org.alliance.rupture.resolved.v1",
+        "clinicid": "clinic-1",
+        "data": {
+            "rupture_id": "r-1",
+            "therapist_id": "t-7",
+            "client_id": "c-1",
+            "how": "manual",
+            "resolved_at": "2026-11-20T10:00:00+00:00",
+            "note": "talked",
+        },
+    }
+    event = RUPTURE_RESOLVED.decode(json.dumps(v1))
+    assert event.type == "org.alliance.rupture.resolved.v2" and event.data.resolved_by is None
+    assert manual_resolution_from(event) is None
+    v2 = {**v1, "type": "org.alliance.rupture.resolved.v2", "data": {**v1["data"], "resolved_by": "sup-1"}}
+    resolution = manual_resolution_from(RUPTURE_RESOLVED.decode(json.dumps(v2)))
+    assert resolution is not None
+    assert (resolution.episode_id, resolution.resolved_by, resolution.note) == ("r-1", "sup-1", "talked")
