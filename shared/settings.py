@@ -5,7 +5,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+    # Fields read their environment variable (the alias) and can also be given by name, as tests do.
+    model_config = SettingsConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."

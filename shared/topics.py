@@ -20,6 +20,8 @@ RUPTURE_SUSPECTED = Topic("rupture.suspected", 6)
 RUPTURE_RESOLVED = Topic("rupture.resolved", 6)
 RUPTURE_ACKNOWLEDGED = Topic("rupture.acknowledged", 6)
 ALLIANCE_UPDATED = Topic("alliance.updated", 6)
+NOTIFICATION_SENT = Topic("notification.sent", 6)
+NOTIFICATION_FAILED = Topic("notification.failed", 6)
 DEAD_LETTER = Topic("deadletter", 1)
 CLINIC_KEYS = Topic("clinic.keys", 1, compacted=True)
 
@@ -30,6 +32,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,
     ALLIANCE_UPDATED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_FAILED,
     DEAD_LETTER,
     CLINIC_KEYS,
 )

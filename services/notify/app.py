@@ -1,44 +1,94 @@
-"""The notify service: rupture events in, alerts out."""
+"""The notify service: rupture events in; alerts out by e-mail and webhook; acknowledgements and audit events."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 
-from services.notify import handlers
-from services.notify.deliveries import Deliveries
+from services.notify import api, handlers
+from services.notify.acknowledgement import AckLinks, Acknowledgements
+from services.notify.channels.email import EmailChannel
+from services.notify.channels.webhook import WebhookChannel
+from services.notify.deliveries import DeliveryStore
+from services.notify.dispatch import Dispatcher
+from services.notify.episodes import EpisodeStore
+from services.notify.escalation import Escalation
+from services.notify.routing_store import RoutingStore
 from services.notify.settings import NotifySettings
-from services.notify.webhook import WebhookChannel
+from services.notify.worker import DeliveryWorker
 from shared import mongo
+from shared.auth import KeyRing
+from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import kafka_check, ops_router
 from shared.logging import configure_logging
-from shared.messaging import make_broker
+from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 
 SERVICE = "notify"
 
 
-def create_app(settings: NotifySettings | None = None) -> FastAPI:
+def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(settings, SERVICE)
     client = mongo.connect(settings)
+    db = mongo.database(client, settings)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
-    deliveries = Deliveries(mongo.database(client, settings)["notify_deliveries"])
-    webhook = WebhookChannel(settings.webhook_url, http) if settings.webhook_url else None
-    handlers.register(broker, deliveries, webhook)
+    key_ring = key_ring or KeyRing()
+    follow_keys(broker, key_ring)
+
+    routing = RoutingStore(db["notify_routing"])
+    deliveries = DeliveryStore(db["notify_deliveries"], db["notify_dead_letters"])
+    episodes = EpisodeStore(db["notify_episodes"])
+    outbox = Outbox(db["notify_outbox"])
+    relay = OutboxRelay(outbox, broker, SERVICE)
+    links = AckLinks(
+        settings.ack_secret.get_secret_value(), settings.public_url, settings.ack_link_max_age_days
+    )
+    dispatcher = Dispatcher(
+        settings.dashboard_url,
+        settings.webhook_secret.get_secret_value(),
+        routing,
+        links,
+        EmailChannel(settings),
+        WebhookChannel(http),
+    )
+    escalation = Escalation(client, episodes, deliveries, routing)
+    worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings)
+    intake = handlers.AlertIntake(client, routing, deliveries, episodes, settings.webhook_url, worker.wake)
+    handlers.register(broker, intake, settings.group_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await deliveries.ensure_indexes()
+        await episodes.ensure_indexes()
+        await outbox.ensure_indexes()
+        await catch_up(key_ring, settings.kafka_bootstrap_servers)
         await broker.start()
+        watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
+        tasks = [
+            asyncio.create_task(relay.run(), name="notify-outbox-relay"),
+            asyncio.create_task(worker.run(), name="notify-delivery-worker"),
+        ]
         try:
             yield
         finally:
-            await broker.stop()
+            await broker.stop()  # drains in-flight messages and commits their offsets
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await worker.release()  # unfinished sends go to the next instance at once
             await http.aclose()
             await client.close()
 
     app = FastAPI(title="Alliance notify", version="1", lifespan=lifespan)
+    app.state.key_ring = key_ring
+    app.state.notify = api.NotifyApi(routing, Acknowledgements(client, episodes, outbox, relay), links)
+    app.include_router(api.router)
     app.include_router(
         ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
     )

@@ -1,34 +1,66 @@
-"""Consumes rupture.suspected and sends each alert exactly once per channel."""
+"""Consumes rupture.suspected: records who is owed which alert, durably, and nothing more.
+
+One transaction records the delivery intents and the episode's escalation timer; the offset is committed
+after it. The delivery worker sends. A redelivered event plans the same delivery ids and changes nothing.
+"""
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.notify.alerts import alert_body, alert_id
-from services.notify.deliveries import Deliveries
-from services.notify.webhook import WebhookChannel
+from services.notify.deliveries import DeliveryStore
+from services.notify.episodes import EpisodeStore
+from services.notify.metrics import ALERTS_UNROUTED
+from services.notify.planning import plan_alert
+from services.notify.routing_store import RoutingStore
+from shared import mongo
 from shared.contracts import RUPTURE_SUSPECTED, CloudEvent, RuptureSuspectedV1
 from shared.messaging import subscribe
 
 log = logging.getLogger("alliance.notify")
-ALERTS_SENT = Counter("alliance_alerts_sent_total", "Alerts delivered.", ["clinic", "channel", "severity"])
-ALERTS_UNROUTED = Counter("alliance_alerts_unrouted_total", "Alerts with no channel to go to.", ["clinic"])
-GROUP_ID = "notify"
 
 
-def register(broker: KafkaBroker, deliveries: Deliveries, webhook: WebhookChannel | None) -> None:
-    @subscribe(broker, RUPTURE_SUSPECTED, GROUP_ID)
+class AlertIntake:
+    def __init__(
+        self,
+        client: AsyncMongoClient[mongo.Document],
+        routing: RoutingStore,
+        deliveries: DeliveryStore,
+        episodes: EpisodeStore,
+        fallback_webhook: str | None,
+        wake_worker: Callable[[], None],
+    ) -> None:
+        self._client = client
+        self._routing = routing
+        self._deliveries = deliveries
+        self._episodes = episodes
+        self._fallback_webhook = fallback_webhook
+        self._wake_worker = wake_worker
+
+    async def take(self, event: CloudEvent[RuptureSuspectedV1]) -> int:
+        """Record the alert's deliveries; returns how many were new."""
+        clinic_id, rupture, now = event.clinicid, event.data, datetime.now(UTC)
+        plan = plan_alert(clinic_id, rupture, await self._routing.get(clinic_id), self._fallback_webhook, now)
+
+        async def work(session: AsyncClientSession) -> int:
+            await self._episodes.note_alert(session, clinic_id, rupture, plan.escalate_at)
+            return await self._deliveries.record(session, clinic_id, event.id, rupture, plan.deliveries, now)
+
+        new = await mongo.in_transaction(self._client, work)
+        if plan.unrouted and (new or not plan.deliveries):
+            ALERTS_UNROUTED.labels(clinic_id).inc()
+        if not plan.deliveries:
+            log.info("alert with nowhere to go", extra={"event_id": event.id, "clinic_id": clinic_id})
+        if new:
+            self._wake_worker()
+        return new
+
+
+def register(broker: KafkaBroker, intake: AlertIntake, group_id: str) -> None:
+    @subscribe(broker, RUPTURE_SUSPECTED, group_id)
     async def on_rupture_suspected(event: CloudEvent[RuptureSuspectedV1]) -> None:
-        if webhook is None:
-            ALERTS_UNROUTED.labels(event.clinicid).inc()
-            log.info("no channel configured for alert", extra={"event_id": event.id})
-            return
-        delivery_id = alert_id(event, webhook.name)
-        if not await deliveries.intend(delivery_id, event.clinicid, webhook.name):
-            return
-        await deliveries.attempted(delivery_id)
-        await webhook.send(delivery_id, alert_body(event, webhook.name))
-        await deliveries.sent(delivery_id)
-        ALERTS_SENT.labels(event.clinicid, webhook.name, event.data.severity.value).inc()
-        log.info("alert sent", extra={"event_id": event.id, "channel": webhook.name})
+        await intake.take(event)

@@ -1,15 +1,79 @@
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import ServiceSettings
 
 
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
 class NotifySettings(ServiceSettings):
-    port: int = Field(default=8003, validation_alias=AliasChoices("NOTIFY_PORT"), description="HTTP port.")
+    # Field names work as well as the environment names, so tests can pass settings directly.
+
+    port: int = Field(default=8003, validation_alias=_env("NOTIFY_PORT"), description="HTTP port.")
+    group_id: str = Field(
+        default="notify",
+        validation_alias=_env("NOTIFY_GROUP_ID"),
+        description="Kafka consumer group of the notify service (tests give each app its own).",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8003",
+        validation_alias=_env("NOTIFY_PUBLIC_URL"),
+        description="Base URL of this service as recipients reach it: acknowledgement links start here.",
+    )
+    dashboard_url: str = Field(
+        default="http://127.0.0.1:8002",
+        validation_alias=_env("DASHBOARD_URL"),
+        description="Base URL of the alliance view; alerts link to {DASHBOARD_URL}/v1/clients/{id}/alliance.",
+    )
+    # Webhooks
     webhook_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("NOTIFY_WEBHOOK_URL"),
-        description="Where rupture alerts are POSTed as JSON; unset means alerts are only logged and counted.",
+        validation_alias=_env("NOTIFY_WEBHOOK_URL"),
+        description="Fallback: clinics without stored routing send every therapist's alerts here.",
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("dev-webhook-secret-change-me"),
+        validation_alias=_env("NOTIFY_WEBHOOK_SECRET"),
+        description="Signs webhooks of clinics that stored no secret of their own (and the fallback URL).",
     )
     webhook_timeout_seconds: float = Field(
-        default=5.0, validation_alias=AliasChoices("NOTIFY_WEBHOOK_TIMEOUT_SECONDS")
+        default=5.0, validation_alias=_env("NOTIFY_WEBHOOK_TIMEOUT_SECONDS")
     )
+    # E-mail
+    smtp_host: str = Field(default="127.0.0.1", validation_alias=_env("NOTIFY_SMTP_HOST"))
+    smtp_port: int = Field(default=25, validation_alias=_env("NOTIFY_SMTP_PORT"))
+    smtp_starttls: bool = Field(default=False, validation_alias=_env("NOTIFY_SMTP_STARTTLS"))
+    smtp_username: str | None = Field(default=None, validation_alias=_env("NOTIFY_SMTP_USERNAME"))
+    smtp_password: SecretStr | None = Field(default=None, validation_alias=_env("NOTIFY_SMTP_PASSWORD"))
+    smtp_from: str = Field(default="alliance-alerts@localhost", validation_alias=_env("NOTIFY_SMTP_FROM"))
+    smtp_timeout_seconds: float = Field(default=10.0, validation_alias=_env("NOTIFY_SMTP_TIMEOUT_SECONDS"))
+    # Acknowledgement links
+    ack_secret: SecretStr = Field(
+        default=SecretStr("dev-ack-secret-change-me"),
+        validation_alias=_env("NOTIFY_ACK_SECRET"),
+        description="Signs acknowledgement links.",
+    )
+    ack_link_max_age_days: int = Field(
+        default=30, ge=1, validation_alias=_env("NOTIFY_ACK_LINK_MAX_AGE_DAYS")
+    )
+    # Delivery worker
+    delivery_attempts: int = Field(
+        default=12,
+        ge=1,
+        validation_alias=_env("NOTIFY_DELIVERY_ATTEMPTS"),
+        description="Attempts per delivery before it fails; with the backoff below they span about 20 minutes.",
+    )
+    backoff_initial_seconds: float = Field(
+        default=2.0, gt=0, validation_alias=_env("NOTIFY_BACKOFF_INITIAL_SECONDS")
+    )
+    backoff_max_seconds: float = Field(
+        default=300.0, gt=0, validation_alias=_env("NOTIFY_BACKOFF_MAX_SECONDS")
+    )
+    delivery_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env("NOTIFY_DELIVERY_LEASE_SECONDS"),
+        description="A claimed delivery whose worker died is retried after this long.",
+    )
+    worker_poll_seconds: float = Field(default=1.0, gt=0, validation_alias=_env("NOTIFY_WORKER_POLL_SECONDS"))

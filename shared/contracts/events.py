@@ -123,6 +123,14 @@ class RuptureResolvedV1(Contract):
     )
 
 
+class RuptureResolvedV2(RuptureResolvedV1):
+    """V1 plus who resolved by hand, so a manual resolution can be replayed from Kafka alone."""
+
+    resolved_by: OpaqueId | None = Field(
+        default=None, description="Pseudonym of the clinician who resolved by hand; None when repaired."
+    )
+
+
 class RuptureAcknowledgedV1(Contract):
     """A therapist confirmed having seen a rupture alert."""
 
@@ -132,3 +140,73 @@ class RuptureAcknowledgedV1(Contract):
     acknowledged_by: OpaqueId = Field(description="Pseudonym of whoever acknowledged.")
     acknowledged_at: Timestamp
     via: Literal["link", "api"]
+
+
+class NotificationSentV1(Contract):
+    """An alert reached one recipient's channel (audit). Pseudonymous ids only: no address, no comment."""
+
+    delivery_id: str = Field(description="Stable id of the delivery, the same the receiver saw.")
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    severity: Severity = Field(description="The episode's severity the alert was about.")
+    reason: Literal["alert", "escalation", "stale"] = Field(
+        description="A new alert, an unacknowledged alert escalated, or a stale episode."
+    )
+    channel: Literal["email", "webhook"]
+    recipient_kind: Literal["therapist", "supervisor"]
+    attempts: int = Field(ge=1, description="Attempts it took, this one included.")
+    sent_at: Timestamp
+
+
+class NotificationFailedV1(Contract):
+    """An alert could not be delivered after every attempt (audit). Pseudonymous ids only."""
+
+    delivery_id: str = Field(description="Stable id of the delivery.")
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    severity: Severity
+    reason: Literal["alert", "escalation", "stale"]
+    channel: Literal["email", "webhook"]
+    recipient_kind: Literal["therapist", "supervisor"]
+    attempts: int = Field(ge=1, description="Attempts made before giving up.")
+    error: Annotated[str, Field(max_length=300)] = Field(description="The last failure, in short.")
+    failed_at: Timestamp
+
+
+class ClinicKeyV1(Contract):
+    """The latest state of one clinic API key. Keyed by ``key_hash`` on a compacted topic."""
+
+    key_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the key, hex; the key itself is never sent."
+    )
+    clinic_id: OpaqueId = Field(description="The one clinic the key belongs to.")
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(
+        min_length=1, description="What the key may do: ingest events, read data, administer the clinic."
+    )
+    revoked: bool = Field(default=False, description="True once revoked; a revoked key never works again.")
+    changed_at: Timestamp
+
+
+class AllianceUpdatedV1(Contract):
+    """A client's alliance at a glance, after each change to it. Carries no comment text."""
+
+    client_id: OpaqueId
+    therapist_id: OpaqueId = Field(description="Therapist of the client's latest session.")
+    caused_by: str = Field(description="Id of the event whose application produced this state.")
+    session_count: int = Field(ge=0, description="Sessions known for the client.")
+    latest_session_id: OpaqueId | None = Field(
+        default=None, description="The latest session, in session order."
+    )
+    latest_session_at: Timestamp | None = None
+    latest_srs_total: float | None = Field(default=None, description="The latest client SRS total.")
+    baseline: float | None = Field(default=None, description="Mean of the last ≤5 client SRS totals.")
+    trend: float | None = Field(
+        default=None, description="Slope of those totals in points per session; negative = declining."
+    )
+    latest_severity: Literal["none", "low", "medium", "high"] = Field(
+        description="Severity of the latest session's markers."
+    )
+    open_rupture_id: OpaqueId | None = Field(default=None, description="The open rupture episode, if any.")
+    open_rupture_severity: Severity | None = None

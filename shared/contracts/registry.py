@@ -18,9 +18,14 @@ from pydantic import BaseModel, ValidationError
 from shared import topics
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.events import (
+    AllianceUpdatedV1,
+    ClinicKeyV1,
     FeedbackSubmittedV1,
+    NotificationFailedV1,
+    NotificationSentV1,
     RuptureAcknowledgedV1,
     RuptureResolvedV1,
+    RuptureResolvedV2,
     RuptureSuspectedV1,
     SessionCompletedV1,
 )
@@ -69,17 +74,19 @@ class EventKind(Generic[ModelT]):
         data: ModelT,
         *,
         clinic_id: str,
-        client_id: str,
         source: str,
+        client_id: str | None = None,
+        subject: str | None = None,
         event_id: str | None = None,
         time: datetime | None = None,
     ) -> CloudEvent[ModelT]:
+        """Wrap ``data``; the subject (and so the partition key) is ``clinic_id:client_id`` unless given."""
         extra: dict[str, Any] = {"time": time} if time is not None else {}
         return CloudEvent[self.model](  # type: ignore[name-defined]
             id=event_id or str(uuid.uuid4()),
             source=source,
             type=self.type_name(),
-            subject=f"{clinic_id}:{client_id}",
+            subject=subject or f"{clinic_id}:{client_id}",
             dataschema=self.schema_urn(),
             clinicid=clinic_id,
             data=data,
@@ -149,11 +156,25 @@ FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
 RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV1] = EventKind(
     "rupture.suspected", topics.RUPTURE_SUSPECTED, (RuptureSuspectedV1,)
 )
-RUPTURE_RESOLVED: EventKind[RuptureResolvedV1] = EventKind(
-    "rupture.resolved", topics.RUPTURE_RESOLVED, (RuptureResolvedV1,)
+RUPTURE_RESOLVED: EventKind[RuptureResolvedV2] = EventKind(
+    "rupture.resolved",
+    topics.RUPTURE_RESOLVED,
+    (RuptureResolvedV1, RuptureResolvedV2),
+    (lambda data: {**data, "resolved_by": None},),  # v1 never said who resolved
 )
 RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV1] = EventKind(
     "rupture.acknowledged", topics.RUPTURE_ACKNOWLEDGED, (RuptureAcknowledgedV1,)
+)
+NOTIFICATION_SENT: EventKind[NotificationSentV1] = EventKind(
+    "notification.sent", topics.NOTIFICATION_SENT, (NotificationSentV1,)
+)
+NOTIFICATION_FAILED: EventKind[NotificationFailedV1] = EventKind(
+    "notification.failed", topics.NOTIFICATION_FAILED, (NotificationFailedV1,)
+)
+
+CLINIC_KEY: EventKind[ClinicKeyV1] = EventKind("clinic.key", topics.CLINIC_KEYS, (ClinicKeyV1,))
+ALLIANCE_UPDATED: EventKind[AllianceUpdatedV1] = EventKind(
+    "alliance.updated", topics.ALLIANCE_UPDATED, (AllianceUpdatedV1,)
 )
 
 ALL_KINDS: tuple[EventKind[Any], ...] = (
@@ -162,4 +183,8 @@ ALL_KINDS: tuple[EventKind[Any], ...] = (
     RUPTURE_SUSPECTED,
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,
+    CLINIC_KEY,
+    ALLIANCE_UPDATED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_FAILED,
 )

@@ -17,6 +17,7 @@ class ReceivedCall:
     body: dict[str, Any]
     raw: str
     received_at: float = field(default_factory=time.monotonic)
+    status: int = 200
 
 
 @dataclass
@@ -25,6 +26,8 @@ class WebhookReceiver:
     calls: list[ReceivedCall] = field(default_factory=list)
     # Status codes to answer with, in order, before answering 200 (to simulate an unhealthy receiver).
     failures: list[int] = field(default_factory=list)
+    # Every call, failed ones included, in arrival order.
+    attempts: list[ReceivedCall] = field(default_factory=list)
 
     def calls_for(self, client_id: str) -> list[ReceivedCall]:
         return [call for call in self.calls if call.body.get("client_id") == client_id]
@@ -42,8 +45,10 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
             body = json.loads(raw or "{}")
             with lock:
                 status = receiver.failures.pop(0) if receiver.failures else 200
+                call = ReceivedCall(self.path, dict(self.headers.items()), body, raw, status=status)
+                receiver.attempts.append(call)
                 if status == 200:
-                    receiver.calls.append(ReceivedCall(self.path, dict(self.headers.items()), body, raw))
+                    receiver.calls.append(call)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -1,0 +1,44 @@
+"""Turns one delivery into one message on its channel: links, rendering, the clinic's webhook secret."""
+
+from services.notify.acknowledgement import AckClaim, AckLinks
+from services.notify.alert import Delivery
+from services.notify.channels.email import EmailChannel
+from services.notify.channels.webhook import WebhookChannel
+from services.notify.rendering import alert_view, email_parts, slack_body, webhook_body
+from services.notify.routing_store import RoutingStore
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        dashboard_url: str,
+        default_webhook_secret: str,
+        routing: RoutingStore,
+        links: AckLinks,
+        email: EmailChannel,
+        webhook: WebhookChannel,
+    ) -> None:
+        self._dashboard_url = dashboard_url.rstrip("/")
+        self._default_secret = default_webhook_secret
+        self._routing = routing
+        self._links = links
+        self._email = email
+        self._webhook = webhook
+
+    async def send(self, delivery: Delivery) -> None:
+        rupture, recipient = delivery.rupture, delivery.recipient
+        view = alert_view(
+            delivery,
+            dashboard_url=f"{self._dashboard_url}/v1/clients/{rupture.client_id}/alliance",
+            acknowledge_url=self._links.url(
+                AckClaim(delivery.clinic_id, rupture.rupture_id, recipient.recipient_id)
+            ),
+        )
+        if recipient.channel == "email":
+            subject, text, html = email_parts(view)
+            await self._email.send(recipient.address, delivery.delivery_id, subject, text, html)
+            return
+        routing = await self._routing.get(delivery.clinic_id)
+        secret = (routing.webhook_secret if routing else None) or self._default_secret
+        body = slack_body(view) if recipient.slack else webhook_body(view)
+        await self._webhook.send(recipient.address, delivery.delivery_id, body, secret)

@@ -1,0 +1,108 @@
+"""Rupture episodes as notify sees them: the latest alert, the acknowledgement, and the escalation timer.
+
+The timer is a due time in MongoDB (``escalate_at``), so it survives restarts: whichever instance polls
+first after it passes escalates, exactly once per episode and level.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.notify.alert import SEVERITY_RANK
+from shared.contracts import RuptureSuspectedV1
+
+Document = dict[str, Any]
+
+
+def episode_key(clinic_id: str, rupture_id: str) -> str:
+    return f"{clinic_id}:{rupture_id}"
+
+
+class EpisodeStore:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._episodes = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._episodes.create_index([("escalate_at", ASCENDING)], sparse=True)
+
+    async def note_alert(
+        self,
+        session: AsyncClientSession,
+        clinic_id: str,
+        rupture: RuptureSuspectedV1,
+        escalate_at: datetime | None,
+    ) -> None:
+        """Remember the episode's latest level and arm the timer, unless acknowledged or escalated at it."""
+        key = episode_key(clinic_id, rupture.rupture_id)
+        known = await self._episodes.find_one({"_id": key}, session=session) or {}
+        latest = rupture
+        if known and SEVERITY_RANK[rupture.severity] < SEVERITY_RANK[known["rupture"]["severity"]]:
+            latest = RuptureSuspectedV1.model_validate(known["rupture"])  # an older event, redelivered
+        timer = known.get("escalate_at")
+        armed = (
+            escalate_at is not None
+            and known.get("acknowledged_at") is None
+            and rupture.severity.value not in known.get("escalated_levels", [])
+        )
+        if armed and escalate_at is not None:
+            timer = escalate_at if timer is None else min(timer, escalate_at)
+        await self._episodes.update_one(
+            {"_id": key},
+            {
+                "$set": {
+                    "clinic_id": clinic_id,
+                    "rupture_id": rupture.rupture_id,
+                    "therapist_id": rupture.therapist_id,
+                    "client_id": rupture.client_id,
+                    "rupture": latest.model_dump(mode="json"),
+                    "escalate_at": timer,
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def overdue(self, now: datetime, limit: int = 100) -> list[Document]:
+        cursor = self._episodes.find({"escalate_at": {"$lte": now}, "acknowledged_at": None}).limit(limit)
+        return await cursor.to_list()
+
+    async def take_overdue(self, session: AsyncClientSession, key: str, now: datetime) -> Document | None:
+        """Stop the timer if it is still due; the episode as it was, or None when someone else took it."""
+        document = await self._episodes.find_one(
+            {"_id": key, "escalate_at": {"$lte": now}, "acknowledged_at": None}, session=session
+        )
+        if document is None:
+            return None
+        await self._episodes.update_one(
+            {"_id": key},
+            {
+                "$set": {"escalate_at": None, "escalated_at": now},
+                "$addToSet": {"escalated_levels": document["rupture"]["severity"]},
+            },
+            session=session,
+        )
+        return document
+
+    async def get(
+        self, clinic_id: str, rupture_id: str, session: AsyncClientSession | None = None
+    ) -> Document | None:
+        return await self._episodes.find_one({"_id": episode_key(clinic_id, rupture_id)}, session=session)
+
+    async def acknowledge(
+        self, session: AsyncClientSession, clinic_id: str, rupture_id: str, by: str, via: str, now: datetime
+    ) -> None:
+        await self._episodes.update_one(
+            {"_id": episode_key(clinic_id, rupture_id)},
+            {
+                "$set": {
+                    "acknowledged_at": now,
+                    "acknowledged_by": by,
+                    "acknowledged_via": via,
+                    "escalate_at": None,
+                }
+            },
+            session=session,
+        )

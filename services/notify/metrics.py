@@ -1,0 +1,25 @@
+"""Prometheus metrics of the notify service. Labels: clinic, channel and severity only, never a person."""
+
+from prometheus_client import Counter
+
+ALERTS_SENT = Counter("alliance_alerts_sent_total", "Alerts delivered.", ["clinic", "channel", "severity"])
+ALERTS_FAILED = Counter(
+    "alliance_alerts_failed_total",
+    "Alerts given up on after every attempt.",
+    ["clinic", "channel", "severity"],
+)
+DELIVERY_ATTEMPTS = Counter(
+    "alliance_alert_delivery_attempts_total",
+    "Attempts to deliver an alert, failed ones included.",
+    ["clinic", "channel"],
+)
+ALERTS_UNROUTED = Counter(
+    "alliance_alerts_unrouted_total",
+    "Alerts for a therapist without routing (sent to supervisors).",
+    ["clinic"],
+)
+ESCALATIONS = Counter(
+    "alliance_alert_escalations_total",
+    "Unacknowledged alerts escalated to supervisors.",
+    ["clinic", "severity"],
+)

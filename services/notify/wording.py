@@ -1,0 +1,63 @@
+"""Plain words for an alert: each marker as a sentence, the dimension involved, one suggested next step. Pure."""
+
+from shared.contracts import MarkerV1, RuptureSuspectedV1
+
+# One step from the rupture-repair literature (Safran & Muran; Eubanks, Muran & Safran 2018) per dimension.
+NEXT_STEPS = {
+    "bond": "Attend to the bond: name the strain you may have sensed, and acknowledge your own part in it.",
+    "goal": "Explore the disagreement about goals: ask what the client wants from therapy now, and renegotiate.",
+    "task": "Explore the disagreement about tasks: ask how the way you work together suits the client.",
+    "general": "Ask for feedback openly about the last session, and acknowledge your own part in what did not fit.",
+}
+DIMENSION_WORDS = {"bond": "bond", "goal": "goals", "task": "tasks", "general": "the session overall"}
+# The SRS item behind each dimension, as the client saw it on the form.
+ITEM_OF = {"bond": "relationship", "goal": "goals", "task": "approach", "general": "overall"}
+
+
+def _n(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def describe(marker: MarkerV1, rupture: RuptureSuspectedV1) -> str:
+    value, bound = _n(marker.value), _n(marker.threshold)
+    match marker.code:
+        case "below_cutoff":
+            text = f"SRS total {value}, below the clinic's cutoff of {bound}"
+            if rupture.baseline is not None and marker.value is not None and marker.value < rupture.baseline:
+                gap = rupture.baseline - marker.value
+                text += f"; {_n(round(gap, 1))} points under this client's usual {_n(rupture.baseline)}"
+            return text
+        case "item_low":
+            dimension = marker.dimension or "general"
+            return f"SRS {ITEM_OF.get(dimension, dimension)} item ({DIMENSION_WORDS.get(dimension, dimension)}) rated {value}, below {bound}"
+        case "drop_from_last":
+            return f"SRS total {value}, down from the last session (at or below {bound})"
+        case "drop_from_baseline":
+            usual = f" of {_n(rupture.baseline)}" if rupture.baseline is not None else ""
+            return f"SRS total {value}, below this client's usual range{usual} (under {bound})"
+        case "steep_drop":
+            return f"SRS total {value}, a steep drop (at or below {bound})"
+        case "ors_deterioration":
+            return f"ORS total {value}, worse than when therapy began (at or below {bound})"
+        case "attendance":
+            return "A missed or late-cancelled session after a warning sign, or several in a row"
+        case "missing_feedback":
+            return f"No client rating for {value} attended sessions in a row"
+        case "blindspot":
+            return (
+                f"The therapist rated the session {value} points higher than the client did (flag at {bound})"
+            )
+    return f"{marker.code}: {value} (threshold {bound})"
+
+
+def dimension_of(rupture: RuptureSuspectedV1) -> str:
+    """The alliance dimension most involved: that of the lowest-rated low item, else the alliance overall."""
+    rated = [m for m in rupture.markers if m.dimension and m.value is not None]
+    if not rated:
+        return "general"
+    lowest = min(rated, key=lambda m: m.value if m.value is not None else 0.0)
+    return lowest.dimension or "general"
+
+
+def next_step(dimension: str) -> str:
+    return NEXT_STEPS.get(dimension, NEXT_STEPS["general"])

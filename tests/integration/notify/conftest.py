@@ -1,0 +1,203 @@
+"""The notify app in this process on the session's real Kafka and MongoDB, a real SMTP server (aiosmtpd) and
+real webhook receivers. Each test has its own database, consumer group, clinic and clients."""
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notify.app import create_app
+from services.notify.settings import NotifySettings
+from shared import mongo, topics
+from shared.auth import KeyRing, Scope, hash_key
+from shared.contracts import RUPTURE_SUSPECTED, MarkerV1, RuptureSuspectedV1, Severity, encode
+from tests.support.servers import Servers
+from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Notify:
+    settings: NotifySettings
+    ring: KeyRing
+    db: AsyncDatabase[Document]
+    bootstrap: str
+    clinic_id: str
+
+    def key(self, *scopes: Scope, clinic_id: str | None = None) -> dict[str, str]:
+        clinic = clinic_id or self.clinic_id
+        api_key = f"key-{clinic}-{'-'.join(scopes)}-0123456789"
+        self.ring.apply(hash_key(api_key), clinic, frozenset(scopes), revoked=False)
+        return {"Authorization": f"Bearer {api_key}"}
+
+    @asynccontextmanager
+    async def running(self, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+        """One instance of the app; leaving the block is a clean shutdown."""
+        app = create_app(self.settings.model_copy(update=changes), self.ring)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
+                yield http
+
+    async def deliveries(self, **query: Any) -> list[Document]:
+        return await self.db["notify_deliveries"].find(query).to_list()
+
+
+@pytest.fixture
+async def notify(servers: Servers, unique: str, smtp: "Mailbox") -> AsyncIterator[Notify]:
+    settings = NotifySettings(
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=f"notify_{unique}",
+        group_id=f"notify-{unique}",
+        public_url="http://notify",
+        dashboard_url="https://dashboard.example",
+        smtp_port=smtp.port,
+        # Short enough for tests; the defaults span about 20 minutes.
+        backoff_initial_seconds=0.2,
+        backoff_max_seconds=1.0,
+        delivery_attempts=6,
+        delivery_lease_seconds=3.0,
+        worker_poll_seconds=0.2,
+    )
+    client = mongo.connect(settings)
+    try:
+        yield Notify(
+            settings, KeyRing(), mongo.database(client, settings), servers.kafka_bootstrap, f"clinic-{unique}"
+        )
+    finally:
+        await client.drop_database(settings.mongodb_database)
+        await client.close()
+
+
+def rupture(
+    client_id: str,
+    *,
+    severity: Severity = Severity.MEDIUM,
+    rupture_id: str | None = None,
+    therapist_id: str = "t-1",
+    stale: bool = False,
+) -> RuptureSuspectedV1:
+    return RuptureSuspectedV1(
+        rupture_id=rupture_id or f"r-{client_id}",
+        therapist_id=therapist_id,
+        client_id=client_id,
+        session_id=f"s-{client_id}",
+        session_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
+        severity=severity,
+        markers=[
+            MarkerV1(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31.0, threshold=36.0),
+            MarkerV1(
+                code="item_low",
+                family="score",
+                level=Severity.MEDIUM,
+                value=6.5,
+                threshold=8.0,
+                dimension="bond",
+            ),
+        ],
+        srs_total=31.0,
+        baseline=37.0,
+        stale=stale,
+    )
+
+
+@dataclass
+class Publisher:
+    producer: AIOKafkaProducer
+
+    async def rupture(self, clinic_id: str, data: RuptureSuspectedV1, event_id: str | None = None) -> str:
+        event = RUPTURE_SUSPECTED.envelope(
+            data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
+        )
+        await self.producer.send_and_wait(
+            topics.RUPTURE_SUSPECTED.name, encode(event), key=f"{clinic_id}:{data.client_id}".encode()
+        )
+        return event.id
+
+
+@pytest.fixture
+async def publish(servers: Servers) -> AsyncIterator[Publisher]:
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        yield Publisher(producer)
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd); ``stop``/``start`` simulate an outage on the same port."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    mailbox = Mailbox(free_port())
+    mailbox.start()
+    try:
+        yield mailbox
+    finally:
+        mailbox.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 15.0) -> None:
+    """Wait until ``check`` holds; fail clearly if it never does."""
+    deadline = time.monotonic() + within
+    while True:
+        outcome = check()
+        if await outcome if isinstance(outcome, Awaitable) else outcome:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.1)
