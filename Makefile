@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run up down status test test-unit lint schemas install clean
+.PHONY: run up down status test test-unit lint schemas install clean bench promtool docs chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ down:  ## Stop exactly what `make up` started.
 status:
 	@$(PY) -m devstack status
 
-test: install lint  ## The whole suite against real servers (its own Kafka and mongod on other ports).
+test: install lint promtool chromium  ## The whole suite against real servers (its own Kafka and mongod on other ports).
 	$(PY) -m pytest
 
 test-unit: $(INSTALLED)
@@ -38,8 +38,26 @@ lint: $(INSTALLED)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+bench: install  ## Throughput and latency against the raw ceiling (minutes; never part of `make test`).
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	$(PY) -m bench
+
 schemas: $(INSTALLED)  ## Regenerate the checked-in JSON Schemas from the contracts.
 	$(PY) -m shared.contracts.schemas
+
+docs: $(INSTALLED)  ## Regenerate docs/api/: OpenAPI of each HTTP app, AsyncAPI of the Kafka side.
+	$(PY) -m shared.docs
+
+# promtool checks deploy/prometheus/ and the e2e tests run a real Prometheus: Debian's package has both.
+# --no-install-recommends keeps node-exporter out; the package starts no daemon without systemd.
+promtool:
+	@command -v promtool >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+
+# The feedback form's browser test drives Debian's headless Chromium through its chromedriver.
+chromium:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 clean: down
 	rm -rf .stack $(VENV)

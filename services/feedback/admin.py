@@ -1,5 +1,6 @@
 """Operator commands for clinics and their API keys (installed as ``alliance``).
 
+    alliance create-clinic CLINIC
     alliance issue-key CLINIC [--scope ingest --scope read ...] [--key KEY]
     alliance revoke-key CLINIC KEY_ID
     alliance list-keys CLINIC
@@ -51,6 +52,16 @@ async def issue_key(
     return key_id
 
 
+async def create_clinic(settings: FeedbackSettings, clinic_id: str) -> tuple[str, str] | None:
+    """Give a clinic that has no key yet its first key, with every scope; None if the clinic exists."""
+    ring = KeyRing()
+    await catch_up(ring, settings.kafka_bootstrap_servers)
+    if ring.keys_of(clinic_id):
+        return None
+    api_key = secrets.token_urlsafe(32)
+    return await issue_key(settings, clinic_id, api_key, ALL_SCOPES), api_key
+
+
 async def _revoke(settings: FeedbackSettings, clinic_id: str, key_id: str) -> bool:
     ring = KeyRing()
     await catch_up(ring, settings.kafka_bootstrap_servers)
@@ -83,6 +94,10 @@ def _clinic_id(parser: argparse.ArgumentParser, value: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="alliance", description="Manage clinics and their API keys.")
     commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser(
+        "create-clinic", help="create a clinic: its first key, all scopes (printed once)"
+    )
+    create.add_argument("clinic_id")
     issue = commands.add_parser("issue-key", help="issue an API key for a clinic (prints it once)")
     issue.add_argument("clinic_id")
     issue.add_argument(
@@ -103,6 +118,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "ensure-demo-clinic":
         asyncio.run(issue_key(settings, DEMO_CLINIC, settings.demo_api_key, ALL_SCOPES))
         print(f"clinic '{DEMO_CLINIC}' is ready (key from DEMO_API_KEY)")
+    elif args.command == "create-clinic":
+        clinic_id = _clinic_id(parser, args.clinic_id)
+        created = asyncio.run(create_clinic(settings, clinic_id))
+        if created is None:
+            print(f"clinic '{clinic_id}' already exists; use issue-key for another key", file=sys.stderr)
+            sys.exit(1)
+        print(f"clinic '{clinic_id}' created; admin key {created[0]} (all scopes):\n{created[1]}")
     elif args.command == "issue-key":
         clinic_id = _clinic_id(parser, args.clinic_id)
         api_key = args.key or secrets.token_urlsafe(32)

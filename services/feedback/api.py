@@ -1,25 +1,26 @@
-"""HTTP intake: each request is validated by the contract, published, and answered only after Kafka has it."""
+"""HTTP intake of single events: validated by the contract, published, answered only after Kafka has it."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shared.auth import ClinicPrincipal, Scope, require_scope
+from services.feedback import examples
+from services.feedback.event_store import publish_one
+from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
+from services.feedback.intake import answer_once
+from services.feedback.rate_limit import IngestClinic
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     SESSION_COMPLETED,
-    CloudEvent,
     EventKind,
     FeedbackSubmittedV1,
     SessionCompletedV1,
 )
 from shared.contracts.fields import Timestamp
-from shared.messaging import publish_event
 
-RETRY_AFTER_SECONDS = "5"
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
@@ -28,46 +29,74 @@ class FeedbackRequest(FeedbackSubmittedV1):
 
     submitted_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
+    def to_event_data(self) -> FeedbackSubmittedV1:
+        return FeedbackSubmittedV1.model_validate(
+            {**self.model_dump(), "submitted_at": self.submitted_at or datetime.now(UTC)}
+        )
+
 
 class Accepted(BaseModel):
     id: str = Field(description="Id of the event the submission became; Kafka has durably stored it.")
 
 
-ClinicDep = Annotated[ClinicPrincipal, Depends(require_scope(Scope.INGEST))]
-ERRORS: dict[int | str, dict[str, Any]] = {
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key lacks the 'ingest' scope"},
-    503: {
-        "description": "Kafka did not acknowledge the write; nothing was stored. Retry after the header's delay."
+    409: {"description": "A request with the same Idempotency-Key is still being processed"},
+    413: {"description": "Body over 64 KiB (1 MiB for a batch)"},
+    422: {
+        "description": "Invalid body (each bad field named), or an Idempotency-Key reused for another body"
     },
+    429: {"description": "Request budget of this API key spent; retry after the Retry-After header"},
+    503: {"description": "Kafka did not acknowledge the write; nothing was stored. Retry after Retry-After."},
 }
 
 
-@router.post("/sessions", status_code=status.HTTP_202_ACCEPTED, responses=ERRORS, summary="Record a session")
-async def submit_session(body: SessionCompletedV1, clinic: ClinicDep, request: Request) -> Accepted:
-    return await _publish(request, SESSION_COMPLETED, body, clinic, body.client_id)
-
-
-@router.post("/feedback", status_code=status.HTTP_202_ACCEPTED, responses=ERRORS, summary="Submit a rating")
-async def submit_feedback(body: FeedbackRequest, clinic: ClinicDep, request: Request) -> Accepted:
-    data = FeedbackSubmittedV1.model_validate(
-        {**body.model_dump(), "submitted_at": body.submitted_at or datetime.now(UTC)}
+@router.post(
+    "/sessions",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=WRITE_ERRORS,
+    summary="Record a session",
+)
+async def submit_session(
+    body: Annotated[SessionCompletedV1, Body(openapi_examples=examples.SESSIONS)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await answer_once(
+        request, clinic, idempotency_key, lambda ids: _publish(request, SESSION_COMPLETED, body, ids)
     )
-    return await _publish(request, FEEDBACK_SUBMITTED, data, clinic, body.client_id)
 
 
-async def _publish(
-    request: Request, kind: EventKind[Any], data: Any, clinic: ClinicPrincipal, client_id: str
-) -> Accepted:
-    event: CloudEvent[Any] = kind.envelope(
-        data, clinic_id=clinic.clinic_id, client_id=client_id, source=f"/clinics/{clinic.clinic_id}/http"
+@router.post(
+    "/feedback",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=WRITE_ERRORS,
+    summary="Submit a rating (SRS, ORS or WAI-SR; by the client or the therapist)",
+)
+async def submit_feedback(
+    body: Annotated[FeedbackRequest, Body(openapi_examples=examples.FEEDBACK)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    data = body.to_event_data()
+    return await answer_once(
+        request, clinic, idempotency_key, lambda ids: _publish(request, FEEDBACK_SUBMITTED, data, ids)
     )
-    try:
-        await publish_event(request.app.state.broker, kind, event)
-    except (KafkaError, TimeoutError) as error:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="the event store is unavailable; nothing was stored",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        ) from error
-    return Accepted(id=event.id)
+
+
+async def _publish(request: Request, kind: EventKind[Any], data: Any, ids: EventIds) -> StoredAnswer:
+    clinic_id = ids.clinic_id
+    event = kind.envelope(
+        data,
+        clinic_id=clinic_id,
+        client_id=data.client_id,
+        source=f"/clinics/{clinic_id}/http",
+        event_id=ids.for_item(),
+    )
+    await publish_one(request.app.state.broker, kind, event)
+    return StoredAnswer(status.HTTP_202_ACCEPTED, {"id": event.id})

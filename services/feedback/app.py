@@ -1,35 +1,56 @@
-"""The feedback service: HTTP intake in front of Kafka."""
+"""The feedback service: HTTP intake (REST, batch, FHIR) and the client form, in front of Kafka."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.feedback import api
-from services.feedback.settings import FeedbackSettings
+from services.feedback import api, batch
+from services.feedback.body_limit import BodyLimit
+from services.feedback.event_store import intake_broker
+from services.feedback.fhir.routes import install_fhir_errors
+from services.feedback.fhir.routes import router as fhir_router
+from services.feedback.idempotency import IdempotencyStore
+from services.feedback.links import form, issue
+from services.feedback.links.tokens import LinkSigner
+from services.feedback.links.used import UsedLinks
+from services.feedback.rate_limit import KeyBudget
+from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
 from shared import mongo
 from shared.auth import KeyRing
 from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import kafka_check, ops_router
 from shared.logging import configure_logging
-from shared.messaging import make_broker
 
 SERVICE = "feedback"
+log = logging.getLogger("alliance.feedback")
 
 
 def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
     configure_logging(SERVICE, settings.log_level)
-    broker = make_broker(settings, SERVICE)
+    if settings.link_secret == DEV_LINK_SECRET:
+        log.warning(
+            "FEEDBACK_LINK_SECRET is not set: feedback links are signed with the public development secret. "
+            "Anyone can forge them. Set FEEDBACK_LINK_SECRET before real clients get links."
+        )
+    broker = intake_broker(settings, SERVICE)
     client = mongo.connect(settings)
+    database = mongo.database(client, settings)
     key_ring = KeyRing()
     follow_keys(broker, key_ring)
+    idempotency = IdempotencyStore(
+        database.get_collection("feedback_idempotency"), timedelta(hours=settings.idempotency_hours)
+    )
+    used_links = UsedLinks(database.get_collection("feedback_links_used"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.broker = broker
-        app.state.key_ring = key_ring
         await catch_up(key_ring, settings.kafka_bootstrap_servers)
+        await idempotency.ensure_indexes()
+        await used_links.ensure_indexes()
         await broker.start()
         try:
             yield
@@ -40,10 +61,24 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Alliance feedback intake",
         version="1",
-        description="Sessions and ratings in; every accepted request is durably in Kafka before the 202.",
+        description=(
+            "Sessions and ratings in: REST, batch and FHIR, plus signed single-use links to a client web form. "
+            "Every accepted write is durably in Kafka (acks=all) before the answer; Kafka down means 503 and "
+            "nothing stored. See docs/integration.md."
+        ),
         lifespan=lifespan,
     )
-    app.include_router(api.router)
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.key_ring = key_ring
+    app.state.key_budget = KeyBudget(settings.rate_limit)
+    app.state.idempotency = idempotency
+    app.state.used_links = used_links
+    app.state.link_signer = LinkSigner(settings.link_secret)
+    app.add_middleware(BodyLimit)
+    install_fhir_errors(app)
+    for router in (api.router, batch.router, fhir_router, issue.router, form.router):
+        app.include_router(router)
     app.include_router(
         ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
     )

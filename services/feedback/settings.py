@@ -2,6 +2,8 @@ from pydantic import AliasChoices, Field
 
 from shared.settings import ServiceSettings
 
+DEV_LINK_SECRET = "dev-only-feedback-link-secret-change-me"
+
 
 class FeedbackSettings(ServiceSettings):
     port: int = Field(default=8001, validation_alias=AliasChoices("FEEDBACK_PORT"), description="HTTP port.")
@@ -9,4 +11,38 @@ class FeedbackSettings(ServiceSettings):
         default="dev-demo-key",
         validation_alias=AliasChoices("DEMO_API_KEY"),
         description="API key of the demo clinic that `make up` creates.",
+    )
+    publish_timeout_ms: int = Field(
+        default=3000,
+        ge=500,
+        validation_alias=AliasChoices("FEEDBACK_PUBLISH_TIMEOUT_MS"),
+        description="How long a write may wait for Kafka before the request is answered 503.",
+    )
+    rate_limit: str = Field(
+        default="600/minute",
+        validation_alias=AliasChoices("FEEDBACK_RATE_LIMIT"),
+        description="Requests allowed per API key, in the `limits` notation (e.g. '600/minute').",
+    )
+    idempotency_hours: int = Field(
+        default=24,
+        ge=1,
+        validation_alias=AliasChoices("FEEDBACK_IDEMPOTENCY_HOURS"),
+        description="How long an Idempotency-Key replays its first answer.",
+    )
+    link_secret: str = Field(
+        default=DEV_LINK_SECRET,
+        validation_alias=AliasChoices("FEEDBACK_LINK_SECRET"),
+        description="Signs client feedback links. The default is for development only.",
+    )
+    link_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        validation_alias=AliasChoices("FEEDBACK_LINK_HOURS"),
+        description="Default lifetime of a client feedback link.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("FEEDBACK_PUBLIC_URL"),
+        description="Base URL clients reach this service at; feedback links start with it.",
     )

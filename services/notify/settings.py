@@ -8,8 +8,6 @@ def _env(name: str) -> AliasChoices:
 
 
 class NotifySettings(ServiceSettings):
-    # Field names work as well as the environment names, so tests can pass settings directly.
-
     port: int = Field(default=8003, validation_alias=_env("NOTIFY_PORT"), description="HTTP port.")
     group_id: str = Field(
         default="notify",

@@ -2,10 +2,12 @@
 
 from shared.messaging.broker import make_broker, publish_event
 from shared.messaging.delivery import DEAD_LETTERS, DeliveryGuard, TransientFailure, is_transient
+from shared.messaging.lag import CONSUMER_LAG, watch_consumer_lag
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.subscription import subscribe
 
 __all__ = [
+    "CONSUMER_LAG",
     "DEAD_LETTERS",
     "DeliveryGuard",
     "Outbox",
@@ -15,4 +17,5 @@ __all__ = [
     "make_broker",
     "publish_event",
     "subscribe",
+    "watch_consumer_lag",
 ]

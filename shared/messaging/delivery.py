@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from aiokafka.errors import KafkaError
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
@@ -58,6 +59,14 @@ class DeliveryGuard(BaseMiddleware):
         self._broker = broker
 
     async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        # Every log line written while handling this message names the event (by id, never its content).
+        about = {"event_id": msg.headers.get("ce-id"), "topic": getattr(msg.raw_message, "topic", None)}
+        with structlog.contextvars.bound_contextvars(**{k: v for k, v in about.items() if v}):
+            return await self._guarded_consume(call_next, msg)
+
+    async def _guarded_consume(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         topic = getattr(msg.raw_message, "topic", "unknown")

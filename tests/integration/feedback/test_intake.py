@@ -12,34 +12,11 @@ from shared.auth import Scope
 from shared.clinic_keys import publish_key
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED
 from shared.messaging import make_broker
-from tests.integration.conftest import Intake
+from tests.integration.feedback.conftest import Intake
+from tests.integration.feedback.payloads import feedback, session
 from tests.support.kafka import records_matching
 
 pytestmark = pytest.mark.integration
-
-
-def feedback(client_id: str, /, **changes: Any) -> dict[str, Any]:
-    base = {
-        "session_id": "s-1",
-        "therapist_id": "t-1",
-        "client_id": client_id,
-        "session_at": "2026-11-20T10:00:00+00:00",
-        "instrument": "srs",
-        "respondent": "client",
-        "items": {"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9},
-    }
-    return {**base, **changes}
-
-
-def session(client_id: str) -> dict[str, Any]:
-    return {
-        "session_id": "s-1",
-        "therapist_id": "t-1",
-        "client_id": client_id,
-        "occurred_at": "2026-11-20T10:00:00+00:00",
-        "attendance": "attended",
-        "scheduled_minutes": 50,
-    }
 
 
 async def test_accepted_feedback_is_in_kafka_with_the_clinic_from_the_key(
