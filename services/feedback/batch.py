@@ -1,0 +1,147 @@
+"""POST /v1/events:batch: up to 500 sessions and ratings, each answered on its own.
+
+Valid items are all sent to Kafka at once and the answer waits for every acknowledgement; invalid items are
+rejected with each bad field named. Nothing is half-accepted: an item is either acknowledged by Kafka
+(``accepted``, with its event id) or not stored at all (``rejected``, or ``unavailable`` when Kafka did not
+take it: the whole answer is then 503 and the client resends those items).
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from services.feedback import examples
+from services.feedback.api import WRITE_ERRORS, FeedbackRequest
+from services.feedback.event_store import Publication, publish_all
+from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
+from services.feedback.intake import answer_once
+from services.feedback.rate_limit import IngestClinic
+from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, SessionCompletedV1
+
+MAX_ITEMS = 500
+KINDS = ("session.completed", "feedback.submitted")
+router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+class SessionItem(BaseModel):
+    type: Literal["session.completed"]
+    data: SessionCompletedV1
+
+
+class FeedbackItem(BaseModel):
+    type: Literal["feedback.submitted"]
+    data: FeedbackRequest
+
+
+ITEM = TypeAdapter[SessionItem | FeedbackItem](
+    Annotated[SessionItem | FeedbackItem, Field(discriminator="type")]
+)
+
+
+class BatchRequest(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description=(
+            'Up to 500 items, each `{"type": "session.completed" | "feedback.submitted", "data": {...}}` '
+            "with `data` exactly as for POST /v1/sessions or POST /v1/feedback. Each is validated on its own."
+        ),
+    )
+
+
+class ItemProblem(BaseModel):
+    field: str = Field(description="Where the problem is, e.g. `data.items.goals`.")
+    reason: str
+
+
+class ItemResult(BaseModel):
+    index: int = Field(description="Position of the item in the request.")
+    status: Literal["accepted", "rejected", "unavailable"]
+    id: str | None = Field(default=None, description="Event id, for an accepted item.")
+    errors: list[ItemProblem] = Field(default_factory=list, description="Why a rejected item was rejected.")
+
+
+class BatchAnswer(BaseModel):
+    accepted: int
+    rejected: int
+    unavailable: int = Field(description="Items Kafka did not acknowledge; resend them (the answer is 503).")
+    results: list[ItemResult]
+
+
+@router.post(
+    "/events:batch",
+    response_model=BatchAnswer,
+    responses=WRITE_ERRORS,
+    summary="Submit up to 500 sessions and ratings; each item answered individually",
+)
+async def submit_batch(
+    body: Annotated[BatchRequest, Body(openapi_examples=examples.BATCH)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    async def work(ids: EventIds) -> StoredAnswer:
+        return await _accept_batch(request, body.events, ids)
+
+    return await answer_once(request, clinic, idempotency_key, work)
+
+
+async def _accept_batch(request: Request, items: list[dict[str, Any]], ids: EventIds) -> StoredAnswer:
+    results: list[ItemResult] = []
+    publications: list[tuple[int, Publication]] = []
+    for index, raw in enumerate(items):
+        try:
+            item = ITEM.validate_python(raw)
+        except ValidationError as invalid:
+            results.append(ItemResult(index=index, status="rejected", errors=_problems(invalid)))
+            continue
+        publications.append((index, _publication(item, ids, index)))
+        results.append(ItemResult(index=index, status="accepted", id=publications[-1][1][1].id))
+    acknowledged = await publish_all(request.app.state.broker, [p for _, p in publications])
+    for (index, _), ok in zip(publications, acknowledged, strict=True):
+        if not ok:
+            results[index] = ItemResult(index=index, status="unavailable")
+    answer = BatchAnswer(
+        accepted=sum(r.status == "accepted" for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        unavailable=sum(r.status == "unavailable" for r in results),
+        results=results,
+    )
+    code = status.HTTP_503_SERVICE_UNAVAILABLE if answer.unavailable else status.HTTP_200_OK
+    return StoredAnswer(code, answer.model_dump(mode="json"))
+
+
+def _publication(item: SessionItem | FeedbackItem, ids: EventIds, index: int) -> Publication:
+    source = f"/clinics/{ids.clinic_id}/http-batch"
+    if isinstance(item, SessionItem):
+        return SESSION_COMPLETED, SESSION_COMPLETED.envelope(
+            item.data,
+            clinic_id=ids.clinic_id,
+            client_id=item.data.client_id,
+            source=source,
+            event_id=ids.for_item(index),
+        )
+    return FEEDBACK_SUBMITTED, FEEDBACK_SUBMITTED.envelope(
+        item.data.to_event_data(),
+        clinic_id=ids.clinic_id,
+        client_id=item.data.client_id,
+        source=source,
+        event_id=ids.for_item(index),
+    )
+
+
+def _problems(invalid: ValidationError) -> list[ItemProblem]:
+    # Location and message only: the input may hold a client's comment.
+    problems = []
+    for error in invalid.errors():
+        location = list(error["loc"])
+        if (
+            location and location[0] in KINDS
+        ):  # pydantic puts the union's tag first; the caller never wrote it
+            location = location[1:]
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            location = ["type"]
+        problems.append(ItemProblem(field=".".join(str(p) for p in location) or "item", reason=error["msg"]))
+    return problems

@@ -1,0 +1,1 @@
+"""FHIR R4 intake: QuestionnaireResponse for SRS, ORS and WAI-SR, errors as OperationOutcome."""

@@ -1,0 +1,79 @@
+"""What every write endpoint shares: answer once per Idempotency-Key, and 503 when Kafka did not take it."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from services.feedback.event_store import EventStoreUnavailable
+from services.feedback.idempotency import (
+    EventIds,
+    IdempotencyStore,
+    KeyInProgress,
+    KeyReused,
+    StoredAnswer,
+    fingerprint,
+)
+from shared.auth import ClinicPrincipal
+
+RETRY_AFTER_SECONDS = "5"
+UNAVAILABLE = "the event store is unavailable; nothing was stored"
+Work = Callable[[EventIds], Awaitable[StoredAnswer]]
+
+
+async def answer_once(
+    request: Request, clinic: ClinicPrincipal, idempotency_key: str | None, work: Work
+) -> JSONResponse:
+    """Run ``work`` unless this clinic's ``idempotency_key`` already has an answer; then replay that."""
+    ids = EventIds(clinic.clinic_id, idempotency_key)
+    if idempotency_key is None:
+        return _respond(await _attempt(work, ids))
+    store: IdempotencyStore = request.app.state.idempotency
+    request_fingerprint = fingerprint(request.method, request.url.path, await request.body())
+    try:
+        earlier = await store.claim(clinic.clinic_id, idempotency_key, request_fingerprint)
+    except KeyInProgress:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="a request with this Idempotency-Key is still being processed",
+            headers={"Retry-After": "1"},
+        ) from None
+    except KeyReused:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="this Idempotency-Key was already used for a different request",
+        ) from None
+    if earlier is not None:
+        return _respond(earlier, replayed=True)
+    try:
+        answer = await _attempt(work, ids)
+    except BaseException:
+        await store.release(clinic.clinic_id, idempotency_key)
+        raise
+    if answer.status_code >= 500:  # not an answer worth keeping: the retry must really retry
+        await store.release(clinic.clinic_id, idempotency_key)
+    else:
+        await store.complete(clinic.clinic_id, idempotency_key, answer)
+    return _respond(answer)
+
+
+async def _attempt(work: Work, ids: EventIds) -> StoredAnswer:
+    try:
+        return await work(ids)
+    except EventStoreUnavailable:
+        raise unavailable() from None
+
+
+def unavailable() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
+
+
+def _respond(answer: StoredAnswer, replayed: bool = False) -> JSONResponse:
+    headers: dict[str, str] = {}
+    if answer.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)

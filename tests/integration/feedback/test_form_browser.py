@@ -1,0 +1,141 @@
+"""A client fills the feedback form in a real headless Chromium, against the app served by uvicorn.
+
+Chromium and chromedriver come from Debian (`make chromium`, a prerequisite of `make test`). The test also
+writes docs/img/feedback-form.png, the screenshot the docs show.
+"""
+
+import asyncio
+import json
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services.feedback.admin import issue_key
+from services.feedback.app import create_app
+from shared.auth import Scope
+from tests.integration.feedback.conftest import intake_settings
+from tests.support.kafka import records_matching
+from tests.support.servers import Servers
+
+pytestmark = pytest.mark.integration
+SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "img" / "feedback-form.png"
+# Keys pressed on each slider (0-10, step 0.1): End goes to 10, each Left takes 0.1 off.
+PRESSES = {"relationship": 0, "goals": 5, "approach": 12, "overall": 20}
+EXPECTED = {"relationship": 10.0, "goals": 9.5, "approach": 8.8, "overall": 8.0}
+
+
+@contextmanager
+def served(app: object) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            threading.Event().wait(0.1)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@contextmanager
+def chromium() -> Iterator[webdriver.Chrome]:
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--window-size=412,1000",  # a phone's width: the form is mobile-first
+        ):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def fill_and_submit(url: str) -> str:
+    with chromium() as browser:
+        browser.get(url)
+        for name, lefts in PRESSES.items():
+            slider = browser.find_element(By.ID, name)
+            slider.send_keys(Keys.END, *([Keys.ARROW_LEFT] * lefts))
+        browser.find_element(By.ID, "comment").send_keys("The last ten minutes felt rushed.")
+        shown = browser.find_element(By.ID, "approach-value").text
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.execute_cdp_cmd(  # the whole page, at a phone's width
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 412, "height": int(height), "deviceScaleFactor": 1, "mobile": True},
+        )
+        browser.save_screenshot(str(SCREENSHOT))
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 15).until(expected_conditions.presence_of_element_located((By.ID, "thanks")))
+        return shown
+
+
+async def test_a_client_rates_the_session_in_a_real_browser(servers: Servers, unique: str) -> None:
+    settings = intake_settings(servers.kafka_bootstrap, servers.mongodb_uri, unique)
+    clinic_id, api_key = f"clinic-{unique}", f"key-{unique}-0123456789"
+    await issue_key(settings, clinic_id, api_key, frozenset({Scope.INGEST}))
+    client_id = f"c-{unique}"
+    app = create_app(settings)
+    with served(app) as base_url:
+        app.state.settings = settings.model_copy(update={"public_url": base_url})
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            issued = await http.post(
+                "/v1/feedback-links",
+                json={
+                    "client_id": client_id,
+                    "therapist_id": "t-1",
+                    "session_id": "s-1",
+                    "session_at": "2026-11-20T10:00:00+00:00",
+                },
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
+        assert issued.status_code == 201, issued.text
+        shown = await asyncio.to_thread(fill_and_submit, issued.json()["url"])
+
+    assert shown == "8.8"  # the slider's number, shown as it moves
+    records = await records_matching(
+        servers.kafka_bootstrap,
+        "feedback.submitted",
+        lambda r: json.loads(r.value)["data"]["client_id"] == client_id,
+        expected=1,
+        settle=0.5,
+    )
+    assert len(records) == 1
+    event = json.loads(records[0].value)
+    assert event["clinicid"] == clinic_id
+    assert event["data"]["respondent"] == "client"
+    assert event["data"]["items"] == EXPECTED
+    assert event["data"]["comment"] == "The last ten minutes felt rushed."
+    assert SCREENSHOT.stat().st_size > 10_000
