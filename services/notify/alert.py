@@ -1,6 +1,7 @@
 """The words of the notify domain: who receives an alert, through which channel, and why."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from shared.contracts import RuptureSuspectedV1, Severity
@@ -52,3 +53,5 @@ class Delivery:
     recipient: Recipient
     rupture: RuptureSuspectedV1
     attempts: int
+    event_id: str
+    raised_at: datetime | None = None

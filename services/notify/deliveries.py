@@ -38,8 +38,10 @@ class DeliveryStore:
         rupture: RuptureSuspectedV1,
         planned: Iterable[PlannedDelivery],
         now: datetime,
+        raised_at: datetime | None = None,
     ) -> int:
-        """Record intents that do not exist yet; returns how many were new."""
+        """Record intents that do not exist yet; returns how many were new. ``raised_at`` is when the
+        rating that raised the alert reached the platform (the event's time), for the latency metric."""
         writes = [
             UpdateOne(
                 {"_id": p.delivery_id},
@@ -47,6 +49,7 @@ class DeliveryStore:
                     "$setOnInsert": {
                         "clinic_id": clinic_id,
                         "event_id": event_id,
+                        "raised_at": raised_at,
                         "rupture_id": rupture.rupture_id,
                         "severity": rupture.severity.value,
                         "reason": p.reason,
@@ -141,4 +144,6 @@ def _delivery(document: Document) -> Delivery:
         recipient=Recipient.from_document(document["recipient"]),
         rupture=RuptureSuspectedV1.model_validate(document["rupture"]),
         attempts=document["attempts"],
+        event_id=document["event_id"],
+        raised_at=document.get("raised_at"),
     )

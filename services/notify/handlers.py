@@ -48,7 +48,9 @@ class AlertIntake:
 
         async def work(session: AsyncClientSession) -> int:
             await self._episodes.note_alert(session, clinic_id, rupture, plan.escalate_at)
-            return await self._deliveries.record(session, clinic_id, event.id, rupture, plan.deliveries, now)
+            return await self._deliveries.record(
+                session, clinic_id, event.id, rupture, plan.deliveries, now, raised_at=event.time
+            )
 
         new = await mongo.in_transaction(self._client, work)
         if plan.unrouted and (new or not plan.deliveries):

@@ -1,6 +1,6 @@
 """Prometheus metrics of the notify service. Labels: clinic, channel and severity only, never a person."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 ALERTS_SENT = Counter("alliance_alerts_sent_total", "Alerts delivered.", ["clinic", "channel", "severity"])
 ALERTS_FAILED = Counter(
@@ -22,4 +22,10 @@ ESCALATIONS = Counter(
     "alliance_alert_escalations_total",
     "Unacknowledged alerts escalated to supervisors.",
     ["clinic", "severity"],
+)
+ALERT_LATENCY = Histogram(
+    "alliance_alert_latency_seconds",
+    "From the rating that raised a rupture reaching the platform to its alert being sent.",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600),
 )

@@ -19,7 +19,7 @@ from services.notify.alert import Delivery
 from services.notify.deliveries import DeliveryStore
 from services.notify.dispatch import Dispatcher
 from services.notify.escalation import Escalation
-from services.notify.metrics import ALERTS_FAILED, ALERTS_SENT, DELIVERY_ATTEMPTS
+from services.notify.metrics import ALERT_LATENCY, ALERTS_FAILED, ALERTS_SENT, DELIVERY_ATTEMPTS
 from services.notify.notifications import failed_event, sent_event
 from services.notify.settings import NotifySettings
 from shared import mongo
@@ -94,7 +94,9 @@ class DeliveryWorker:
             return
         await self._commit(delivery, sent=True, error="")
         ALERTS_SENT.labels(delivery.clinic_id, channel, delivery.rupture.severity.value).inc()
-        log.info("alert sent", extra={"delivery_id": delivery.delivery_id, "channel": channel})
+        if delivery.reason == "alert" and delivery.raised_at is not None:
+            ALERT_LATENCY.labels(channel).observe((datetime.now(UTC) - delivery.raised_at).total_seconds())
+        log.info("alert sent", extra={**_about(delivery), "channel": channel})
 
     async def _attempt_failed(self, delivery: Delivery, error: str) -> None:
         settings = self._settings
@@ -104,15 +106,13 @@ class DeliveryWorker:
             )
             due_at = datetime.now(UTC) + timedelta(seconds=delay)
             await self._deliveries.retry_at(delivery, self.owner, due_at, error)
-            log.warning(
-                "delivery attempt failed", extra={"delivery_id": delivery.delivery_id, "error": error}
-            )
+            log.warning("delivery attempt failed", extra={**_about(delivery), "error": error})
             return
         await self._commit(delivery, sent=False, error=error)
         ALERTS_FAILED.labels(
             delivery.clinic_id, delivery.recipient.channel, delivery.rupture.severity.value
         ).inc()
-        log.error("delivery failed for good", extra={"delivery_id": delivery.delivery_id, "error": error})
+        log.error("delivery failed for good", extra={**_about(delivery), "error": error})
 
     async def _commit(self, delivery: Delivery, *, sent: bool, error: str) -> None:
         """Mark the delivery sent or failed and stage its audit event, in one transaction."""
@@ -127,3 +127,8 @@ class DeliveryWorker:
 
         await mongo.in_transaction(self._client, work)
         self._relay.wake()
+
+
+def _about(delivery: Delivery) -> dict[str, str]:
+    """What every log line about a delivery names: the event it came from and the delivery itself."""
+    return {"event_id": delivery.event_id, "delivery_id": delivery.delivery_id}
