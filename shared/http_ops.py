@@ -2,10 +2,15 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from pymongo import AsyncMongoClient
+
+from shared import mongo
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -43,3 +48,25 @@ def kafka_check(ping: Callable[[float], Awaitable[bool]]) -> ReadinessCheck:
             return False
 
     return check
+
+
+def instrument_http(app: FastAPI) -> None:
+    """Count and time every request by route template (``handler``), method and status.
+
+    The route template, not the raw path, keeps client and therapist ids out of the labels. Which service
+    answered is Prometheus's ``job`` label, from the scrape target.
+    """
+    instrumentator = Instrumentator(
+        should_group_status_codes=False, excluded_handlers=["/metrics", "/healthz", "/readyz"]
+    )
+    instrumentator.add(metrics.requests(metric_name="alliance_http_requests_total"))
+    instrumentator.add(metrics.latency(metric_name="alliance_http_request_duration_seconds"))
+    instrumentator.instrument(app)
+
+
+def add_operations(app: FastAPI, broker: Any, client: AsyncMongoClient[mongo.Document]) -> None:
+    """What every service serves for operators: health, readiness of Kafka and MongoDB, and metrics."""
+    app.include_router(
+        ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
+    )
+    instrument_http(app)

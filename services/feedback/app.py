@@ -16,12 +16,13 @@ from services.feedback.idempotency import IdempotencyStore
 from services.feedback.links import form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
+from services.feedback.metrics import count_refusals
 from services.feedback.rate_limit import KeyBudget
 from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
 from shared import mongo
 from shared.auth import KeyRing
 from shared.clinic_keys import catch_up, follow_keys
-from shared.http_ops import kafka_check, ops_router
+from shared.http_ops import add_operations
 from shared.logging import configure_logging
 
 SERVICE = "feedback"
@@ -76,10 +77,9 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     app.state.used_links = used_links
     app.state.link_signer = LinkSigner(settings.link_secret)
     app.add_middleware(BodyLimit)
+    app.middleware("http")(count_refusals)
     install_fhir_errors(app)
     for router in (api.router, batch.router, fhir_router, issue.router, form.router):
         app.include_router(router)
-    app.include_router(
-        ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
-    )
+    add_operations(app, broker, client)
     return app

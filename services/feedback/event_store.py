@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
+from services.feedback.metrics import count_accepted
 from services.feedback.settings import FeedbackSettings
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging import DeliveryGuard
@@ -68,7 +69,11 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, KafkaError | TimeoutError):
             raise outcome
-    return [not isinstance(outcome, BaseException) for outcome in outcomes]
+    acknowledged = [not isinstance(outcome, BaseException) for outcome in outcomes]
+    for (kind, event), stored in zip(publications, acknowledged, strict=True):
+        if stored:
+            count_accepted(kind, event)
+    return acknowledged
 
 
 async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> None:

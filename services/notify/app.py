@@ -22,7 +22,7 @@ from services.notify.worker import DeliveryWorker
 from shared import mongo
 from shared.auth import KeyRing
 from shared.clinic_keys import catch_up, follow_keys
-from shared.http_ops import kafka_check, ops_router
+from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 
@@ -89,7 +89,5 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
     app.state.key_ring = key_ring
     app.state.notify = api.NotifyApi(routing, Acknowledgements(client, episodes, outbox, relay), links)
     app.include_router(api.router)
-    app.include_router(
-        ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
-    )
+    add_operations(app, broker, client)
     return app

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.scoring import api, handlers
+from services.scoring import api, handlers, web
 from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
@@ -17,7 +17,7 @@ from services.scoring.settings import ScoringSettings
 from shared import mongo
 from shared.auth import KeyRing
 from shared.clinic_keys import catch_up, follow_keys
-from shared.http_ops import kafka_check, ops_router
+from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 
@@ -30,7 +30,11 @@ CLIENTS, SETTINGS, OUTBOX, AUDIT = (
 )
 
 
-def create_app(settings: ScoringSettings | None = None, key_ring: KeyRing | None = None) -> FastAPI:
+def create_app(
+    settings: ScoringSettings | None = None,
+    key_ring: KeyRing | None = None,
+    web_settings: web.WebSettings | None = None,
+) -> FastAPI:
     settings = settings or ScoringSettings()
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(settings, SERVICE)
@@ -67,7 +71,6 @@ def create_app(settings: ScoringSettings | None = None, key_ring: KeyRing | None
     app.state.key_ring = ring
     app.state.scoring = api.ScoringApi(clients, clinic_settings, audit, service, settings.active_days)
     app.include_router(api.router)
-    app.include_router(
-        ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
-    )
+    web.install(app, app.state.scoring, web.Plumbing(client, outbox, relay), web_settings)
+    add_operations(app, broker, client)
     return app
