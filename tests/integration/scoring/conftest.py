@@ -14,7 +14,9 @@ from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
 from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
+from shared.topics import ALL_TOPICS
 from tests.integration.scoring.streams import Publisher
+from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 
 Document = dict[str, Any]
@@ -28,6 +30,7 @@ class Scoring:
     ring: KeyRing
     db: AsyncDatabase[Document]
     bootstrap: str
+    started: bool = False
 
     def key_for(self, clinic_id: str, *scopes: Scope) -> str:
         api_key = f"key-{clinic_id}-{'-'.join(scopes) or 'all'}"
@@ -39,6 +42,9 @@ class Scoring:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[httpx.AsyncClient]:
         """One instance of the app: leaving the block is a clean shutdown (drain, commit, stop)."""
+        if not self.started:  # the test's own group begins after what earlier tests left on the topics
+            await start_group_at_end(self.bootstrap, self.settings.group_id, [t.name for t in ALL_TOPICS])
+            self.started = True
         app = create_app(self.settings, self.ring)
         async with (
             app.router.lifespan_context(app),
