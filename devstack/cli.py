@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
+from devstack import demo
 from devstack.errors import StackError
 from devstack.services import DEFAULT_DEMO_API_KEY, SERVICES, service_url
 from devstack.stack import KAFKA, MONGOD, Stack
@@ -74,7 +75,7 @@ def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
-    env = dict(os.environ)
+    env = _with_public_urls(stack, dict(os.environ))
     started: list[str] = []
     try:
         _bring_up(stack, env, started)
@@ -101,7 +102,7 @@ def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
-    env = dict(os.environ)
+    env = _with_public_urls(stack, dict(os.environ))
     started: list[str] = []
     code = 0
     try:
@@ -144,6 +145,32 @@ def _bring_up(stack: Stack, env: Mapping[str, str], started: list[str]) -> None:
     stack.start_services(env)
     _say("seeding the demo clinic...")
     stack.run_seed(env)
+    _seed_demo_history(stack, env)
+
+
+def _with_public_urls(stack: Stack, env: dict[str, str]) -> dict[str, str]:
+    """View links start at scoring's public URL: by default the port this stack gives scoring."""
+    scoring_port = stack.service_env(env)["SCORING_PORT"]
+    env.setdefault("SCORING_PUBLIC_URL", service_url(int(scoring_port)))
+    return env
+
+
+def _demo_urls(stack: Stack, env: Mapping[str, str]) -> tuple[str, str, str]:
+    child_env = stack.service_env(env)
+    return (
+        service_url(int(child_env["FEEDBACK_PORT"])),
+        service_url(int(child_env["SCORING_PORT"])),
+        child_env.get("DEMO_API_KEY", DEFAULT_DEMO_API_KEY),
+    )
+
+
+def _seed_demo_history(stack: Stack, env: Mapping[str, str]) -> None:
+    """Demo history for the clinician views, through the feedback service's HTTP API."""
+    feedback, scoring, api_key = _demo_urls(stack, env)
+    try:
+        demo.seed(feedback, scoring, api_key, _say)
+    except (demo.DemoError, OSError) as exc:  # the stack itself is up: say so and carry on
+        _say(f"demo history not seeded: {exc}")
 
 
 def _watch(stack: Stack, started: list[str]) -> None:
@@ -171,6 +198,10 @@ def _print_summary(stack: Stack, env: Mapping[str, str]) -> None:
     _say("try it:")
     _say(curl_command(int(child_env[feedback.port_env]), child_env.get("DEMO_API_KEY", DEFAULT_DEMO_API_KEY)))
     _say("")
+    _, scoring, api_key = _demo_urls(stack, env)
+    with contextlib.suppress(OSError):
+        demo.print_links(scoring, api_key, _say, child_env)
+        _say("")
 
 
 def curl_command(feedback_port: int, api_key: str) -> str:

@@ -24,8 +24,15 @@ class AuditLog:
         )
 
     async def record(
-        self, principal: ClinicPrincipal, route: str, client_ids: Sequence[str], *, found: bool = True
+        self,
+        principal: ClinicPrincipal,
+        route: str,
+        client_ids: Sequence[str],
+        *,
+        found: bool = True,
+        actor: str | None = None,
     ) -> None:
+        """``actor`` names the person behind a clinician view's session (the key alone names no one)."""
         await self.collection.insert_one(
             {
                 "at": datetime.now(UTC),
@@ -34,5 +41,6 @@ class AuditLog:
                 "route": route,
                 "client_ids": list(client_ids),
                 "found": found,
+                **({"actor": actor} if actor is not None else {}),
             }
         )

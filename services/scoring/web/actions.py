@@ -1,0 +1,70 @@
+"""What the views' buttons do: acknowledge an episode's alert, resolve an episode by hand.
+
+Acknowledging stages ``rupture.acknowledged`` in scoring's own outbox, with the deterministic id notify uses
+(``derived_event_id("rupture.acknowledged", clinic, rupture)``), instead of calling notify's HTTP API:
+
+- services talk only through Kafka; a server-side call would need notify's address and a credential for it in
+  scoring, and would fail whenever notify is down, while the outbox publishes once Kafka takes it;
+- the id is the same whichever path comes first (the alert's link in notify, or this button), so consumers
+  that deduplicate by event id see one acknowledgement, never two;
+- scoring records it the way it records notify's: its own subscriber applies the event from Kafka, so the
+  read model has a single way in, and a replay of the topic rebuilds the same state.
+
+The one gap: notify does not consume ``rupture.acknowledged`` today, so an acknowledgement made here does not
+yet stop notify's 48-hour escalation timer (notify would need a small subscriber that marks its episode).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.scoring.views import EpisodeView
+from shared import mongo
+from shared.contracts import RUPTURE_ACKNOWLEDGED, RuptureAcknowledgedV1, derived_event_id
+from shared.messaging import Outbox, OutboxRelay
+
+SOURCE = "/services/scoring/views"
+
+
+@dataclass(frozen=True)
+class Plumbing:
+    """What staging an event needs: the MongoDB client (transactions), the outbox and its relay."""
+
+    client: AsyncMongoClient[mongo.Document]
+    outbox: Outbox
+    relay: OutboxRelay
+
+
+def acknowledgement_id(clinic_id: str, rupture_id: str) -> str:
+    return derived_event_id("rupture.acknowledged", clinic_id, rupture_id)
+
+
+async def acknowledge(
+    plumbing: Plumbing, clinic_id: str, client_id: str, episode: EpisodeView, by: str
+) -> tuple[str, bool]:
+    """Stage the acknowledgement once; returns its event id and whether this call staged it."""
+    event_id = acknowledgement_id(clinic_id, episode.rupture_id)
+    now = datetime.now(UTC)
+    data = RuptureAcknowledgedV1(
+        rupture_id=episode.rupture_id,
+        therapist_id=episode.therapist_id,
+        client_id=client_id,
+        acknowledged_by=by,
+        acknowledged_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        via="link",
+    )
+    event = RUPTURE_ACKNOWLEDGED.envelope(
+        data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id
+    )
+
+    async def work(session: AsyncClientSession) -> bool:
+        if await plumbing.outbox.collection.find_one({"_id": event_id}, {"_id": 1}, session=session):
+            return False  # a second click: the first one's event stands
+        await plumbing.outbox.stage(session, [(RUPTURE_ACKNOWLEDGED, event)])
+        return True
+
+    staged = await mongo.in_transaction(plumbing.client, work)
+    plumbing.relay.wake()
+    return event_id, staged

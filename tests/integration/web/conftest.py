@@ -1,0 +1,200 @@
+"""The clinician views on the real servers: the scoring app served by uvicorn on a loopback port (its own
+database and consumer group), read models seeded straight into MongoDB from the devstack demo history, and a
+headless Chromium (Debian's, through its chromedriver; ``make chromium``)."""
+
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from pymongo.asynchronous.database import AsyncDatabase
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from devstack import demo
+from services.scoring import domain
+from services.scoring.app import create_app
+from services.scoring.clients import ClientRecord, ClientStore
+from services.scoring.service import assess
+from services.scoring.settings import ScoringSettings
+from services.scoring.web import WebSettings
+from shared import mongo
+from shared.auth import KeyRing, Scope, hash_key
+from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent
+from tests.support.servers import Servers
+
+Document = dict[str, Any]
+SOURCE = "/tests/views"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(app: object, port: int) -> Iterator[str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            threading.Event().wait(0.1)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextmanager
+def chromium() -> Iterator[webdriver.Chrome]:
+    with tempfile.TemporaryDirectory(prefix="chromium-views-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,900",
+        ):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # JS errors, CSP violations
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def demo_events(clinic_id: str, now: datetime, clients: tuple[demo.DemoClient, ...]) -> list[CloudEvent[Any]]:
+    """The devstack demo history as the events the feedback service would have published."""
+    events: list[CloudEvent[Any]] = []
+    for n, item in enumerate(demo.history(now, clients)):
+        data = dict(item["data"])
+        if item["type"] == "session.completed":
+            kind: Any = SESSION_COMPLETED
+        else:
+            kind = FEEDBACK_SUBMITTED
+            data["submitted_at"] = datetime.fromisoformat(data["session_at"]) + timedelta(hours=1)
+        events.append(
+            kind.envelope(
+                kind.model.model_validate(data),
+                clinic_id=clinic_id,
+                client_id=data["client_id"],
+                source=SOURCE,
+                event_id=f"{clinic_id}-{n}",
+            )
+        )
+    return events
+
+
+async def seed_read_models(
+    db: AsyncDatabase[Document], clinic_id: str, events: list[CloudEvent[Any]]
+) -> None:
+    """Store each client's record and read model exactly as scoring would after applying ``events``."""
+    store = ClientStore(db["scoring_clients"])
+    records: dict[str, ClientRecord] = {}
+    for event in events:
+        client_id = event.data.client_id
+        record = records.setdefault(client_id, ClientRecord(clinic_id, client_id))
+        record.events[event.id] = event
+    for record in records.values():
+        await store.save(record, assess(record, domain.Thresholds()))
+
+
+@dataclass
+class ViewsStack:
+    """One served scoring app with the clinician views, and clinic A seeded with the demo history."""
+
+    base_url: str
+    ring: KeyRing
+    db: AsyncDatabase[Document]
+    bootstrap: str
+    clinic: str  # clinic A: the demo history
+    other_clinic: str  # clinic B: some of the same client ids, other numbers
+
+    def key_for(self, clinic_id: str, *scopes: Scope) -> str:
+        api_key = f"key-{clinic_id}-{'-'.join(scopes)}-{uuid.uuid4().hex[:6]}"
+        self.ring.apply(hash_key(api_key), clinic_id, frozenset(scopes), revoked=False)
+        return api_key
+
+    async def link(self, clinic_id: str, **body: str) -> str:
+        async with httpx.AsyncClient(base_url=self.base_url) as http:
+            answer = await http.post(
+                "/v1/view-links",
+                json=body,
+                headers={"Authorization": f"Bearer {self.key_for(clinic_id, Scope.READ)}"},
+            )
+        assert answer.status_code == 200, answer.text
+        url: str = answer.json()["url"]
+        return url
+
+    async def alliance(self, clinic_id: str, client_id: str) -> Document:
+        document = await self.db["scoring_clients"].find_one({"_id": f"{clinic_id}:{client_id}"})
+        assert document is not None
+        alliance: Document = document["alliance"]
+        return alliance
+
+
+@pytest.fixture(scope="module")
+async def views_stack(servers: Servers) -> AsyncIterator[ViewsStack]:
+    unique = uuid.uuid4().hex[:10]
+    settings = ScoringSettings(
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        mongodb_uri=servers.mongodb_uri,
+        mongodb_database=f"views_{unique}",
+        group_id=f"views-{unique}",
+    )
+    client = mongo.connect(settings)
+    db = mongo.database(client, settings)
+    clinic, other = f"clinic-a-{unique}", f"clinic-b-{unique}"
+    now = datetime.now(UTC)
+    await seed_read_models(db, clinic, demo_events(clinic, now, demo.CLIENTS))
+    # Clinic B has a client with the same id as one of A's, and one of its own.
+    b_clients = (
+        demo.DemoClient("c-steady", "t-demo-1", (30.0,) * 10, (30.0,) * 10, (20.0,) * 10, "clinic B's"),
+        demo.DemoClient("c-only-in-b", "t-demo-1", (38.0,) * 10, (38.0,) * 10, (30.0,) * 10, "clinic B's"),
+    )
+    await seed_read_models(db, other, demo_events(other, now, b_clients))
+    ring, port = KeyRing(), free_port()
+    web_settings = WebSettings(secret="test-view-secret", public_url=f"http://127.0.0.1:{port}")
+    app = create_app(settings, ring, web_settings)
+    try:
+        with served(app, port) as base_url:
+            yield ViewsStack(base_url, ring, db, servers.kafka_bootstrap, clinic, other)
+    finally:
+        await client.drop_database(settings.mongodb_database)
+        await client.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture
+def fresh_browser(browser: webdriver.Chrome) -> webdriver.Chrome:
+    """The module's browser, without the cookies an earlier test left."""
+    browser.delete_all_cookies()
+    browser.set_window_size(1280, 900)
+    return browser

@@ -1,0 +1,153 @@
+"""The views over plain HTTP on the real servers: who may issue links, CSRF, the session cookie, revocation, the
+audit log, and a caseload of 200 clients rendered in under a second."""
+
+import re
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from devstack import demo
+from shared.auth import Scope, hash_key
+from tests.integration.web.conftest import ViewsStack, demo_events, seed_read_models
+
+pytestmark = pytest.mark.integration
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+BIG_CASELOAD = 200
+
+
+async def opened(views_stack: ViewsStack, http: httpx.AsyncClient, **link: str) -> str:
+    """Open a fresh link in ``http`` (which keeps the cookie); returns the view's path."""
+    url = await views_stack.link(views_stack.clinic, **link)
+    page = await http.get(url)
+    assert page.status_code == 200
+    target = re.search(r'id="continue" href="([^"]+)"', page.text)
+    assert target is not None
+    return target.group(1)
+
+
+async def test_only_read_or_admin_keys_issue_links_to_their_own_clinics_clients(
+    views_stack: ViewsStack,
+) -> None:
+    clinic = views_stack.clinic
+    body = {"view": "client", "client_id": "c-stale", "therapist_id": "t-demo-1"}
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+
+        async def issue(key: str | None, json: dict[str, str]) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return await http.post("/v1/view-links", json=json, headers=headers)
+
+        assert (await issue(None, body)).status_code == 401
+        assert (await issue(views_stack.key_for(clinic, Scope.INGEST), body)).status_code == 403
+        admin = views_stack.key_for(clinic, Scope.ADMIN)
+        assert (await issue(admin, body)).status_code == 200
+        assert (await issue(admin, {**body, "client_id": "c-nobody"})).status_code == 404
+        other = views_stack.key_for(views_stack.other_clinic, Scope.READ)
+        assert (await issue(other, body)).status_code == 404  # c-stale is clinic A's
+        assert (await issue(admin, {"view": "client", "therapist_id": "t-demo-1"})).status_code == 422
+        answer = (await issue(admin, {"view": "caseload", "therapist_id": "t-demo-2"})).json()
+        assert answer["url"].startswith(f"{views_stack.base_url}/views/links/")
+        assert datetime.fromisoformat(answer["expires_at"]) > datetime.now(UTC)
+
+
+async def test_every_form_needs_the_sessions_csrf_token(views_stack: ViewsStack) -> None:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        path = await opened(
+            views_stack, http, view="client", client_id="c-blind-spot", therapist_id="t-demo-2"
+        )
+        page = await http.get(path)
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        match = CSRF.search(page.text)
+        assert match is not None
+        token = match.group(1)
+        rupture = (await views_stack.alliance(views_stack.clinic, "c-blind-spot"))["open_episode"][
+            "rupture_id"
+        ]
+        action = f"{path}/ruptures/{rupture}/resolve"
+        assert (await http.post(action, data={"note": "n"})).status_code == 403
+        assert (await http.post(action, data={"note": "n", "csrf_token": token + "x"})).status_code == 403
+        # Another session's token is worth nothing here either.
+        async with httpx.AsyncClient(base_url=views_stack.base_url) as other:
+            await opened(views_stack, other, view="client", client_id="c-blind-spot", therapist_id="t-demo-2")
+            other_page = await other.get(path)
+            other_match = CSRF.search(other_page.text)
+            assert other_match is not None and other_match.group(1) != token
+        assert (
+            await http.post(action, data={"note": "n", "csrf_token": other_match.group(1)})
+        ).status_code == 403
+        still = await views_stack.alliance(views_stack.clinic, "c-blind-spot")
+        assert still["open_episode"]["rupture_id"] == rupture  # nothing was resolved
+        # A rupture of a client this link does not cover is a 404, even with the right token.
+        stale = (await views_stack.alliance(views_stack.clinic, "c-stale"))["open_episode"]
+        if stale is not None:
+            answer = await http.post(
+                f"/views/clients/c-stale/ruptures/{stale['rupture_id']}/acknowledge",
+                data={"csrf_token": token},
+            )
+            assert answer.status_code == 404
+
+
+async def test_sign_in_gives_a_strict_http_only_cookie_that_ends_with_its_key(
+    views_stack: ViewsStack,
+) -> None:
+    clinic = views_stack.clinic
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        form = await http.get("/views/sign-in")
+        match = CSRF.search(form.text)
+        assert match is not None
+        key = views_stack.key_for(clinic, Scope.READ)
+        refused = await http.post("/views/sign-in", data={"api_key": key, "your_id": "sup-2"})
+        assert refused.status_code == 403  # no CSRF token
+        signed = await http.post(
+            "/views/sign-in", data={"api_key": key, "your_id": "sup-2", "csrf_token": match.group(1)}
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == "/views/clinic"
+        cookie = signed.headers["set-cookie"].lower()
+        for flag in ("httponly", "samesite=strict", "path=/views", "max-age=28800"):
+            assert flag in cookie, flag
+        assert (await http.get("/views/clinic")).status_code == 200
+        # A therapist's link session does not open the clinic view.
+        async with httpx.AsyncClient(base_url=views_stack.base_url) as therapist:
+            await opened(views_stack, therapist, view="caseload", therapist_id="t-demo-1")
+            assert (await therapist.get("/views/clinic")).status_code == 303
+        # Revoking the key ends the sessions it opened.
+        views_stack.ring.apply(hash_key(key), clinic, frozenset({Scope.READ}), revoked=True)
+        after = await http.get("/views/clinic")
+        assert after.status_code == 303 and after.headers["location"] == "/views/sign-in"
+
+
+async def test_a_caseload_of_200_clients_renders_in_under_a_second(views_stack: ViewsStack) -> None:
+    clinic = f"{views_stack.clinic}-big"
+    clients = tuple(
+        demo.DemoClient(
+            f"c-big-{n:03d}",
+            "t-big",
+            tuple(38.0 - ((n * 7 + s * 3) % 11) * 0.5 for s in range(demo.SESSIONS)),
+            tuple(38.5 for _ in range(demo.SESSIONS)),
+            tuple(25.0 + s * 0.5 for s in range(demo.SESSIONS)),
+            "many",
+        )
+        for n in range(BIG_CASELOAD)
+    )
+    await seed_read_models(views_stack.db, clinic, demo_events(clinic, datetime.now(UTC), clients))
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        url = await views_stack.link(clinic, view="caseload", therapist_id="t-big")
+        assert (await http.get(url)).status_code == 200
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            page = await http.get("/views/caseload/t-big")
+            timings.append(time.perf_counter() - started)
+            assert page.status_code == 200
+        print(f"caseload of {BIG_CASELOAD}: " + ", ".join(f"{t * 1000:.0f} ms" for t in timings))
+        assert max(timings) < 1.0, timings
+        assert page.text.count('<tr data-client-id="c-big-') == BIG_CASELOAD
+        assert page.text.count('class="spark"') == BIG_CASELOAD
+    audit = await views_stack.db["scoring_audit"].find_one(
+        {"clinic_id": clinic, "route": "GET /views/caseload/{therapist_id}"}
+    )
+    assert (
+        audit is not None and len(audit["client_ids"]) == BIG_CASELOAD and audit["actor"] == "therapist:t-big"
+    )
