@@ -14,7 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.episodes import EpisodeStore
 from shared import mongo
-from shared.contracts import RUPTURE_ACKNOWLEDGED, RuptureAcknowledgedV1, derived_event_id
+from shared.contracts import RUPTURE_ACKNOWLEDGED, CloudEvent, RuptureAcknowledgedV1, derived_event_id
 from shared.messaging import Outbox, OutboxRelay
 
 SOURCE = "/services/notify"
@@ -108,6 +108,27 @@ class Acknowledgements:
         done = await mongo.in_transaction(self._client, work)
         self._relay.wake()
         return done
+
+    async def acknowledged_elsewhere(self, event: CloudEvent[RuptureAcknowledgedV1]) -> None:
+        """An acknowledgement published by another service (the clinician views) or by notify itself:
+        stop the escalation timer; publish nothing, the event already exists."""
+        ack = event.data
+
+        async def work(session: AsyncClientSession) -> None:
+            episode = await self._episodes.get(event.clinicid, ack.rupture_id, session)
+            if episode is not None and episode.get("acknowledged_at") is not None:
+                return  # the first acknowledgement stands
+            await self._episodes.acknowledge(
+                session,
+                event.clinicid,
+                ack.rupture_id,
+                ack.acknowledged_by,
+                ack.via,
+                ack.acknowledged_at,
+                upsert=True,
+            )
+
+        await mongo.in_transaction(self._client, work)
 
 
 def _to_millis(moment: datetime) -> datetime:

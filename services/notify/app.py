@@ -58,7 +58,8 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
     escalation = Escalation(client, episodes, deliveries, routing)
     worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings)
     intake = handlers.AlertIntake(client, routing, deliveries, episodes, settings.webhook_url, worker.wake)
-    handlers.register(broker, intake, settings.group_id)
+    acknowledgements = Acknowledgements(client, episodes, outbox, relay)
+    handlers.register(broker, intake, acknowledgements, settings.group_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,7 +88,7 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
 
     app = FastAPI(title="Alliance notify", version="1", lifespan=lifespan)
     app.state.key_ring = key_ring
-    app.state.notify = api.NotifyApi(routing, Acknowledgements(client, episodes, outbox, relay), links)
+    app.state.notify = api.NotifyApi(routing, acknowledgements, links)
     app.include_router(api.router)
     add_operations(app, broker, client)
     return app

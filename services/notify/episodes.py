@@ -39,7 +39,10 @@ class EpisodeStore:
         key = episode_key(clinic_id, rupture.rupture_id)
         known = await self._episodes.find_one({"_id": key}, session=session) or {}
         latest = rupture
-        if known and SEVERITY_RANK[rupture.severity] < SEVERITY_RANK[known["rupture"]["severity"]]:
+        if (
+            known.get("rupture")
+            and SEVERITY_RANK[rupture.severity] < SEVERITY_RANK[known["rupture"]["severity"]]
+        ):
             latest = RuptureSuspectedV1.model_validate(known["rupture"])  # an older event, redelivered
         timer = known.get("escalate_at")
         armed = (
@@ -92,17 +95,29 @@ class EpisodeStore:
         return await self._episodes.find_one({"_id": episode_key(clinic_id, rupture_id)}, session=session)
 
     async def acknowledge(
-        self, session: AsyncClientSession, clinic_id: str, rupture_id: str, by: str, via: str, now: datetime
+        self,
+        session: AsyncClientSession,
+        clinic_id: str,
+        rupture_id: str,
+        by: str,
+        via: str,
+        now: datetime,
+        upsert: bool = False,
     ) -> None:
+        """Stop the episode's timer for good. ``upsert`` keeps an acknowledgement that arrives before the
+        alert itself, so the alert, when it comes, arms no timer."""
         await self._episodes.update_one(
             {"_id": episode_key(clinic_id, rupture_id)},
             {
                 "$set": {
+                    "clinic_id": clinic_id,
+                    "rupture_id": rupture_id,
                     "acknowledged_at": now,
                     "acknowledged_by": by,
                     "acknowledged_via": via,
                     "escalate_at": None,
                 }
             },
+            upsert=upsert,
             session=session,
         )

@@ -1,4 +1,5 @@
-"""Consumes rupture.suspected: records who is owed which alert, durably, and nothing more.
+"""Consumes rupture.suspected (records who is owed which alert, durably, and nothing more) and
+rupture.acknowledged (an acknowledgement made anywhere stops the escalation timer).
 
 One transaction records the delivery intents and the episode's escalation timer; the offset is committed
 after it. The delivery worker sends. A redelivered event plans the same delivery ids and changes nothing.
@@ -12,13 +13,20 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.notify.acknowledgement import Acknowledgements
 from services.notify.deliveries import DeliveryStore
 from services.notify.episodes import EpisodeStore
 from services.notify.metrics import ALERTS_UNROUTED
 from services.notify.planning import plan_alert
 from services.notify.routing_store import RoutingStore
 from shared import mongo
-from shared.contracts import RUPTURE_SUSPECTED, CloudEvent, RuptureSuspectedV1
+from shared.contracts import (
+    RUPTURE_ACKNOWLEDGED,
+    RUPTURE_SUSPECTED,
+    CloudEvent,
+    RuptureAcknowledgedV1,
+    RuptureSuspectedV1,
+)
 from shared.messaging import subscribe
 
 log = logging.getLogger("alliance.notify")
@@ -62,7 +70,13 @@ class AlertIntake:
         return new
 
 
-def register(broker: KafkaBroker, intake: AlertIntake, group_id: str) -> None:
+def register(
+    broker: KafkaBroker, intake: AlertIntake, acknowledgements: Acknowledgements, group_id: str
+) -> None:
     @subscribe(broker, RUPTURE_SUSPECTED, group_id)
     async def on_rupture_suspected(event: CloudEvent[RuptureSuspectedV1]) -> None:
         await intake.take(event)
+
+    @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id)
+    async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
+        await acknowledgements.acknowledged_elsewhere(event)

@@ -23,7 +23,15 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared import mongo, topics
 from shared.auth import KeyRing, Scope, hash_key
-from shared.contracts import RUPTURE_SUSPECTED, MarkerV1, RuptureSuspectedV1, Severity, encode
+from shared.contracts import (
+    RUPTURE_ACKNOWLEDGED,
+    RUPTURE_SUSPECTED,
+    MarkerV1,
+    RuptureAcknowledgedV1,
+    RuptureSuspectedV1,
+    Severity,
+    encode,
+)
 from tests.support.servers import Servers
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -128,6 +136,15 @@ class Publisher:
             topics.RUPTURE_SUSPECTED.name, encode(event), key=f"{clinic_id}:{data.client_id}".encode()
         )
         return event.id
+
+    async def acknowledgement(self, clinic_id: str, data: RuptureAcknowledgedV1) -> None:
+        """As another service (the clinician views) publishes it."""
+        event = RUPTURE_ACKNOWLEDGED.envelope(
+            data, clinic_id=clinic_id, client_id=data.client_id, source="/tests"
+        )
+        await self.producer.send_and_wait(
+            topics.RUPTURE_ACKNOWLEDGED.name, encode(event), key=f"{clinic_id}:{data.client_id}".encode()
+        )
 
 
 @pytest.fixture

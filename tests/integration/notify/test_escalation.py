@@ -2,12 +2,13 @@
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from shared import topics
 from shared.auth import Scope
-from shared.contracts import RUPTURE_ACKNOWLEDGED
+from shared.contracts import RUPTURE_ACKNOWLEDGED, RuptureAcknowledgedV1
 from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture
 from tests.support.kafka import records_matching
 from tests.support.webhook_receiver import WebhookReceiver
@@ -109,4 +110,31 @@ async def test_acknowledging_through_the_api_needs_a_read_or_admin_key_of_the_cl
 
     assert done.status_code == 200 and again.status_code == 200
     assert again.json() == done.json()  # the first acknowledgement stands; one event id
+    assert to_supervisor(webhook, client_id) == []
+
+
+async def test_an_acknowledgement_made_in_another_service_stops_the_escalation(
+    notify: Notify, publish: Publisher, webhook: WebhookReceiver, unique: str
+) -> None:
+    client_id = f"c-{unique}"
+    async with notify.running() as http:
+        answer = await http.put(
+            "/v1/routing", json=routing(webhook.url, 4.0), headers=notify.key(Scope.ADMIN)
+        )
+        assert answer.status_code == 200
+        await publish.rupture(notify.clinic_id, rupture(client_id))
+        await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+        await publish.acknowledgement(
+            notify.clinic_id,
+            RuptureAcknowledgedV1(
+                rupture_id=f"r-{client_id}",
+                therapist_id="t-1",
+                client_id=client_id,
+                acknowledged_by="t-1",
+                acknowledged_at=datetime.now(UTC),
+                via="link",
+            ),
+        )
+        await asyncio.sleep(6.0)  # past the 4 s deadline
+
     assert to_supervisor(webhook, client_id) == []
