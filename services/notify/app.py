@@ -25,6 +25,7 @@ from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
+from shared.view_links import ViewLinks
 
 SERVICE = "notify"
 
@@ -48,7 +49,7 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
         settings.ack_secret.get_secret_value(), settings.public_url, settings.ack_link_max_age_days
     )
     dispatcher = Dispatcher(
-        settings.dashboard_url,
+        ViewLinks(settings.view_secret.get_secret_value(), settings.dashboard_url, settings.view_link_days),
         settings.webhook_secret.get_secret_value(),
         routing,
         links,

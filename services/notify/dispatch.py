@@ -6,19 +6,20 @@ from services.notify.channels.email import EmailChannel
 from services.notify.channels.webhook import WebhookChannel
 from services.notify.rendering import alert_view, email_parts, slack_body, webhook_body
 from services.notify.routing_store import RoutingStore
+from shared.view_links import ViewLink, ViewLinks
 
 
 class Dispatcher:
     def __init__(
         self,
-        dashboard_url: str,
+        view_links: ViewLinks,
         default_webhook_secret: str,
         routing: RoutingStore,
         links: AckLinks,
         email: EmailChannel,
         webhook: WebhookChannel,
     ) -> None:
-        self._dashboard_url = dashboard_url.rstrip("/")
+        self._view_links = view_links
         self._default_secret = default_webhook_secret
         self._routing = routing
         self._links = links
@@ -29,7 +30,9 @@ class Dispatcher:
         rupture, recipient = delivery.rupture, delivery.recipient
         view = alert_view(
             delivery,
-            dashboard_url=f"{self._dashboard_url}/v1/clients/{rupture.client_id}/alliance",
+            dashboard_url=self._view_links.url(
+                ViewLink(delivery.clinic_id, "client", rupture.client_id, rupture.therapist_id, "notify")
+            ),
             acknowledge_url=self._links.url(
                 AckClaim(delivery.clinic_id, rupture.rupture_id, recipient.recipient_id)
             ),

@@ -21,8 +21,19 @@ class NotifySettings(ServiceSettings):
     )
     dashboard_url: str = Field(
         default="http://127.0.0.1:8002",
-        validation_alias=_env("DASHBOARD_URL"),
-        description="Base URL of the alliance view; alerts link to {DASHBOARD_URL}/v1/clients/{id}/alliance.",
+        validation_alias=AliasChoices("SCORING_PUBLIC_URL", "DASHBOARD_URL"),
+        description="Base URL of the clinician views (the scoring service as browsers reach it).",
+    )
+    view_secret: SecretStr = Field(
+        default=SecretStr("dev-view-secret-change-me"),
+        validation_alias=_env("SCORING_VIEW_SECRET"),
+        description="Signs the view links alerts carry; the same secret as the scoring service's.",
+    )
+    view_link_days: int = Field(
+        default=14,
+        ge=1,
+        validation_alias=_env("SCORING_VIEW_LINK_DAYS"),
+        description="How long a view link opens.",
     )
     # Webhooks
     webhook_url: str | None = Field(

@@ -4,8 +4,7 @@ A **view link** names a clinic, a view (one client, or one therapist's caseload)
 It is signed with itsdangerous and expires. Opening it starts a **view session** limited to what the link
 names. A supervisor signs in with a clinic key carrying the ``read`` scope and gets a clinic-wide session.
 The session lives in a signed, expiring, HttpOnly, SameSite=Strict cookie; each carries its own CSRF token,
-which every form posts back. Nothing here touches storage: the module could move to ``shared/`` unchanged
-so that notify can mint the links its alerts carry.
+which every form posts back. The links themselves live in ``shared.view_links``: notify mints them too.
 """
 
 import hmac
@@ -16,47 +15,13 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-LINK_SALT = "alliance.views.link"
+from shared.view_links import ViewLink, ViewLinks
+
+__all__ = ["COOKIE", "SessionCookies", "ViewLink", "ViewLinks", "ViewSession"]
+
 SESSION_SALT = "alliance.views.session"
 COOKIE = "alliance_view"
-LinkView = Literal["client", "caseload"]
 Role = Literal["anonymous", "therapist", "supervisor"]
-
-
-@dataclass(frozen=True)
-class ViewLink:
-    """What a signed link grants: ``therapist_id`` may open ``view`` of ``subject`` in ``clinic_id``."""
-
-    clinic_id: str
-    view: LinkView
-    subject: str  # the client id, or the therapist id of the caseload
-    therapist_id: str
-    issued_by: str  # key id of the key that asked for the link, or the minting service
-
-
-class ViewLinks:
-    def __init__(self, secret: str, public_url: str, max_age_days: int) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt=LINK_SALT)
-        self._public_url = public_url.rstrip("/")
-        self.max_age = timedelta(days=max_age_days)
-
-    def url(self, link: ViewLink) -> str:
-        token = self._serializer.dumps(
-            [link.clinic_id, link.view, link.subject, link.therapist_id, link.issued_by]
-        )
-        return f"{self._public_url}/views/links/{token}"
-
-    def read(self, token: str) -> ViewLink | None:
-        """The link of a valid, unexpired token; None for anything else."""
-        try:
-            clinic_id, view, subject, therapist_id, issued_by = self._serializer.loads(
-                token, max_age=int(self.max_age.total_seconds())
-            )
-        except (BadSignature, ValueError, TypeError):
-            return None
-        if view not in ("client", "caseload"):
-            return None
-        return ViewLink(str(clinic_id), view, str(subject), str(therapist_id), str(issued_by))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from shared.contracts import (
     Severity,
     encode,
 )
+from shared.view_links import ViewLink, ViewLinks
 from tests.support.servers import Servers
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -218,3 +219,16 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(0.1)
+
+
+def view_link_in(url: str, notify: "Notify") -> ViewLink:
+    """The clinician-view link an alert carries, checked with the secret the scoring service shares."""
+    prefix = "https://dashboard.example/views/links/"
+    assert url.startswith(prefix), url
+    settings = notify.settings
+    links = ViewLinks(
+        settings.view_secret.get_secret_value(), "https://dashboard.example", settings.view_link_days
+    )
+    link = links.read(url.removeprefix(prefix))
+    assert link is not None, "the view link does not verify"
+    return link

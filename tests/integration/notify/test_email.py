@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from shared.auth import Scope
-from tests.integration.notify.conftest import Mailbox, Notify, Publisher, eventually, rupture
+from tests.integration.notify.conftest import Mailbox, Notify, Publisher, eventually, rupture, view_link_in
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,8 @@ async def test_an_alert_e_mail_has_a_plain_text_and_an_html_body_a_clinician_can
     for body in (text, visible_text(html)):
         assert "SRS total 31, below the clinic's cutoff of 36; 6 points under this client's usual 37" in body
         assert "Attend to the bond" in body
-    assert f"https://dashboard.example/v1/clients/{client_id}/alliance" in text
+    [view_url] = [word for word in text.split() if word.startswith("https://dashboard.example/views/links/")]
+    assert view_link_in(view_url, notify).subject == client_id
     assert "http://notify/v1/acknowledgements/" in html
 
 

@@ -12,7 +12,7 @@ import pytest
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT, Severity
-from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture
+from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture, view_link_in
 from tests.support.kafka import records_matching
 from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver
 
@@ -69,7 +69,13 @@ async def test_a_routed_alert_is_signed_and_sent_once(
         "SRS total 31, below the clinic's cutoff of 36; 6 points under this client's usual 37"
     )
     assert body["dimension"] == "bond"
-    assert body["dashboard_url"] == f"https://dashboard.example/v1/clients/{client_id}/alliance"
+    view = view_link_in(body["dashboard_url"], notify)
+    assert (view.clinic_id, view.view, view.subject, view.therapist_id) == (
+        notify.clinic_id,
+        "client",
+        client_id,
+        "t-1",
+    )
     assert body["acknowledge_url"].startswith("http://notify/v1/acknowledgements/")
     [record] = sent
     audit = NOTIFICATION_SENT.decode(record.value).data
