@@ -12,18 +12,19 @@ from typing import Any
 
 from bench import http_load, kafka_io, pipeline, report
 from bench.ceiling import raw_ceiling
+from bench.receiver import webhook_receiver
 from bench.stats import rss_mib, spread
 from bench.workload import feedback_stream
 from devstack import processes
 from devstack.services import SERVICES
 from devstack.stack import Stack
+from services.scoring.replay import KINDS as REPLAY_READS
 from shared import topics
-from tests.support.webhook_receiver import webhook_receiver
 
 BASE_PORT = 52000
 API_KEY = "bench-key-0123456789abcdef"
 SCORED_TOPICS = [topics.FEEDBACK_SUBMITTED.name, topics.SESSION_COMPLETED.name]
-REPLAYED_TOPICS = [*SCORED_TOPICS, topics.RUPTURE_ACKNOWLEDGED.name, topics.RUPTURE_RESOLVED.name]
+REPLAYED_TOPICS = list(REPLAY_READS)  # every topic the replay reads, rupture.suspected included
 
 
 def say(line: str) -> None:
@@ -46,7 +47,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     scoring, scoring_peak = [], []
     for run in range(args.runs):
         eps, peak = await pipeline.scoring_throughput(
-            env, SCORED_TOPICS, expected, BASE_PORT + 10, stack.paths.profile_dir / "logs"
+            env, SCORED_TOPICS, expected, args.port_base + 10, stack.paths.profile_dir / "logs"
         )
         scoring.append(eps)
         scoring_peak.append(peak)
@@ -64,6 +65,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "DEMO_API_KEY": API_KEY,
             "SCORING_GROUP_ID": "bench-live-scoring",
             "NOTIFY_GROUP_ID": "bench-live-notify",
+            # The per-key request budget (600/minute by default) would cap the load generator, not measure it.
+            "FEEDBACK_RATE_LIMIT": "1000000/minute",
             "LOG_LEVEL": "WARNING",
         }
         # The live services start at the end of what the throughput runs produced.
@@ -125,13 +128,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per intake run")
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 300])
     parser.add_argument("--seconds", type=float, default=10, help="length of each latency run")
+    parser.add_argument("--port-base", type=int, default=BASE_PORT, help="the stack's ports are above this")
+    parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
     args = parser.parse_args()
+    base = args.port_base
     stack = Stack(
-        profile="bench",
-        kafka_port=BASE_PORT + 92,
-        kafka_controller_port=BASE_PORT + 93,
-        mongo_port=BASE_PORT + 17,
-        service_ports={"feedback": BASE_PORT + 1, "scoring": BASE_PORT + 2, "notify": BASE_PORT + 3},
+        profile=args.profile,
+        kafka_port=base + 92,
+        kafka_controller_port=base + 93,
+        mongo_port=base + 17,
+        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
         say=say,
     )
     stack.ensure_installed()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from bench.workload import Record
 
@@ -23,17 +24,23 @@ async def preload(bootstrap: str, records: Sequence[Record]) -> None:
         await producer.stop()
 
 
-async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+async def end_offsets(
+    bootstrap: str, topics: Sequence[str], within: float = 30.0
+) -> dict[TopicPartition, int]:
+    """The end offset of every partition of ``topics``.
+
+    A group-less consumer subscribed to the topics is assigned all their partitions once it has their
+    metadata (``partitions_for_topic`` alone answers None until something asked for that metadata).
+    """
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-        if not partitions:
-            await consumer.topics()  # refresh metadata once
-            partitions = [
-                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-            ]
-        return dict(await consumer.end_offsets(partitions))
+        deadline = time.monotonic() + within
+        while {tp.topic for tp in consumer.assignment()} != set(topics):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no metadata for all of {sorted(topics)} within {within:.0f} s")
+            await asyncio.sleep(0.05)
+        return dict(await consumer.end_offsets(sorted(consumer.assignment())))
     finally:
         await consumer.stop()
 
@@ -56,7 +63,13 @@ async def wait_until_consumed(
     deadline = time.monotonic() + within
     try:
         while time.monotonic() < deadline:
-            done = await committed_total(admin, group, topics)
+            try:
+                done = await committed_total(admin, group, topics)
+            except KafkaError as error:  # e.g. no coordinator yet for a fresh group: ask again shortly
+                if not error.retriable:
+                    raise
+                await asyncio.sleep(0.2)
+                continue
             now = time.monotonic()
             if done > 0 and first is None:
                 first = now

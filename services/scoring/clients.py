@@ -4,13 +4,17 @@ A document keeps what the state is derived from (the inbound fact events and the
 event ids double as the set of applied event ids), what has been announced about its episodes (the
 ``EmittedLog``), and the full read-model projection (``alliance``) plus a few top-level fields the queries
 filter on. Timestamps inside actions are ISO strings, so they survive a round trip with microseconds intact.
+
+A record keeps, next to each decoded event, the stored document it came from and the domain fact it reads as,
+so neither is recomputed while the record lives (a batch applies many events to one loaded record).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -19,6 +23,7 @@ from services.scoring.projection import alliance_view
 from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance
 from shared.contracts import ALL_KINDS, CloudEvent, EventKind
+from shared.messaging.subscription import decode_event
 
 Document = dict[str, Any]
 KINDS_BY_TYPE: dict[str, EventKind[Any]] = {
@@ -34,6 +39,13 @@ class ClientRecord:
     resolutions: dict[str, domain.ManualResolution] = field(default_factory=dict)  # by event id
     acknowledgements: dict[str, domain.Acknowledgement] = field(default_factory=dict)  # by event id
     emitted: domain.EmittedLog = field(default_factory=domain.EmittedLog)
+    # Caches by event id, valid while the cached event is the very object in ``events``.
+    _stored: dict[str, tuple[CloudEvent[Any], Document]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _facts: dict[str, tuple[CloudEvent[Any], domain.Fact]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def key(self) -> str:
@@ -48,9 +60,32 @@ class ClientRecord:
             frozenset(self.resolutions.values()), frozenset(self.acknowledgements.values())
         )
 
+    def add_event(self, event: CloudEvent[Any], fact: domain.Fact) -> None:
+        """Record an inbound fact event with the fact the domain reads it as (``fact_from(event)``)."""
+        self.events[event.id] = event
+        self._facts[event.id] = (event, fact)
+
     def history(self) -> domain.ClientHistory:
-        facts = (fact_from(event) for event in self.events.values())
+        facts = (self._fact(event_id, event) for event_id, event in self.events.items())
         return domain.ClientHistory.of(self.clinic_id, self.client_id, facts)
+
+    def _fact(self, event_id: str, event: CloudEvent[Any]) -> domain.Fact:
+        cached = self._facts.get(event_id)
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        fact = fact_from(event)
+        self._facts[event_id] = (event, fact)
+        return fact
+
+    def stored_event(self, event_id: str) -> Document:
+        """The event as stored: the document it was loaded from, else its JSON form."""
+        event = self.events[event_id]
+        cached = self._stored.get(event_id)
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        document = event.model_dump(mode="json")
+        self._stored[event_id] = (event, document)
+        return document
 
 
 def record_key(clinic_id: str, client_id: str) -> str:
@@ -73,17 +108,18 @@ class ClientStore:
     async def load(
         self, clinic_id: str, client_id: str, session: AsyncClientSession | None = None
     ) -> ClientRecord:
-        document = await self.collection.find_one({"_id": record_key(clinic_id, client_id)}, session=session)
-        if document is None:
-            return ClientRecord(clinic_id, client_id)
-        return ClientRecord(
-            clinic_id,
-            client_id,
-            events={e["id"]: KINDS_BY_TYPE[e["type"]].decode(e) for e in document["events"]},
-            resolutions={r["event_id"]: _resolution_from(r) for r in document["resolutions"]},
-            acknowledgements={a["event_id"]: _acknowledgement_from(a) for a in document["acknowledgements"]},
-            emitted=_emitted_from(document["emitted"]),
-        )
+        return (await self.load_many([(clinic_id, client_id)], session))[(clinic_id, client_id)]
+
+    async def load_many(
+        self, keys: Sequence[tuple[str, str]], session: AsyncClientSession | None = None
+    ) -> dict[tuple[str, str], ClientRecord]:
+        """The records of (clinic, client) ``keys`` in one query; a new, empty record for an unknown client."""
+        wanted = {record_key(*key): key for key in keys}
+        records = {key: ClientRecord(*key) for key in keys}
+        async for document in self.collection.find({"_id": {"$in": list(wanted)}}, session=session):
+            key = wanted[document["_id"]]
+            records[key] = _record_from(key, document)
+        return records
 
     async def save(
         self,
@@ -91,28 +127,25 @@ class ClientStore:
         assessment: domain.ClientAssessment,
         session: AsyncClientSession | None = None,
     ) -> None:
-        alliance = alliance_view(assessment)
         await self.collection.replace_one(
-            {"_id": record.key},
-            {
-                "clinic_id": record.clinic_id,
-                "client_id": record.client_id,
-                "therapist_id": alliance.therapist_id,
-                "last_session_at": alliance.summary.latest_session_at,
-                "episode_ids": [episode.episode_id for episode in assessment.timeline.episodes],
-                "events": [record.events[i].model_dump(mode="json") for i in sorted(record.events)],
-                "resolutions": [_resolution_to(i, record.resolutions[i]) for i in sorted(record.resolutions)],
-                "acknowledgements": [
-                    _acknowledgement_to(i, record.acknowledgements[i])
-                    for i in sorted(record.acknowledgements)
-                ],
-                "emitted": _emitted_to(record.emitted),
-                "alliance": alliance.model_dump(),
-                "updated_at": datetime.now(UTC),
-            },
-            upsert=True,
-            session=session,
+            {"_id": record.key}, _document_of(record, assessment), upsert=True, session=session
         )
+
+    async def save_many(
+        self,
+        changes: Sequence[tuple[ClientRecord, domain.ClientAssessment]],
+        session: AsyncClientSession | None = None,
+    ) -> None:
+        """Save each record with the read model of its assessment, in one round trip."""
+        if changes:
+            await self.collection.bulk_write(
+                [
+                    ReplaceOne({"_id": record.key}, _document_of(record, assessment), upsert=True)
+                    for record, assessment in changes
+                ],
+                ordered=False,
+                session=session,
+            )
 
     async def alliance(self, clinic_id: str, client_id: str) -> ClientAlliance | None:
         document = await self.collection.find_one(
@@ -151,6 +184,44 @@ class ClientStore:
             },
         )
         return [_partial_alliance(document["alliance"]) async for document in cursor]
+
+
+def _record_from(key: tuple[str, str], document: Document) -> ClientRecord:
+    record = ClientRecord(
+        *key,
+        resolutions={r["event_id"]: _resolution_from(r) for r in document["resolutions"]},
+        acknowledgements={a["event_id"]: _acknowledgement_from(a) for a in document["acknowledgements"]},
+        emitted=_emitted_from(document["emitted"]),
+    )
+    for stored in document["events"]:
+        event = _stored_event(stored)
+        record.events[event.id] = event
+        if event.type == stored["type"]:  # an upcast event is stored in its new form at the next save
+            record._stored[event.id] = (event, stored)
+    return record
+
+
+def _stored_event(stored: Document) -> CloudEvent[Any]:
+    return decode_event(KINDS_BY_TYPE[stored["type"]], stored)
+
+
+def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> Document:
+    alliance = alliance_view(assessment)
+    return {
+        "clinic_id": record.clinic_id,
+        "client_id": record.client_id,
+        "therapist_id": alliance.therapist_id,
+        "last_session_at": alliance.summary.latest_session_at,
+        "episode_ids": [episode.episode_id for episode in assessment.timeline.episodes],
+        "events": [record.stored_event(i) for i in sorted(record.events)],
+        "resolutions": [_resolution_to(i, record.resolutions[i]) for i in sorted(record.resolutions)],
+        "acknowledgements": [
+            _acknowledgement_to(i, record.acknowledgements[i]) for i in sorted(record.acknowledgements)
+        ],
+        "emitted": _emitted_to(record.emitted),
+        "alliance": alliance.model_dump(),
+        "updated_at": datetime.now(UTC),
+    }
 
 
 def _partial_alliance(document: Document) -> ClientAlliance:

@@ -5,7 +5,7 @@ changed default reaches every clinic that did not override it. New settings appl
 event (nothing is re-assessed in bulk when they change).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -78,6 +78,15 @@ class ClinicSettingsStore:
         self, clinic_id: str, session: AsyncClientSession | None = None
     ) -> domain.Thresholds:
         return domain.Thresholds.from_mapping(await self.overrides(clinic_id, session))
+
+    async def thresholds_of(
+        self, clinic_ids: Iterable[str], session: AsyncClientSession | None = None
+    ) -> dict[str, domain.Thresholds]:
+        """The thresholds of each of ``clinic_ids``, in one query."""
+        overrides: dict[str, dict[str, object]] = {clinic_id: {} for clinic_id in clinic_ids}
+        async for document in self.collection.find({"_id": {"$in": list(overrides)}}, session=session):
+            overrides[document["_id"]] = dict(document["overrides"])
+        return {clinic_id: domain.Thresholds.from_mapping(values) for clinic_id, values in overrides.items()}
 
     async def replace(
         self, clinic_id: str, overrides: Mapping[str, object], changed_by: str

@@ -1,4 +1,11 @@
-"""Kafka entry points of the scoring service: decode, apply, done (offsets commit after the transaction)."""
+"""Kafka entry points of the scoring service: decode, apply, done (offsets commit after the transaction).
+
+One batch subscriber reads the three inbound topics, so a poll's events are applied in one transaction
+(``ScoringService.apply_batch``); records it refuses are dead-lettered one by one.
+"""
+
+from collections.abc import Sequence
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 
@@ -8,22 +15,16 @@ from shared.contracts import (
     RUPTURE_ACKNOWLEDGED,
     SESSION_COMPLETED,
     CloudEvent,
-    FeedbackSubmittedV1,
-    RuptureAcknowledgedV1,
-    SessionCompletedV1,
+    ContractViolation,
 )
-from shared.messaging import subscribe
+from shared.messaging import subscribe_batch
+
+CONSUMED = (SESSION_COMPLETED, FEEDBACK_SUBMITTED, RUPTURE_ACKNOWLEDGED)
 
 
-def register(broker: KafkaBroker, service: ScoringService, group_id: str) -> None:
-    @subscribe(broker, SESSION_COMPLETED, group_id)
-    async def on_session_completed(event: CloudEvent[SessionCompletedV1]) -> None:
-        await service.apply(event)
-
-    @subscribe(broker, FEEDBACK_SUBMITTED, group_id)
-    async def on_feedback_submitted(event: CloudEvent[FeedbackSubmittedV1]) -> None:
-        await service.apply(event)
-
-    @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id)
-    async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
-        await service.acknowledge(event)
+def register(broker: KafkaBroker, service: ScoringService, group_id: str, max_records: int = 500) -> None:
+    @subscribe_batch(broker, CONSUMED, group_id, max_records=max_records)
+    async def on_sessions_feedback_and_acknowledgements(
+        events: Sequence[CloudEvent[Any]],
+    ) -> dict[int, ContractViolation]:
+        return await service.apply_batch(events)

@@ -1,12 +1,12 @@
-"""The units of work of the scoring service: apply a fact, record an acknowledgement, resolve by hand.
+"""The units of work of the scoring service: apply a batch of facts and acknowledgements, resolve by hand.
 
-Each runs in one MongoDB transaction: skip what this client already applied (by event id); otherwise change
+Each runs in one MongoDB transaction (a batch: one for all its events, each applied as if alone): skip what this client already applied (by event id); otherwise change
 the record, re-assess the client with its clinic's thresholds, stage every event the assessment now owes
 (plus ``alliance.updated``) in the outbox, and save the record with its read model. The relay publishes
 after the commit.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV
 from shared.messaging import Outbox, OutboxRelay
 
 T = TypeVar("T")
+Inbound = domain.Fact | domain.Acknowledgement
 
 
 class UnknownRupture(LookupError):
@@ -55,33 +56,53 @@ class ScoringService:
         self._outbox = outbox
         self._relay = relay
 
-    async def apply(self, event: CloudEvent[Any]) -> bool:
-        """Apply a session or feedback event once; False when it had already been applied."""
-        fact_from(event)  # refuse what the domain refuses before touching anything
+    async def apply_batch(self, events: Sequence[CloudEvent[Any]]) -> dict[int, ContractViolation]:
+        """Apply session, feedback and acknowledgement events, in the given order, in ONE transaction.
 
-        async def work(session: AsyncClientSession) -> bool:
-            record = await self._clients.load(event.clinicid, event.data.client_id, session)
-            if _seen(record.events.get(event.id), event):
-                return False
-            record.events[event.id] = event
-            await self._commit(record, session, caused_by=event.id)
-            return True
+        Each event is applied to its client's record as if it came alone (duplicates skipped by event id,
+        the client re-assessed, the events it owes staged with an ``alliance.updated``), so the outbox holds
+        exactly what one transaction per event would have staged; every touched client is loaded with one
+        query and saved with one bulk write. Returns the positions of the events refused (the domain refuses
+        them, or their id was applied with other content): none of their effect is kept.
+        """
+        refused: dict[int, ContractViolation] = {}
+        by_client: dict[tuple[str, str], list[tuple[int, CloudEvent[Any], Inbound]]] = {}
+        for position, event in enumerate(events):
+            try:
+                inbound = _inbound(event)  # refuse what the domain refuses before touching anything
+            except ContractViolation as violation:
+                refused[position] = violation
+                continue
+            by_client.setdefault((event.clinicid, event.data.client_id), []).append(
+                (position, event, inbound)
+            )
+        if not by_client:
+            return refused
 
-        return await self._run(work)
+        async def work(session: AsyncClientSession) -> dict[int, ContractViolation]:
+            records = await self._clients.load_many(list(by_client), session)
+            thresholds = await self._settings.thresholds_of({clinic for clinic, _ in by_client}, session)
+            refusals: dict[int, ContractViolation] = {}
+            staged: list[Outbound] = []
+            changed: list[tuple[ClientRecord, domain.ClientAssessment]] = []
+            for key, items in by_client.items():
+                record, latest = records[key], None
+                for position, event, inbound in items:
+                    try:
+                        change = _apply(record, event, inbound, thresholds[key[0]])
+                    except ContractViolation as violation:
+                        refusals[position] = violation
+                        continue
+                    if change is not None:
+                        latest, owed = change
+                        staged += owed
+                if latest is not None:
+                    changed.append((record, latest))
+            await self._outbox.stage(session, staged)
+            await self._clients.save_many(changed, session)
+            return refusals
 
-    async def acknowledge(self, event: CloudEvent[RuptureAcknowledgedV1]) -> bool:
-        """Record that an episode's alert was seen; False when this acknowledgement was already recorded."""
-        acknowledgement = acknowledgement_from(event)
-
-        async def work(session: AsyncClientSession) -> bool:
-            record = await self._clients.load(event.clinicid, event.data.client_id, session)
-            if record.has_applied(event.id):
-                return False
-            record.acknowledgements[event.id] = acknowledgement
-            await self._commit(record, session, caused_by=None)
-            return True
-
-        return await self._run(work)
+        return {**refused, **await self._run(work)}
 
     async def resolve_by_hand(
         self, clinic_id: str, rupture_id: str, resolved_by: str, note: str
@@ -116,17 +137,9 @@ class ScoringService:
         caused_by: str | None,
         announce: str | None = None,
     ) -> None:
-        assessment = assess(record, await self._settings.thresholds(record.clinic_id, session))
-        owed = list(assessment.owed_events(record.emitted))
-        if announce is not None and all(event.event_id != announce for event in owed):
-            manual = next((e for e in assessment.timeline.events if e.event_id == announce), None)
-            if manual is None:  # a session before the resolution's time already closed the episode
-                raise AlreadyResolved(announce)
-            owed.append(manual)
-        staged: list[Outbound] = [outbound(event, assessment) for event in owed]
-        summary = alliance_updated(assessment, caused_by) if caused_by else None
-        await self._outbox.stage(session, staged + ([summary] if summary else []))
-        record.emitted = record.emitted.record(owed)
+        thresholds = await self._settings.thresholds(record.clinic_id, session)
+        assessment, staged = _consequences(record, thresholds, caused_by, announce)
+        await self._outbox.stage(session, staged)
         await self._clients.save(record, assessment, session)
 
     async def _run(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
@@ -140,6 +153,59 @@ def assess(record: ClientRecord, thresholds: domain.Thresholds) -> domain.Client
         return domain.assess_client(record.history(), thresholds, record.actions)
     except domain.ConflictingFact as conflict:
         raise ContractViolation(f"refused by the domain: {conflict}") from conflict
+
+
+def _consequences(
+    record: ClientRecord, thresholds: domain.Thresholds, caused_by: str | None, announce: str | None = None
+) -> tuple[domain.ClientAssessment, list[Outbound]]:
+    """Re-assess the changed ``record``; the events it now owes (plus ``alliance.updated`` when an inbound
+    event ``caused_by`` the change) are returned to be staged, and recorded in its ``EmittedLog``."""
+    assessment = assess(record, thresholds)
+    owed = list(assessment.owed_events(record.emitted))
+    if announce is not None and all(event.event_id != announce for event in owed):
+        manual = next((e for e in assessment.timeline.events if e.event_id == announce), None)
+        if manual is None:  # a session before the resolution's time already closed the episode
+            raise AlreadyResolved(announce)
+        owed.append(manual)
+    staged: list[Outbound] = [outbound(event, assessment) for event in owed]
+    summary = alliance_updated(assessment, caused_by) if caused_by else None
+    record.emitted = record.emitted.record(owed)
+    return assessment, staged + ([summary] if summary else [])
+
+
+def _inbound(event: CloudEvent[Any]) -> Inbound:
+    """What the domain reads an inbound event as: a session or feedback fact, or an acknowledgement."""
+    if isinstance(event.data, RuptureAcknowledgedV1):
+        try:
+            return acknowledgement_from(event)
+        except domain.DomainError as error:
+            raise ContractViolation(f"refused by the domain: {error}") from error
+    return fact_from(event)
+
+
+def _apply(
+    record: ClientRecord, event: CloudEvent[Any], inbound: Inbound, thresholds: domain.Thresholds
+) -> tuple[domain.ClientAssessment, list[Outbound]] | None:
+    """Apply one inbound event to ``record`` in memory: None if it was already applied; else the new
+    assessment and what to stage. A refused event (ContractViolation) leaves the record as it was."""
+    if isinstance(inbound, domain.Acknowledgement):
+        if record.has_applied(event.id):
+            return None
+        record.acknowledgements[event.id] = inbound
+        caused_by = None
+    else:
+        if _seen(record.events.get(event.id), event):
+            return None
+        record.add_event(event, inbound)
+        caused_by = event.id
+    try:
+        return _consequences(record, thresholds, caused_by)
+    except ContractViolation:
+        if caused_by is None:
+            del record.acknowledgements[event.id]
+        else:
+            del record.events[event.id]
+        raise
 
 
 def _seen(stored: CloudEvent[Any] | None, event: CloudEvent[Any]) -> bool:

@@ -10,6 +10,13 @@ class ScoringSettings(ServiceSettings):
         validation_alias=AliasChoices("SCORING_GROUP_ID"),
         description="Kafka consumer group of the scoring service (tests give each app its own).",
     )
+    batch_max_records: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("SCORING_BATCH_MAX_RECORDS"),
+        description="Most events consumed and applied in one MongoDB transaction.",
+    )
     active_days: int = Field(
         default=90,
         ge=1,

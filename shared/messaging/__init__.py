@@ -4,11 +4,12 @@ from shared.messaging.broker import make_broker, publish_event
 from shared.messaging.delivery import DEAD_LETTERS, DeliveryGuard, TransientFailure, is_transient
 from shared.messaging.lag import CONSUMER_LAG, watch_consumer_lag
 from shared.messaging.outbox import Outbox, OutboxRelay
-from shared.messaging.subscription import subscribe
+from shared.messaging.subscription import Delivery, subscribe, subscribe_batch
 
 __all__ = [
     "CONSUMER_LAG",
     "DEAD_LETTERS",
+    "Delivery",
     "DeliveryGuard",
     "Outbox",
     "OutboxRelay",
@@ -17,5 +18,6 @@ __all__ = [
     "make_broker",
     "publish_event",
     "subscribe",
+    "subscribe_batch",
     "watch_consumer_lag",
 ]

@@ -53,7 +53,64 @@ def is_transient(error: BaseException) -> bool:
     )
 
 
+def retrying(topic: str) -> AsyncRetrying:
+    """The retry policy of a handler attempt: a transient failure is retried for ever with capped backoff, an
+    unexpected one ``UNEXPECTED_ATTEMPTS`` times in all, a contract violation never (the error is re-raised)."""
+    unexpected_failures = 0
+
+    def should_retry(error: BaseException) -> bool:
+        nonlocal unexpected_failures
+        if isinstance(error, ContractViolation):
+            return False
+        if is_transient(error):
+            return True
+        unexpected_failures += 1
+        return unexpected_failures < UNEXPECTED_ATTEMPTS
+
+    def before_sleep(state: RetryCallState) -> None:
+        TRANSIENT_RETRIES.labels(topic).inc()
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "retrying message",
+            extra={"topic": topic, "attempt": state.attempt_number, "error": type(error).__name__},
+        )
+
+    return AsyncRetrying(
+        retry=retry_if_exception(should_retry),
+        wait=BACKOFF,
+        stop=stop_never,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+async def dead_letter(broker: KafkaBroker, record: Any, value: bytes, reason: str, detail: str) -> None:
+    """Publish ``value`` (the original bytes of consumed ``record``) to the dead-letter topic, with why."""
+    topic = getattr(record, "topic", "unknown")
+    await broker.publish(
+        value,
+        topic=topics.DEAD_LETTER.name,
+        key=getattr(record, "key", None),
+        headers={
+            "x-dead-letter-reason": reason,
+            "x-dead-letter-detail": detail[:1000],
+            "x-original-topic": topic,
+            "x-original-partition": str(getattr(record, "partition", "")),
+            "x-original-offset": str(getattr(record, "offset", "")),
+        },
+    )
+    DEAD_LETTERS.labels(topic, reason).inc()
+    log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})
+
+
 class DeliveryGuard(BaseMiddleware):
+    """Applies the retry policy to every consumed message, and dead-letters what can never succeed.
+
+    A batch (``subscribe_batch``) is retried as a whole; its handler dead-letters its own poison records, so
+    only a batch that keeps failing unexpectedly reaches the last resort here: each of its records is
+    dead-lettered on its own, with its own bytes, partition and offset.
+    """
+
     def __init__(self, msg: Any, /, *, broker: KafkaBroker, **kwargs: Any) -> None:
         super().__init__(msg, **kwargs)
         self._broker = broker
@@ -62,63 +119,34 @@ class DeliveryGuard(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         # Every log line written while handling this message names the event (by id, never its content).
-        about = {"event_id": msg.headers.get("ce-id"), "topic": getattr(msg.raw_message, "topic", None)}
+        about = {"event_id": msg.headers.get("ce-id"), "topic": _topic_of(msg)}
         with structlog.contextvars.bound_contextvars(**{k: v for k, v in about.items() if v}):
             return await self._guarded_consume(call_next, msg)
 
     async def _guarded_consume(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        topic = getattr(msg.raw_message, "topic", "unknown")
-        unexpected_failures = 0
-
-        def should_retry(error: BaseException) -> bool:
-            nonlocal unexpected_failures
-            if isinstance(error, ContractViolation):
-                return False
-            if is_transient(error):
-                return True
-            unexpected_failures += 1
-            return unexpected_failures < UNEXPECTED_ATTEMPTS
-
-        def before_sleep(state: RetryCallState) -> None:
-            TRANSIENT_RETRIES.labels(topic).inc()
-            error = state.outcome.exception() if state.outcome else None
-            log.warning(
-                "retrying message",
-                extra={"topic": topic, "attempt": state.attempt_number, "error": type(error).__name__},
-            )
-
+        topic = _topic_of(msg) or "unknown"
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(should_retry),
-                wait=BACKOFF,
-                stop=stop_never,
-                before_sleep=before_sleep,
-                reraise=True,
-            ):
+            async for attempt in retrying(topic):
                 with attempt:
                     return await call_next(msg)
         except ContractViolation as violation:
-            await self._dead_letter(msg, topic, "contract", str(violation))
+            await self._dead_letter(msg, "contract", str(violation))
         except Exception as error:
             log.exception("message failed repeatedly; dead-lettered", extra={"topic": topic})
-            await self._dead_letter(msg, topic, "handler", f"{type(error).__name__} after retries")
+            await self._dead_letter(msg, "handler", f"{type(error).__name__} after retries")
         return None
 
-    async def _dead_letter(self, msg: StreamMessage[Any], topic: str, reason: str, detail: str) -> None:
-        record = msg.raw_message
-        await self._broker.publish(
-            msg.body,
-            topic=topics.DEAD_LETTER.name,
-            key=getattr(record, "key", None),
-            headers={
-                "x-dead-letter-reason": reason,
-                "x-dead-letter-detail": detail[:1000],
-                "x-original-topic": topic,
-                "x-original-partition": str(getattr(record, "partition", "")),
-                "x-original-offset": str(getattr(record, "offset", "")),
-            },
-        )
-        DEAD_LETTERS.labels(topic, reason).inc()
-        log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})
+    async def _dead_letter(self, msg: StreamMessage[Any], reason: str, detail: str) -> None:
+        if isinstance(msg.raw_message, tuple):  # a batch: each record on its own
+            for record in msg.raw_message:
+                await dead_letter(self._broker, record, record.value or b"", reason, detail)
+        else:
+            await dead_letter(self._broker, msg.raw_message, msg.body, reason, detail)
+
+
+def _topic_of(msg: StreamMessage[Any]) -> str | None:
+    record = msg.raw_message[0] if isinstance(msg.raw_message, tuple) and msg.raw_message else msg.raw_message
+    topic = getattr(record, "topic", None)
+    return topic if isinstance(topic, str) else None

@@ -1,23 +1,83 @@
-"""How every service subscribes to an event topic: decoded by the contract, committed only after success."""
+"""How every service subscribes to an event topic: decoded by the contract, committed only after success.
 
-from collections.abc import Awaitable, Callable
+``subscribe`` hands the handler one event at a time. ``subscribe_batch`` hands it every event of one poll
+(up to ``max_records``, across partitions and topics) so that it can apply them in one unit of work; offsets
+are committed once the whole batch is durable. Its delivery rules are those of one message, per record:
+
+- a record that cannot be decoded, or that the handler refuses (it returns its position with the reason), is
+  dead-lettered on its own, with its original bytes, after the rest of the batch was applied;
+- a transient failure retries the whole batch with capped backoff (the delivery guard); what was already
+  applied is skipped by the handler's idempotence, so nothing is skipped and nothing applied twice;
+- an unexpected failure of the batch falls back to one record at a time, each with the guard's policy, so
+  only the record that keeps failing is dead-lettered (reason ``handler``).
+"""
+
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
+from pydantic import ValidationError
 
-from shared.contracts import CloudEvent, EventKind
+from shared.contracts import CloudEvent, ContractViolation, EventKind
+from shared.messaging.delivery import dead_letter, is_transient, log, retrying
+
+
+def decode_event(kind: EventKind[Any], raw: bytes | Mapping[str, Any]) -> CloudEvent[Any]:
+    """``kind.decode(raw)`` with one validation instead of two for the latest version (the common case).
+
+    For the latest version ``decode`` validates ``data`` with the model, then the envelope, which validates
+    ``data`` with the same model again; validating the envelope alone accepts and builds exactly the same.
+    Anything else, and anything invalid, goes through ``decode`` itself, which names the problem.
+    """
+    try:
+        document = json.loads(raw) if isinstance(raw, bytes | bytearray) else raw
+    except ValueError:
+        document = None
+    if isinstance(document, Mapping) and document.get("type") == kind.type_name():
+        try:
+            return _envelope_model(kind).model_validate(document)
+        except ValidationError:
+            pass
+    return kind.decode(raw)
+
+
+@functools.cache
+def _envelope_model(kind: EventKind[Any]) -> type[CloudEvent[Any]]:
+    return CloudEvent[kind.model]  # type: ignore[name-defined]
 
 
 def contract_decoder(kind: EventKind[Any]) -> Callable[[StreamMessage[Any]], Awaitable[CloudEvent[Any]]]:
     async def decode(message: StreamMessage[Any]) -> CloudEvent[Any]:
-        return kind.decode(message.body)
+        event = kind.decode(message.body)
+        check_key(getattr(message.raw_message, "key", None), event)
+        return event
 
     return decode
 
 
+def check_key(key: bytes | None, event: CloudEvent[Any]) -> None:
+    """Every producer keys a record by its event's subject (``clinic_id:client_id``; the key hash on
+    ``clinic.keys``). A record without that key sits on an arbitrary partition, outside its client's order,
+    and on a compacted topic it would never be compacted: it is refused like any other contract breach."""
+    expected = (event.subject or event.clinicid).encode()
+    if key != expected:
+        shown = "no key" if key is None else f"key of {len(key)} bytes"
+        raise ContractViolation(f"message has {shown}, not the event's subject")
+
+
 Handler = Callable[..., Awaitable[Any]]
+# Applies the events (in the given order) durably in one unit of work and returns the positions of those it
+# refused, with the reason; nothing of a refused event may have been applied. Raises on any other failure.
+BatchHandler = Callable[[Sequence[CloudEvent[Any]]], Awaitable[Mapping[int, ContractViolation]]]
+
+# A batch waits at most this long for its first record; it never waits to fill up.
+BATCH_TIMEOUT_MS = 100
+MAX_RECORDS = 500
 
 
 def subscribe(broker: KafkaBroker, kind: EventKind[Any], group_id: str) -> Callable[[Handler], Any]:
@@ -33,3 +93,107 @@ def subscribe(broker: KafkaBroker, kind: EventKind[Any], group_id: str) -> Calla
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=contract_decoder(kind),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One consumed record: its decoded event, or why it can never be processed."""
+
+    record: Any  # aiokafka's ConsumerRecord
+    event: CloudEvent[Any] | None
+    violation: ContractViolation | None = None
+
+
+def batch_decoder(
+    kinds: Sequence[EventKind[Any]],
+) -> Callable[[StreamMessage[Any]], Awaitable[list[Delivery]]]:
+    by_topic = {kind.topic.name: kind for kind in kinds}
+
+    async def decode(message: StreamMessage[Any]) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        for record in message.raw_message:
+            try:
+                event = decode_event(by_topic[record.topic], record.value or b"")
+                check_key(record.key, event)
+                deliveries.append(Delivery(record, event))
+            except ContractViolation as violation:
+                deliveries.append(Delivery(record, None, violation))
+        return deliveries
+
+    return decode
+
+
+def subscribe_batch(
+    broker: KafkaBroker,
+    kinds: Sequence[EventKind[Any]],
+    group_id: str,
+    *,
+    max_records: int = MAX_RECORDS,
+    batch_timeout_ms: int = BATCH_TIMEOUT_MS,
+) -> Callable[[BatchHandler], BatchHandler]:
+    """A decorator subscribing a ``BatchHandler`` to the topics of ``kinds`` in group ``group_id``: one
+    consumer, batches of up to ``max_records`` records, offsets committed after each batch."""
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        async def consume_batch(deliveries: Any) -> None:
+            await apply_batch(broker, handler, deliveries)
+
+        consume_batch.__name__ = consume_batch.__qualname__ = handler.__name__
+        consume_batch.__doc__ = handler.__doc__
+        broker.subscriber(
+            *(kind.topic.name for kind in kinds),
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=batch_timeout_ms,
+            decoder=batch_decoder(kinds),
+        )(consume_batch)
+        return handler
+
+    return register
+
+
+async def apply_batch(broker: KafkaBroker, handler: BatchHandler, deliveries: Sequence[Delivery]) -> None:
+    """Apply the decodable records in one call, then dead-letter the poison ones in their original order."""
+    decoded = [(position, d.event) for position, d in enumerate(deliveries) if d.event is not None]
+    refused: dict[int, ContractViolation] = {
+        position: d.violation for position, d in enumerate(deliveries) if d.violation is not None
+    }
+    failed: dict[int, Exception] = {}
+    try:
+        outcome = await handler([event for _, event in decoded]) if decoded else {}
+        refused.update({decoded[index][0]: violation for index, violation in outcome.items()})
+    except Exception as error:
+        if is_transient(error):
+            raise  # the guard retries the whole batch with backoff
+        log.warning(
+            "batch failed unexpectedly; applying its records one at a time",
+            extra={"records": len(decoded), "error": type(error).__name__},
+        )
+        for position, event in decoded:
+            problem = await _apply_alone(handler, event, deliveries[position].record.topic)
+            if isinstance(problem, ContractViolation):
+                refused[position] = problem
+            elif problem is not None:
+                failed[position] = problem
+    for position in sorted({*refused, *failed}):
+        record = deliveries[position].record
+        if position in refused:
+            await dead_letter(broker, record, record.value or b"", "contract", str(refused[position]))
+        else:
+            log.error("record failed repeatedly; dead-lettered", extra={"topic": record.topic})
+            detail = f"{type(failed[position]).__name__} after retries"
+            await dead_letter(broker, record, record.value or b"", "handler", detail)
+
+
+async def _apply_alone(handler: BatchHandler, event: CloudEvent[Any], topic: str) -> Exception | None:
+    """Apply one event with the guard's retry policy; what finally went wrong with it, if anything."""
+    try:
+        async for attempt in retrying(topic):
+            with attempt:
+                refusals = await handler([event])
+        return next(iter(refusals.values()), None)
+    except Exception as error:
+        return error

@@ -65,7 +65,8 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # load the metadata
+        # topics() returns the cluster's metadata without keeping it; this loads it into the consumer.
+        await consumer._client.force_metadata_update()
         partitions = [
             TopicPartition(topic, partition)
             for topic in topics

@@ -6,6 +6,7 @@ Comparisons use ``Fraction`` so a total exactly on a bound is judged exactly; va
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -24,6 +25,8 @@ def shown(value: Fraction | Decimal) -> Decimal:
 def mean(values: Sequence[Decimal]) -> Fraction:
     if not values:
         raise ValueError("mean of no values")
+    if _cacheable(values):
+        return _mean(tuple(values))
     return sum((Fraction(v) for v in values), Fraction(0)) / len(values)
 
 
@@ -31,14 +34,49 @@ def sample_variance(values: Sequence[Decimal]) -> Fraction:
     """Sample variance (n - 1 in the denominator), as DOMAIN.md asks for the sd."""
     if len(values) < 2:
         raise ValueError("sample variance needs at least two values")
+    if _cacheable(values):
+        return _sample_variance(tuple(values))
     centre = mean(values)
     return sum(((Fraction(v) - centre) ** 2 for v in values), Fraction(0)) / (len(values) - 1)
+
+
+# Exact arithmetic is slow and every re-assessment of a client recomputes the same windows of totals: the
+# pure results are memoised (equal Decimals give equal Fractions, so a hit is exactly the computed value).
+def _cacheable(values: Sequence[Decimal]) -> bool:
+    return all(isinstance(v, Decimal) and v.is_finite() for v in values)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fraction(value: Decimal) -> Fraction:
+    return Fraction(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _mean(values: tuple[Decimal, ...]) -> Fraction:
+    return sum((_fraction(v) for v in values), Fraction(0)) / len(values)
+
+
+@functools.lru_cache(maxsize=8192)
+def _slope(values: tuple[Decimal, ...]) -> Fraction:
+    return _slope_of(values)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sample_variance(values: tuple[Decimal, ...]) -> Fraction:
+    centre = _mean(values)
+    return sum(((_fraction(v) - centre) ** 2 for v in values), Fraction(0)) / (len(values) - 1)
 
 
 def slope(values: Sequence[Decimal]) -> Fraction | None:
     """Least-squares slope of values against their position (points per session); None under two values."""
     if len(values) < 2:
         return None
+    if _cacheable(values):
+        return _slope(tuple(values))
+    return _slope_of(values)
+
+
+def _slope_of(values: Sequence[Decimal]) -> Fraction:
     x_centre = Fraction(len(values) - 1, 2)
     y_centre = mean(values)
     pairs = [(Fraction(x) - x_centre, Fraction(y) - y_centre) for x, y in enumerate(values)]

@@ -85,9 +85,19 @@ class ClientHistory:
     def of(cls, clinic_id: str, client_id: str, facts: Iterable[Fact] = ()) -> ClientHistory:
         """The history made of ``facts`` (a fold of ``with_fact``; duplicates are fine)."""
         history = cls(clinic_id, client_id)
+        # The fold of ``with_fact`` in one pass (each ``with_fact`` copies the whole set: quadratic).
+        by_id: dict[str, Fact] = {}
         for fact in facts:
-            history = history.with_fact(fact)
-        return history
+            known = by_id.get(fact.event_id)
+            if known is not None and known == fact:
+                continue  # already in the set: with_fact returns the history unchanged
+            _check_belongs(history, fact)
+            if known is not None:
+                raise ConflictingFact(
+                    "conflicting facts", {"event_id": f"{fact.event_id!r} already applied with other content"}
+                )
+            by_id[fact.event_id] = fact
+        return cls(clinic_id, client_id, frozenset(by_id.values())) if by_id else history
 
     def with_fact(self, fact: Fact) -> ClientHistory:
         """This history with one more fact; the same history if the event id was already applied."""

@@ -130,3 +130,45 @@ async def test_invalid_messages_are_dead_lettered_with_a_reason_and_processing_g
     assert dead[0].value == b"\xff\xfe this is not JSON"  # the original bytes, untouched
     document = await scoring.client_doc(stream.clinic_id, stream.client_id)
     assert document is not None and [e["id"] for e in document["events"]] == [valid.id]
+
+
+async def test_a_refused_event_inside_a_batch_is_dead_lettered_alone_and_the_rest_applied(
+    scoring: Scoring, publisher: Publisher, unique: str
+) -> None:
+    a, b = ClientStream(f"clinic-{unique}", f"a-{unique}"), ClientStream(f"clinic-{unique}", f"b-{unique}")
+    first = a.srs(1, "38")
+    reused = json.loads(encode(a.srs(1, "31")))  # the same event id with other content: refused by scoring
+    async with scoring.running():
+        pass  # the test's group now starts here
+    # Published while the service is down, so that one poll (one batch, one transaction) holds them all.
+    await publisher.event(first)
+    await publisher.raw(topics.FEEDBACK_SUBMITTED.name, a.key, json.dumps(reused).encode())
+    await publisher.event(a.srs(2, "37"))
+    await publisher.event(b.srs(1, "36"))
+
+    async with scoring.running():
+
+        async def applied() -> bool:
+            return (
+                await applied_count(scoring, a.clinic_id, a.client_id),
+                await applied_count(scoring, b.clinic_id, b.client_id),
+            ) == (2, 1)
+
+        await eventually(applied)
+        dead = await records_matching(
+            scoring.bootstrap,
+            topics.DEAD_LETTER.name,
+            lambda r: r.key == a.key,
+            expected=1,
+            within=15,
+            settle=1,
+        )
+
+    [headers] = [{name: value.decode() for name, value in record.headers} for record in dead]
+    assert headers["x-dead-letter-reason"] == "contract"
+    assert "already applied with other content" in headers["x-dead-letter-detail"]
+    document = await scoring.client_doc(a.clinic_id, a.client_id)
+    assert document is not None
+    assert [e["data"]["items"] for e in document["events"] if e["id"] == first.id] == [
+        first.data.model_dump(mode="json")["items"]
+    ]
