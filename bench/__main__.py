@@ -88,7 +88,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         latency = []
         for rate in args.rates:
             runs = [
-                await http_load.end_to_end_latency(url, API_KEY, receiver, rate, args.seconds)
+                await http_load.end_to_end_latency(
+                    url, API_KEY, receiver, rate, args.seconds, args.alert_share
+                )
                 for _ in range(args.runs)
             ]
             say(f"end-to-end at {rate}/s: p99 {[round(r['p99_ms']) for r in runs]} ms")
@@ -117,6 +119,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "end_to_end_latency": latency,
         "rss_mib": rss,
         "runs": args.runs,
+        "alert_share": args.alert_share,
     }
 
 
@@ -128,6 +131,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per intake run")
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 300])
     parser.add_argument("--seconds", type=float, default=10, help="length of each latency run")
+    parser.add_argument(
+        "--alert-share", type=float, default=0.1, help="share of latency-run feedback that raises an alert"
+    )
     parser.add_argument("--port-base", type=int, default=BASE_PORT, help="the stack's ports are above this")
     parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
     args = parser.parse_args()

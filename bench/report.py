@@ -67,7 +67,8 @@ def table(results: dict[str, Any]) -> str:
     ]
     for row in results["end_to_end_latency"]:
         lines.append(
-            f"| end-to-end at {row['rate']:g}/s: p50 / p95 / p99, ms (delivered {row['delivered']}) | "
+            f"| end-to-end at {row['rate']:g} feedback/s: p50 / p95 / p99, ms "
+            f"(alerts delivered {row['delivered']} of {row['sent']}) | "
             f"{cell(row['p50_ms'])} / {cell(row['p95_ms'])} / {cell(row['p99_ms'])} |"
         )
     for name, rss in results["rss_mib"].items():
