@@ -46,6 +46,7 @@ class ClientRecord:
     _facts: dict[str, tuple[CloudEvent[Any], domain.Fact]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _history: domain.ClientHistory | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -66,8 +67,17 @@ class ClientRecord:
         self._facts[event.id] = (event, fact)
 
     def history(self) -> domain.ClientHistory:
-        facts = (self._fact(event_id, event) for event_id, event in self.events.items())
-        return domain.ClientHistory.of(self.clinic_id, self.client_id, facts)
+        """The history of ``events``. A batch adds events one by one: the last history is extended by the new
+        facts (its sessions carried over) rather than rebuilt; after a removal it is rebuilt."""
+        history = self._history
+        if history is None or not history.event_ids <= self.events.keys():
+            facts = (self._fact(event_id, event) for event_id, event in self.events.items())
+            history = domain.ClientHistory.of(self.clinic_id, self.client_id, facts)
+        else:
+            for event_id in sorted(self.events.keys() - history.event_ids):
+                history = history.with_fact(self._fact(event_id, self.events[event_id]))
+        self._history = history
+        return history
 
     def _fact(self, event_id: str, event: CloudEvent[Any]) -> domain.Fact:
         cached = self._facts.get(event_id)

@@ -89,7 +89,7 @@ class ScoringService:
                 record, latest = records[key], None
                 for position, event, inbound in items:
                     try:
-                        change = _apply(record, event, inbound, thresholds[key[0]])
+                        change = _apply(record, event, inbound, thresholds[key[0]], latest)
                     except ContractViolation as violation:
                         refusals[position] = violation
                         continue
@@ -148,19 +148,28 @@ class ScoringService:
         return result
 
 
-def assess(record: ClientRecord, thresholds: domain.Thresholds) -> domain.ClientAssessment:
+def assess(
+    record: ClientRecord,
+    thresholds: domain.Thresholds,
+    previous: domain.ClientAssessment | None = None,
+) -> domain.ClientAssessment:
+    """``previous``: the record's last assessment, if any, whose unchanged sessions need no marking again."""
     try:
-        return domain.assess_client(record.history(), thresholds, record.actions)
+        return domain.assess_client(record.history(), thresholds, record.actions, previous=previous)
     except domain.ConflictingFact as conflict:
         raise ContractViolation(f"refused by the domain: {conflict}") from conflict
 
 
 def _consequences(
-    record: ClientRecord, thresholds: domain.Thresholds, caused_by: str | None, announce: str | None = None
+    record: ClientRecord,
+    thresholds: domain.Thresholds,
+    caused_by: str | None,
+    announce: str | None = None,
+    previous: domain.ClientAssessment | None = None,
 ) -> tuple[domain.ClientAssessment, list[Outbound]]:
     """Re-assess the changed ``record``; the events it now owes (plus ``alliance.updated`` when an inbound
     event ``caused_by`` the change) are returned to be staged, and recorded in its ``EmittedLog``."""
-    assessment = assess(record, thresholds)
+    assessment = assess(record, thresholds, previous)
     owed = list(assessment.owed_events(record.emitted))
     if announce is not None and all(event.event_id != announce for event in owed):
         manual = next((e for e in assessment.timeline.events if e.event_id == announce), None)
@@ -184,7 +193,11 @@ def _inbound(event: CloudEvent[Any]) -> Inbound:
 
 
 def _apply(
-    record: ClientRecord, event: CloudEvent[Any], inbound: Inbound, thresholds: domain.Thresholds
+    record: ClientRecord,
+    event: CloudEvent[Any],
+    inbound: Inbound,
+    thresholds: domain.Thresholds,
+    previous: domain.ClientAssessment | None,
 ) -> tuple[domain.ClientAssessment, list[Outbound]] | None:
     """Apply one inbound event to ``record`` in memory: None if it was already applied; else the new
     assessment and what to stage. A refused event (ContractViolation) leaves the record as it was."""
@@ -199,7 +212,7 @@ def _apply(
         record.add_event(event, inbound)
         caused_by = event.id
     try:
-        return _consequences(record, thresholds, caused_by)
+        return _consequences(record, thresholds, caused_by, previous=previous)
     except ContractViolation:
         if caused_by is None:
             del record.acknowledgements[event.id]

@@ -36,6 +36,9 @@ class EmittedLog:
         return max((level for eid, level in self.alerted if eid == episode_id), default=Severity.NONE)
 
     def record(self, events: Iterable[DomainEvent]) -> EmittedLog:
+        events = tuple(events)
+        if not events:  # the common case (most sessions owe nothing): no copy of the three sets
+            return self
         alerted, stale_alerted, resolved = set(self.alerted), set(self.stale_alerted), set(self.resolved)
         for event in events:
             if isinstance(event, RuptureSuspected):

@@ -25,6 +25,7 @@ The timeline lists every event the history implies; which of them are still owed
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from .thresholds import Thresholds
 _EPISODES_NAMESPACE = uuid.UUID("3b0f6e0c-5a0e-5f5e-8c43-7f2d1e9a6b21")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; every re-assessment of a client derives the same ids again
 def rupture_episode_id(clinic_id: str, client_id: str, opening_event_id: str) -> str:
     """Deterministic: the same opening event can never make a second episode."""
     return str(uuid.uuid5(_EPISODES_NAMESPACE, "\x1f".join((clinic_id, client_id, opening_event_id))))

@@ -108,7 +108,10 @@ class ClientHistory:
             raise ConflictingFact(
                 "conflicting facts", {"event_id": f"{fact.event_id!r} already applied with other content"}
             )
-        return ClientHistory(self.clinic_id, self.client_id, self.facts | {fact})
+        extended = ClientHistory(self.clinic_id, self.client_id, self.facts | {fact})
+        if "sessions" in self.__dict__:  # already derived: only the fact's own session changes
+            extended.__dict__["sessions"] = _with_session_fact(self.sessions, fact)
+        return extended
 
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.event_ids
@@ -124,10 +127,23 @@ class ClientHistory:
         for fact in self.facts:
             grouped.setdefault(fact.session_id, []).append(fact)
         sessions = (_session(session_id, facts) for session_id, facts in grouped.items())
-        return tuple(sorted(sessions, key=lambda session: (session.occurred_at, session.session_id)))
+        return tuple(sorted(sessions, key=_session_order))
 
     def session(self, session_id: str) -> Session | None:
         return next((s for s in self.sessions if s.session_id == session_id), None)
+
+
+def _session_order(session: Session) -> tuple[datetime, str]:
+    return session.occurred_at, session.session_id
+
+
+def _with_session_fact(sessions: tuple[Session, ...], fact: Fact) -> tuple[Session, ...]:
+    """``sessions`` (of some facts) recomputed for those facts plus ``fact``: the other sessions keep their
+    facts, so they are reused as they are (the earlier ones stay identical objects)."""
+    known = next((s for s in sessions if s.session_id == fact.session_id), None)
+    changed = _session(fact.session_id, [*known.facts, fact] if known else [fact])
+    others = [s for s in sessions if s.session_id != fact.session_id]
+    return tuple(sorted([*others, changed], key=_session_order))
 
 
 def _recording_order(fact: Fact) -> tuple[datetime, str]:
