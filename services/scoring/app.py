@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.scoring import api, handlers, web
+from services.scoring import api, handlers, metrics, web
 from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
@@ -57,13 +57,15 @@ def create_app(
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
+        counting = asyncio.create_task(metrics.watch_open_episodes(clients.open_episodes_by_clinic))
         try:
             yield
         finally:
             # Events staged but not yet relayed stay in the durable outbox for the next start.
-            relaying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relaying
+            for task in (relaying, counting):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await broker.stop()  # drains in-flight messages and commits their offsets
             await client.close()
 

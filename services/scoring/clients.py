@@ -163,6 +163,16 @@ class ClientStore:
         )
         return ClientAlliance.model_validate(document["alliance"]) if document else None
 
+    async def open_episodes_by_clinic(self) -> dict[str, int]:
+        """How many clients of each clinic have an open rupture episode now."""
+        cursor = await self.collection.aggregate(
+            [
+                {"$match": {"alliance.open_episode": {"$ne": None}}},
+                {"$group": {"_id": "$clinic_id", "open": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["open"] async for row in cursor}
+
     async def client_of_rupture(
         self, clinic_id: str, rupture_id: str, session: AsyncClientSession | None = None
     ) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.scoring import domain
+from services.scoring import domain, metrics
 from services.scoring.clients import ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
@@ -24,6 +24,14 @@ from shared.messaging import Outbox, OutboxRelay
 
 T = TypeVar("T")
 Inbound = domain.Fact | domain.Acknowledgement
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What a transaction changed that the metrics count, once it has committed."""
+
+    staged: list[Outbound]
+    acknowledged_in: list[str]  # the clinic of each acknowledgement applied
 
 
 class UnknownRupture(LookupError):
@@ -79,11 +87,12 @@ class ScoringService:
         if not by_client:
             return refused
 
-        async def work(session: AsyncClientSession) -> dict[int, ContractViolation]:
+        async def work(session: AsyncClientSession) -> tuple[dict[int, ContractViolation], Committed]:
             records = await self._clients.load_many(list(by_client), session)
             thresholds = await self._settings.thresholds_of({clinic for clinic, _ in by_client}, session)
             refusals: dict[int, ContractViolation] = {}
             staged: list[Outbound] = []
+            acknowledged: list[str] = []
             changed: list[tuple[ClientRecord, domain.ClientAssessment]] = []
             for key, items in by_client.items():
                 record, latest = records[key], None
@@ -96,11 +105,13 @@ class ScoringService:
                     if change is not None:
                         latest, owed = change
                         staged += owed
+                        if isinstance(inbound, domain.Acknowledgement):
+                            acknowledged.append(key[0])
                 if latest is not None:
                     changed.append((record, latest))
             await self._outbox.stage(session, staged)
             await self._clients.save_many(changed, session)
-            return refusals
+            return refusals, Committed(staged, acknowledged)
 
         return {**refused, **await self._run(work)}
 
@@ -111,7 +122,7 @@ class ScoringService:
         same transaction, whether or not the episode had alerted, because replay re-creates the action from it."""
         resolved_at = datetime.now(UTC)
 
-        async def work(session: AsyncClientSession) -> ManualOutcome:
+        async def work(session: AsyncClientSession) -> tuple[ManualOutcome, Committed]:
             client_id = await self._clients.client_of_rupture(clinic_id, rupture_id, session)
             if client_id is None:
                 raise UnknownRupture(rupture_id)
@@ -125,8 +136,8 @@ class ScoringService:
                 raise AlreadyResolved(rupture_id)
             event_id = domain.resolution_event_id(rupture_id)
             record.resolutions[event_id] = domain.ManualResolution(rupture_id, resolved_by, resolved_at, note)
-            await self._commit(record, session, caused_by=event_id, announce=event_id)
-            return ManualOutcome(client_id, resolved_at, event_id)
+            staged = await self._commit(record, session, caused_by=event_id, announce=event_id)
+            return ManualOutcome(client_id, resolved_at, event_id), Committed(staged, [])
 
         return await self._run(work)
 
@@ -136,15 +147,17 @@ class ScoringService:
         session: AsyncClientSession,
         caused_by: str | None,
         announce: str | None = None,
-    ) -> None:
+    ) -> list[Outbound]:
         thresholds = await self._settings.thresholds(record.clinic_id, session)
         assessment, staged = _consequences(record, thresholds, caused_by, announce)
         await self._outbox.stage(session, staged)
         await self._clients.save(record, assessment, session)
+        return staged
 
-    async def _run(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-        result = await mongo.in_transaction(self._client, work)
+    async def _run(self, work: Callable[[AsyncClientSession], Awaitable[tuple[T, Committed]]]) -> T:
+        result, committed = await mongo.in_transaction(self._client, work)
         self._relay.wake()
+        metrics.count_committed(committed.staged, committed.acknowledged_in)  # once: after the commit
         return result
 
 
@@ -166,9 +179,11 @@ def _consequences(
     caused_by: str | None,
     announce: str | None = None,
     previous: domain.ClientAssessment | None = None,
+    occurred_at: datetime | None = None,
 ) -> tuple[domain.ClientAssessment, list[Outbound]]:
     """Re-assess the changed ``record``; the events it now owes (plus ``alliance.updated`` when an inbound
-    event ``caused_by`` the change) are returned to be staged, and recorded in its ``EmittedLog``."""
+    event ``caused_by`` the change) are returned to be staged, and recorded in its ``EmittedLog``.
+    ``occurred_at`` is when the causing event reached the platform: the time of the events it raises."""
     assessment = assess(record, thresholds, previous)
     owed = list(assessment.owed_events(record.emitted))
     if announce is not None and all(event.event_id != announce for event in owed):
@@ -176,7 +191,7 @@ def _consequences(
         if manual is None:  # a session before the resolution's time already closed the episode
             raise AlreadyResolved(announce)
         owed.append(manual)
-    staged: list[Outbound] = [outbound(event, assessment) for event in owed]
+    staged: list[Outbound] = [outbound(event, assessment, occurred_at) for event in owed]
     summary = alliance_updated(assessment, caused_by) if caused_by else None
     record.emitted = record.emitted.record(owed)
     return assessment, staged + ([summary] if summary else [])
@@ -212,7 +227,7 @@ def _apply(
         record.add_event(event, inbound)
         caused_by = event.id
     try:
-        return _consequences(record, thresholds, caused_by, previous=previous)
+        return _consequences(record, thresholds, caused_by, previous=previous, occurred_at=event.time)
     except ContractViolation:
         if caused_by is None:
             del record.acknowledgements[event.id]

@@ -1,6 +1,7 @@
 """The adapter between wire contracts and the pure domain: inbound events to facts and clinician actions,
 domain events and summaries to outbound events."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -76,7 +77,9 @@ def manual_resolution_from(event: CloudEvent[RuptureResolvedV2]) -> domain.Manua
         return None
 
 
-def outbound(event: domain.DomainEvent, assessment: domain.ClientAssessment) -> Outbound:
+def outbound(
+    event: domain.DomainEvent, assessment: domain.ClientAssessment, occurred_at: datetime | None = None
+) -> Outbound:
     """The wire event announcing a domain event, with the domain's deterministic id."""
     if isinstance(event, domain.RuptureSuspected):
         suspected = RuptureSuspectedV1(
@@ -94,7 +97,10 @@ def outbound(event: domain.DomainEvent, assessment: domain.ClientAssessment) -> 
             baseline=_number(event.baseline),
             stale=event.stale,
         )
-        return RUPTURE_SUSPECTED, _envelope(RUPTURE_SUSPECTED, suspected, event.clinic_id, event.event_id)
+        # The suspicion happened when the rating that raised it arrived: notify measures alert latency from it.
+        return RUPTURE_SUSPECTED, _envelope(
+            RUPTURE_SUSPECTED, suspected, event.clinic_id, event.event_id, occurred_at
+        )
     episode = assessment.timeline.episode(event.episode_id)
     if episode is None:  # the timeline produced the event, so it knows the episode
         raise LookupError(f"no episode {event.episode_id} in the assessment")
@@ -147,9 +153,11 @@ def marker_v1(marker: domain.Marker) -> MarkerV1:
     )
 
 
-def _envelope(kind: EventKind[Any], data: Any, clinic_id: str, event_id: str) -> CloudEvent[Any]:
+def _envelope(
+    kind: EventKind[Any], data: Any, clinic_id: str, event_id: str, time: datetime | None = None
+) -> CloudEvent[Any]:
     return kind.envelope(
-        data, clinic_id=clinic_id, client_id=data.client_id, source=SOURCE, event_id=event_id
+        data, clinic_id=clinic_id, client_id=data.client_id, source=SOURCE, event_id=event_id, time=time
     )
 
 

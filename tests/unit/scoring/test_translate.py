@@ -2,11 +2,12 @@
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from services.scoring.domain import ClientHistory, RuptureResolved, assess_client
+from services.scoring.domain import ClientHistory, RuptureResolved, RuptureSuspected, assess_client
 from services.scoring.translate import manual_resolution_from, outbound
-from shared.contracts import RUPTURE_RESOLVED
+from shared.contracts import RUPTURE_RESOLVED, RUPTURE_SUSPECTED
 
 from .builders import CLIENT, CLINIC, THERAPIST, srs
 
@@ -45,3 +46,14 @@ def test_a_v1_resolution_is_upcast_and_cannot_recreate_a_manual_action() -> None
     resolution = manual_resolution_from(RUPTURE_RESOLVED.decode(json.dumps(v2)))
     assert resolution is not None
     assert (resolution.episode_id, resolution.resolved_by, resolution.note) == ("r-1", "sup-1", "talked")
+
+
+def test_a_suspected_rupture_is_timed_by_the_rating_that_raised_it() -> None:
+    assessment = assess_client(ClientHistory.of(CLINIC, CLIENT, [srs(1, "38"), srs(2, "38"), srs(3, "29")]))
+    [suspected] = [e for e in assessment.timeline.events if isinstance(e, RuptureSuspected)]
+    arrived = datetime(2026, 11, 20, 11, 5, tzinfo=UTC)
+
+    kind, event = outbound(suspected, assessment, occurred_at=arrived)
+
+    assert kind is RUPTURE_SUSPECTED
+    assert event.time == arrived  # notify measures alert latency from this
