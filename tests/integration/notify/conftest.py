@@ -32,7 +32,9 @@ from shared.contracts import (
     Severity,
     encode,
 )
+from shared.topics import ALL_TOPICS
 from shared.view_links import ViewLink, ViewLinks
+from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -46,6 +48,7 @@ class Notify:
     db: AsyncDatabase[Document]
     bootstrap: str
     clinic_id: str
+    groups_started: set[str] = field(default_factory=set)
 
     def key(self, *scopes: Scope, clinic_id: str | None = None) -> dict[str, str]:
         clinic = clinic_id or self.clinic_id
@@ -56,7 +59,11 @@ class Notify:
     @asynccontextmanager
     async def running(self, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
         """One instance of the app; leaving the block is a clean shutdown."""
-        app = create_app(self.settings.model_copy(update=changes), self.ring)
+        settings = self.settings.model_copy(update=changes)
+        if settings.group_id not in self.groups_started:  # skip what earlier tests left on the shared topics
+            await start_group_at_end(self.bootstrap, settings.group_id, [t.name for t in ALL_TOPICS])
+            self.groups_started.add(settings.group_id)
+        app = create_app(settings, self.ring)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
