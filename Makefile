@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run up down status test test-unit lint schemas install clean bench promtool docs chromium
+.PHONY: run up down status test test-unit lint schemas install clean bench promtool docs chromium reliability
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+reliability: install  ## Every fault scenario, poison, security and fuzz test, then the scorecard (minutes).
+	$(PY) -m pytest -m "slow or not slow" tests/reliability
 
 bench: install  ## Throughput and latency against the raw ceiling (minutes; never part of `make test`).
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"

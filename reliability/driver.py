@@ -16,12 +16,15 @@ import httpx
 from reliability.stream import StreamItem
 
 PATHS = {"session": "/v1/sessions", "feedback": "/v1/feedback"}
-RETRYABLE = {429, 500, 502, 503, 504}
+# 409: the first request with this Idempotency-Key is still running (or died mid-way and its claim has not
+# expired yet): the same request, tried again later.
+RETRYABLE = {409, 429, 500, 502, 503, 504}
 
 
 @dataclass
 class DriveReport:
     accepted: dict[str, str] = field(default_factory=dict)  # item id -> event id
+    accepted_at: dict[str, float] = field(default_factory=dict)  # item id -> time.monotonic()
     rejected: dict[str, str] = field(default_factory=dict)  # item id -> reason
     retries: int = 0
     seconds: float = 0.0
@@ -34,8 +37,10 @@ async def drive(
     rate: float,
     item_deadline: float = 120.0,
     progress_every: int = 200,
+    report: DriveReport | None = None,
 ) -> DriveReport:
-    report = DriveReport()
+    """``report`` (given by a caller that watches progress) fills as items are accepted."""
+    report = report if report is not None else DriveReport()
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=feedback_url, timeout=10) as http:
         for number, item in enumerate(items):
@@ -60,6 +65,7 @@ async def _send(
             answer = None
         if answer is not None and answer.status_code == 202:
             report.accepted[item.item_id] = answer.json()["id"]
+            report.accepted_at[item.item_id] = time.monotonic()
             return
         if answer is not None and answer.status_code not in RETRYABLE:
             report.rejected[item.item_id] = f"{answer.status_code}: {answer.text[:200]}"

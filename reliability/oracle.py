@@ -23,6 +23,7 @@ AlertKey = tuple[str, str, bool]  # rupture id, severity, stale
 class Expectation:
     assessments: dict[tuple[str, str], domain.ClientAssessment] = field(default_factory=dict)
     alerts: set[AlertKey] = field(default_factory=set)
+    alert_details: dict[AlertKey, domain.RuptureSuspected] = field(default_factory=dict)
     resolved: set[str] = field(default_factory=set)
 
 
@@ -63,6 +64,7 @@ def expect(
                 if isinstance(owed_event, domain.RuptureSuspected):
                     key = (owed_event.episode_id, owed_event.severity.value, owed_event.stale)
                     expectation.alerts.add(key)
+                    expectation.alert_details[key] = owed_event
                 else:
                     expectation.resolved.add(owed_event.episode_id)
         expectation.assessments[(clinic, client)] = assessment

@@ -62,12 +62,20 @@ def _attendance(pattern: str, session: int) -> str:
 
 
 def generate(
-    clinics: int = 3, therapists: int = 3, clients: int = 4, sessions: int = 8, seed: int = 11
+    clinics: int = 3,
+    therapists: int = 3,
+    clients: int = 4,
+    sessions: int = 8,
+    seed: int = 11,
+    prefix: str = "",
 ) -> list[StreamItem]:
-    """The stream in sending order: session by session across all clients (week by week)."""
+    """The stream in sending order: session by session across all clients (week by week).
+
+    ``prefix`` starts every clinic id, so runs on shared topics each have clinics (and item ids) of their own.
+    """
     rng = random.Random(seed)
     people = [
-        (f"clinic-{c}", f"t-{c}-{t}", f"c-{c}-{t}-{k}", PATTERNS[(c + t + k) % len(PATTERNS)])
+        (f"{prefix}clinic-{c}", f"t-{c}-{t}", f"c-{c}-{t}-{k}", PATTERNS[(c + t + k) % len(PATTERNS)])
         for c in range(clinics)
         for t in range(therapists)
         for k in range(clients)

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict
 
 from services.notify.acknowledgement import AckClaim, AckLinks, Acknowledgements
-from services.notify.routing import ClinicRouting, TherapistRoute
+from services.notify.routing import ChannelSet, ClinicRouting, TherapistRoute
 from services.notify.routing_store import RoutingStore
 from shared.auth import ClinicPrincipal, KeyRing, Scope, bearer, require_scope
 from shared.contracts.fields import OpaqueId
@@ -87,11 +87,8 @@ async def put_routing(routing: ClinicRouting, principal: Admin, api: Api) -> Rou
     return await get_routing(principal, api)
 
 
-class TherapistChannels(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str | None = None
-    webhook_url: str | None = None
-    slack: bool = False
+class TherapistChannels(ChannelSet):
+    """The body: validated like the stored route, so a bad address or URL is a 422, not a 500."""
 
 
 @router.put(

@@ -1,0 +1,215 @@
+"""Comparing what the platform ended with against the oracle: Kafka, the scoring read model and the alerts.
+
+- Kafka: every accepted event id is on its topic, once; nothing of the run's clinics that was not accepted.
+- State: scoring's read model of every client (``GET /v1/clients/{id}/alliance`` with the clinic's read key)
+  equals the oracle's assessment put through the same projection (markers per session, episodes with their
+  severity and resolution, the summary).
+- Alerts: the distinct deliveries received (a receiver deduplicates on ``X-Alliance-Delivery``, as
+  docs/notify.md asks) match the expected alerts exactly: none lost, none twice, none extra. How many copies
+  of a delivery arrived again after a crash is counted separately (``redelivered``).
+"""
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from reliability.oracle import AlertKey, AlertVerdict, Expectation, judge_alerts
+from reliability.receiver import Mailbox, WebhookCall
+from services.notify.alert import Recipient
+from services.notify.planning import delivery_id
+from services.scoring.projection import alliance_view
+from services.scoring.views import ClientAlliance
+from shared import topics
+from shared.contracts import Severity
+
+INBOUND = (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED)
+
+
+@dataclass(frozen=True)
+class KafkaAccount:
+    accepted: int
+    present: int  # accepted ids found on the topics
+    lost: int
+    duplicated: int  # records beyond the first with the same event id
+    extra: int  # ids of the run's clinics that no 202 answered
+
+
+async def read_topics(
+    bootstrap: str, watched: Iterable[topics.Topic], keep: Any, within: float = 60.0
+) -> list[Any]:
+    """Every record of ``watched`` up to their current ends that ``keep`` returns something for."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        partitions = [TopicPartition(t.name, p) for t in watched for p in range(t.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + within
+        while [p for p, end in ends.items() if await consumer.position(p) < end]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("could not read the topics to their ends")
+            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    if record.offset < ends[TopicPartition(record.topic, record.partition)]:
+                        kept = keep(record)
+                        if kept is not None:
+                            found.append(kept)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _inbound_id(prefix: str) -> Any:
+    def keep(record: Any) -> str | None:
+        try:
+            document = json.loads(record.value)
+        except ValueError:
+            return None
+        if not isinstance(document, dict) or not str(document.get("clinicid", "")).startswith(prefix):
+            return None
+        return str(document.get("id"))
+
+    return keep
+
+
+async def account_kafka(bootstrap: str, prefix: str, accepted_ids: Collection[str]) -> KafkaAccount:
+    ids = Counter(await read_topics(bootstrap, INBOUND, _inbound_id(prefix)))
+    accepted = set(accepted_ids)
+    return KafkaAccount(
+        accepted=len(accepted),
+        present=len(accepted & ids.keys()),
+        lost=len(accepted - ids.keys()),
+        duplicated=sum(n - 1 for n in ids.values()),
+        extra=len(ids.keys() - accepted),
+    )
+
+
+async def state_differences(
+    scoring_url: str, read_keys: Mapping[str, str], expectation: Expectation, concurrency: int = 8
+) -> list[str]:
+    """Clients whose stored read model differs from the oracle's (empty: all equal)."""
+    differences: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def check(http: httpx.AsyncClient, clinic: str, client: str, expected: ClientAlliance) -> None:
+        async with gate:
+            answer = await http.get(
+                f"/v1/clients/{client}/alliance", headers={"Authorization": f"Bearer {read_keys[clinic]}"}
+            )
+        if answer.status_code != 200:
+            differences.append(f"{clinic}/{client}: HTTP {answer.status_code}")
+            return
+        stored = ClientAlliance.model_validate(answer.json())
+        if stored != expected:
+            differences.append(f"{clinic}/{client}: {_first_difference(stored, expected)}")
+
+    async with httpx.AsyncClient(base_url=scoring_url, timeout=20) as http:
+        await asyncio.gather(
+            *(
+                check(http, clinic, client, alliance_view(assessment))
+                for (clinic, client), assessment in expectation.assessments.items()
+            )
+        )
+    return sorted(differences)
+
+
+def _first_difference(stored: ClientAlliance, expected: ClientAlliance) -> str:
+    ours, theirs = stored.model_dump(mode="json"), expected.model_dump(mode="json")
+    for name in ours:
+        if ours[name] != theirs.get(name):
+            return f"{name} differs (stored {str(ours[name])[:160]} / expected {str(theirs[name])[:160]})"
+    return "differs"
+
+
+@dataclass
+class Delivered:
+    """Alerts that reached the sinks, as (rupture id, severity, stale), one per distinct delivery."""
+
+    alerts: list[AlertKey] = field(default_factory=list)
+    redelivered: int = 0  # copies of a delivery already received (after a crash between send and record)
+    unsigned: int = 0
+
+
+def webhook_alerts(calls: Iterable[WebhookCall], prefix: str) -> Delivered:
+    delivered = Delivered()
+    seen: set[str] = set()
+    for call in calls:
+        if not str(call.body.get("clinic_id", "")).startswith(prefix):
+            continue
+        if not call.signature_valid:
+            delivered.unsigned += 1
+        if call.delivery_id in seen:
+            delivered.redelivered += 1
+            continue
+        seen.add(call.delivery_id)
+        body = call.body
+        delivered.alerts.append((str(body["rupture_id"]), str(body["severity"]), bool(body["stale"])))
+    return delivered
+
+
+def email_alerts(mailbox: Mailbox, expectation: Expectation, addresses: Mapping[str, str]) -> Delivered:
+    """E-mails carry no machine-readable rupture id, but their X-Alliance-Delivery header is derived from
+    the alert (clinic, rupture, severity, reason, recipient): map each expected alert to its delivery id."""
+    by_delivery: dict[str, AlertKey] = {}
+    for key, alert in expectation.alert_details.items():
+        address = addresses.get(alert.clinic_id)
+        if address is not None:
+            recipient = Recipient("therapist", alert.therapist_id, "email", address)
+            by_delivery[
+                delivery_id(alert.clinic_id, alert.episode_id, Severity(key[1]), "alert", recipient)
+            ] = key
+    delivered = Delivered()
+    seen: set[str] = set()
+    for message in list(mailbox.messages):
+        identifier = str(message["X-Alliance-Delivery"])
+        if identifier in seen:
+            delivered.redelivered += 1
+            continue
+        seen.add(identifier)
+        delivered.alerts.append(by_delivery.get(identifier, ("unknown-delivery:" + identifier, "?", False)))
+    return delivered
+
+
+def judge(expectation: Expectation, delivered: Delivered) -> AlertVerdict:
+    return judge_alerts(expectation.alerts, delivered.alerts)
+
+
+def _applied(prefix: str) -> Any:
+    def keep(record: Any) -> tuple[str, str, str, str] | None:
+        try:
+            document = json.loads(record.value)
+            clinic, data = str(document["clinicid"]), document["data"]
+            if not clinic.startswith(prefix):
+                return None
+            return clinic, str(data["client_id"]), str(data["caused_by"]), str(document["id"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    return keep
+
+
+async def application_order(bootstrap: str, prefix: str) -> dict[tuple[str, str], list[str]]:
+    """Per client, the ids of the inbound events in the order scoring applied them.
+
+    Scoring stages one ``alliance.updated`` (``caused_by`` = the applied event) per application, in the same
+    transaction, and relays them in staging order on the client's partition; a copy relayed again after a
+    crash repeats an earlier id and is skipped.
+    """
+    order: dict[tuple[str, str], list[str]] = {}
+    seen: set[str] = set()
+    for clinic, client, caused_by, event_id in await read_topics(
+        bootstrap, [topics.ALLIANCE_UPDATED], _applied(prefix)
+    ):
+        if event_id not in seen:
+            seen.add(event_id)
+            order.setdefault((clinic, client), []).append(caused_by)
+    return order

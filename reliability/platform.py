@@ -1,0 +1,292 @@
+"""The platform under test: the three services as real processes of one devstack profile, plus what faults need.
+
+``kill`` sends SIGKILL to a service's process group (no shutdown hook runs: the harshest crash there is);
+``restart`` starts it again with the same environment and waits for ``/readyz``. Extra processes (a second
+scoring replica) get pid files of their own and are stopped by ``stop_extras``. Nothing is ever stopped by
+name: only by the pid files this code wrote.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from devstack import processes
+from devstack.errors import StackError
+from devstack.layout import REPO_ROOT
+from devstack.services import SERVICES, is_ready, service_url
+from devstack.stack import Stack
+from devstack.waiting import wait_until
+from services.feedback.admin import issue_key
+from services.feedback.settings import FeedbackSettings
+from shared import topics
+from shared.auth import Scope
+
+MODULES = {service.name: service.module for service in SERVICES}
+# Every consumer group a service joins, and the topics it reads in it.
+GROUP_TOPICS = {
+    "scoring": (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED, topics.RUPTURE_ACKNOWLEDGED),
+    "notify": (topics.RUPTURE_SUSPECTED,),
+}
+WEBHOOK_SECRET = "reliability-webhook-secret"
+ACK_SECRET = "reliability-ack-secret"
+LINK_SECRET = "reliability-feedback-link-secret"
+
+
+@dataclass(frozen=True)
+class ClinicKeys:
+    ingest: str
+    read: str
+    admin: str
+
+
+@dataclass
+class Platform:
+    stack: Stack
+    env: dict[str, str]
+    keys: dict[str, ClinicKeys] = field(default_factory=dict)
+    extras: dict[str, Path] = field(default_factory=dict)  # name -> pid file
+    restarts: int = 0
+
+    @property
+    def database(self) -> str:
+        return self.env["MONGODB_DATABASE"]
+
+    def url(self, service: str) -> str:
+        return service_url(self.stack.service_port(service))
+
+    @property
+    def log_dir(self) -> Path:
+        return self.stack.paths.log("x").parent
+
+    # ---- processes ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for attempt in range(1, 4):
+            try:
+                self.stack.start_services(self.env)
+                return
+            except StackError as error:
+                if attempt == 3 or "address already in use" not in str(error):
+                    raise
+                for service in SERVICES:
+                    wait_bindable(self.stack.service_port(service.name))
+
+    def pid_of(self, name: str) -> int:
+        path = self.extras.get(name) or self.stack.paths.pidfile(name)
+        record = processes.live_record(path)
+        if record is None:
+            raise RuntimeError(f"{name} is not running")
+        return record.pid
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, then wait until the process is gone (its port is free again)."""
+        path = self.extras.get(name) or self.stack.paths.pidfile(name)
+        record = processes.live_record(path)
+        if record is None:
+            raise RuntimeError(f"{name} is not running")
+        os.killpg(record.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while processes.is_running(record):
+            processes.live_record(path)  # reaps our own child
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} (pid {record.pid}) survived SIGKILL")
+            time.sleep(0.05)
+        path.unlink(missing_ok=True)
+
+    def restart(
+        self, name: str, port: int | None = None, extra_env: Mapping[str, str] | None = None
+    ) -> float:
+        """Start service ``name`` (``scoring-2``: another scoring replica) and wait until ready; seconds taken."""
+        service = name.split("-")[0]
+        port = port or self.stack.service_port(service)
+        env = self.stack.service_env({**self.env, **(extra_env or {})})
+        env[next(s.port_env for s in SERVICES if s.name == service)] = str(port)
+        pid_path = self.extras.get(name) or self.stack.paths.pidfile(name)
+        started = time.monotonic()
+        for attempt in range(1, 6):
+            wait_bindable(port)
+            self.restarts += 1
+            log_path = self.stack.paths.log(f"{name}.restart{self.restarts}")
+            processes.spawn(
+                [sys.executable, "-m", MODULES[service]],
+                log_path=log_path,
+                pid_path=pid_path,
+                env=env,
+                cwd=REPO_ROOT,
+                address=service_url(port),
+            )
+            try:
+                wait_until(
+                    partial(listening_and_ready, port),
+                    what=f"{name} on port {port}",
+                    timeout=120,
+                    log_path=log_path,
+                    alive=lambda: processes.live_record(pid_path) is not None,
+                )
+                break
+            except StackError:
+                # The port lies in the kernel's ephemeral range: while the service was down, an outgoing
+                # connection of another process may have been given it as its local port. Try again.
+                if attempt == 5 or "address already in use" not in log_path.read_text():
+                    raise
+                time.sleep(0.5)
+        return time.monotonic() - started
+
+    def start_extra(self, name: str, port: int, extra_env: Mapping[str, str] | None = None) -> None:
+        self.extras[name] = self.stack.paths.pidfile(name)
+        self.restart(name, port, extra_env)
+
+    def stop_extras(self) -> None:
+        processes.stop(list(self.extras.values()), timeout=10)
+        self.extras.clear()
+
+    def stop(self) -> None:
+        self.stop_extras()
+        self.stack.stop(only=[service.name for service in SERVICES])
+
+    # ---- clinics and keys --------------------------------------------------------------------------
+
+    async def issue_keys(self, clinics: list[str]) -> None:
+        """An ingest, a read and an admin key per clinic (services.feedback.admin.issue_key), then wait
+        until every service knows them."""
+        settings = FeedbackSettings(kafka_bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"])
+        for clinic in clinics:
+            keys = ClinicKeys(*(f"rel-{scope}-{clinic}-{uuid.uuid4().hex}" for scope in Scope))
+            for api_key, scope in zip((keys.ingest, keys.read, keys.admin), Scope, strict=True):
+                await issue_key(settings, clinic, api_key, frozenset({scope}))
+            self.keys[clinic] = keys
+        await self.wait_for_keys(clinics)
+
+    async def wait_for_keys(self, clinics: list[str], within: float = 60.0) -> None:
+        probes = [
+            (self.url("scoring"), "/v1/clinic/settings", "read"),
+            (self.url("notify"), "/v1/routing", "admin"),
+        ]
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=5) as http:
+            for clinic in clinics:
+                for base, path, scope in probes:
+                    key = getattr(self.keys[clinic], scope)
+                    while (
+                        await http.get(base + path, headers={"Authorization": f"Bearer {key}"})
+                    ).status_code == 401:
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"{base} does not know the keys of {clinic}")
+                        await asyncio.sleep(0.2)
+
+
+def listening(port: int) -> bool:
+    """Is a socket listening on 127.0.0.1:``port``? Read from /proc, without connecting."""
+    wanted = f"0100007F:{port:04X}"
+    for table in ("/proc/net/tcp",):
+        with open(table) as rows:
+            for row in rows.readlines()[1:]:
+                fields = row.split()
+                if fields[1] == wanted and fields[3] == "0A":
+                    return True
+    return False
+
+
+def listening_and_ready(port: int) -> bool:
+    """Only probe /readyz once something listens. The ports sit in the kernel's ephemeral range, and a
+    connect to a port nobody listens on can be given that very port as its source (a TCP self-connect),
+    which then keeps the service from binding it."""
+    return listening(port) and is_ready(port)
+
+
+def wait_bindable(port: int, within: float = 90.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.5)
+
+
+def restart_infra(stack: Stack, process: str) -> None:
+    """``stack.start_infra()`` after ``process`` (kafka or mongod) was stopped, retried while its port is
+    taken by a TCP self-connect of a client that kept reconnecting (see ``listening_and_ready``)."""
+    ports = [stack.ports.kafka, stack.ports.kafka_controller] if process == "kafka" else [stack.ports.mongo]
+    for attempt in range(1, 6):
+        for port in ports:
+            wait_bindable(port)
+        try:
+            stack.start_infra()
+            return
+        except StackError as error:
+            if attempt == 5 or "already in use" not in str(error).lower():
+                raise
+            time.sleep(0.5)
+
+
+def platform_env(
+    stack: Stack,
+    webhook_url: str,
+    tag: str,
+    smtp_port: int,
+    kafka_bootstrap: str | None = None,
+    mongodb_uri: str | None = None,
+) -> dict[str, str]:
+    """Everything the services need for a reliability run: the servers (the stack's unless given), a
+    database and consumer groups of this run only, short delivery backoff, and the alert sinks."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap or stack.kafka_bootstrap,
+        "MONGODB_URI": mongodb_uri or stack.mongodb_uri,
+        "MONGODB_DATABASE": f"rel_{tag}",
+        "SCORING_GROUP_ID": f"rel-scoring-{tag}",
+        "NOTIFY_GROUP_ID": f"rel-notify-{tag}",
+        "NOTIFY_WEBHOOK_URL": webhook_url,
+        "NOTIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NOTIFY_ACK_SECRET": ACK_SECRET,
+        "NOTIFY_SMTP_PORT": str(smtp_port),
+        "NOTIFY_BACKOFF_INITIAL_SECONDS": "0.5",
+        "NOTIFY_BACKOFF_MAX_SECONDS": "2",
+        "NOTIFY_DELIVERY_ATTEMPTS": "10000",  # an outage must delay alerts, never fail them for good
+        "NOTIFY_DELIVERY_LEASE_SECONDS": "10",
+        "NOTIFY_WORKER_POLL_SECONDS": "0.2",
+        "NOTIFY_WEBHOOK_TIMEOUT_SECONDS": "3",
+        "NOTIFY_SMTP_TIMEOUT_SECONDS": "3",
+        "FEEDBACK_RATE_LIMIT": "100000/minute",
+        "FEEDBACK_LINK_SECRET": LINK_SECRET,
+        "FEEDBACK_PUBLIC_URL": service_url(stack.service_port("feedback")),
+        "NOTIFY_PUBLIC_URL": service_url(stack.service_port("notify")),
+        "SHUTDOWN_GRACE_SECONDS": "3",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+async def start_groups_at_the_end(env: Mapping[str, str]) -> None:
+    """Commit this run's fresh consumer groups at the topics' current ends.
+
+    The topics are shared with everything else that ran on this broker; a new group would otherwise begin
+    by re-processing all of that history. Starting at the present keeps a run about its own events.
+    """
+    for service, group_topics in GROUP_TOPICS.items():
+        group = env[f"{service.upper()}_GROUP_ID"]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(t.name, p) for t in group_topics for p in range(t.partitions)]
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            await consumer.commit({tp: offset for tp, offset in ends.items()})
+        finally:
+            await consumer.stop()

@@ -1,0 +1,256 @@
+"""Running one scenario: the driver sends the stream while the fault plays out, then the oracle judges.
+
+A fault is an async function of a ``Run``: it waits for a point in the stream (``run.at(0.3)``), breaks
+something, repairs it and calls ``run.fault_ended()``. From then on a watcher measures the recovery time:
+until scoring has consumed everything that was on its topics when the fault ended, and every alert owed by
+the submissions accepted by then has reached the sinks. When the driver is done and the platform has settled,
+the run is judged: Kafka account, scoring read model against the oracle, alerts exactly once.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from reliability import oracle
+from reliability.driver import DriveReport, drive
+from reliability.judge import (
+    INBOUND,
+    Delivered,
+    account_kafka,
+    application_order,
+    email_alerts,
+    state_differences,
+    webhook_alerts,
+)
+from reliability.platform import Platform
+from reliability.receiver import Mailbox, SignedWebhookReceiver
+from reliability.scorecard import ScenarioResult
+from reliability.stream import StreamItem
+from shared import topics
+
+
+def channel_alerts(expectation: oracle.Expectation) -> set[oracle.AlertKey]:
+    """The alerts a therapist's channel receives: notify sends one delivery per episode, level and reason,
+    so a stale escalation at a level already alerted reaches the supervisors only (none are configured)."""
+    seen: set[tuple[str, str]] = set()
+    kept: set[oracle.AlertKey] = set()
+    for key in expectation.alert_details:  # in the order scoring owed them
+        if (key[0], key[1]) not in seen:
+            seen.add((key[0], key[1]))
+            kept.add(key)
+    return kept
+
+
+@dataclass
+class Run:
+    name: str
+    platform: Platform
+    items: Sequence[StreamItem]
+    prefix: str
+    webhook: SignedWebhookReceiver
+    mailbox: Mailbox | None = None
+    email_addresses: dict[str, str] = field(default_factory=dict)  # clinic -> therapists' address
+    report: DriveReport = field(default_factory=DriveReport)
+    recoveries: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unrecovered: int = 0
+    _watchers: list["asyncio.Task[None]"] = field(default_factory=list)
+
+    # ---- for faults --------------------------------------------------------------------------------
+
+    async def at(self, fraction: float, within: float = 600.0) -> None:
+        """Wait until ``fraction`` of the stream has been accepted."""
+        target = int(len(self.items) * fraction)
+        deadline = time.monotonic() + within
+        while len(self.report.accepted) + len(self.report.rejected) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: the stream did not reach {fraction:.0%}")
+            await asyncio.sleep(0.05)
+
+    async def blocking(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking step (kill, restart, stop Kafka) without stalling the driver."""
+        return await asyncio.to_thread(work, *args)
+
+    def fault_ended(self) -> None:
+        self._watchers.append(asyncio.create_task(self._watch_recovery(time.monotonic())))
+
+    # ---- what the sinks got ------------------------------------------------------------------------
+
+    def delivered(self, expectation: oracle.Expectation) -> Delivered:
+        delivered = webhook_alerts(self.webhook.snapshot(), self.prefix)
+        if self.mailbox is not None:
+            by_mail = email_alerts(self.mailbox, expectation, self.email_addresses)
+            delivered.alerts += by_mail.alerts
+            delivered.redelivered += by_mail.redelivered
+        return delivered
+
+    async def expectation(
+        self, in_applied_order: bool = True, applied_only: bool = False
+    ) -> oracle.Expectation:
+        """What the accepted submissions owe.
+
+        Alerts depend on the order scoring applied a client's events (an episode's levels are announced as
+        they are reached), and after a crash the backlogs of the two inbound topics are consumed side by side,
+        not in sending order. So the oracle replays each client's events in the order scoring applied them
+        (read from ``alliance.updated``), those not applied yet after them in sending order; with
+        ``applied_only`` it stops at what scoring has applied so far. The final per-client state does not
+        depend on the order.
+        """
+        accepted = [item for item in self.items if item.item_id in self.report.accepted]
+        if in_applied_order:
+            order = await application_order(self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix)
+            rank = {
+                (clinic, event_id): position
+                for (clinic, _), event_ids in order.items()
+                for position, event_id in enumerate(event_ids)
+            }
+            sent = {item.item_id: position for position, item in enumerate(accepted)}
+
+            def applied_position(item: StreamItem) -> tuple[int, int]:
+                found = rank.get((item.clinic_id, self.report.accepted[item.item_id]))
+                return (0, found) if found is not None else (1, sent[item.item_id])
+
+            accepted.sort(key=applied_position)
+            if applied_only:
+                accepted = [i for i in accepted if (i.clinic_id, self.report.accepted[i.item_id]) in rank]
+        return oracle.expect(accepted, self.report.accepted)
+
+    # ---- recovery ----------------------------------------------------------------------------------
+
+    async def _watch_recovery(self, ended: float, within: float = 300.0) -> None:
+        bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
+        group = self.platform.env["SCORING_GROUP_ID"]
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await _retrying(admin.start, within)
+            ends = await _retrying(lambda: _end_offsets(bootstrap, INBOUND), within)
+            deadline = ended + within
+            caught_up = False
+            while time.monotonic() < deadline:
+                if not caught_up:
+                    committed = await _retrying(lambda: _committed(admin, group), within)
+                    caught_up = all(committed.get(tp, -1) >= end for tp, end in ends.items() if end > 0)
+                if caught_up:
+                    # Everything applied so far, in the order applied, owes alerts: all delivered yet?
+                    applied = await _retrying(lambda: self.expectation(applied_only=True), within)
+                    if channel_alerts(applied) <= set(self.delivered(applied).alerts):
+                        self.recoveries.append(time.monotonic() - ended)
+                        return
+                await asyncio.sleep(0.25)
+            self.unrecovered += 1
+            self.notes.append(f"did not recover within {within:.0f} s of the fault's end")
+        finally:
+            await admin.close()
+
+    # ---- the run -----------------------------------------------------------------------------------
+
+    async def execute(
+        self, fault: Callable[["Run"], Awaitable[None]] | None, rate: float, settle_within: float = 240.0
+    ) -> ScenarioResult:
+        started = time.monotonic()
+        driving = asyncio.create_task(
+            drive(
+                self.platform.url("feedback"),
+                {clinic: keys.ingest for clinic, keys in self.platform.keys.items()},
+                self.items,
+                rate=rate,
+                progress_every=0,
+                report=self.report,
+            )
+        )
+        try:
+            if fault is not None:
+                await fault(self)
+            await driving
+            await asyncio.gather(*self._watchers)
+        finally:
+            if not driving.done():
+                driving.cancel()
+            for watcher in self._watchers:
+                watcher.cancel()
+        result = await self._settle_and_judge(settle_within)
+        result.notes.append(f"ran {time.monotonic() - started:.0f} s, {self.report.retries} driver retries")
+        return result
+
+    async def _settle_and_judge(self, within: float) -> ScenarioResult:
+        read_keys = {clinic: keys.read for clinic, keys in self.platform.keys.items()}
+        deadline = time.monotonic() + within
+        # 1. The state: order-independent, so the oracle's final assessments are known up front.
+        final = await self.expectation(in_applied_order=False)
+        differences: list[str] = ["not checked"]
+        while time.monotonic() < deadline:
+            differences = await state_differences(self.platform.url("scoring"), read_keys, final)
+            if not differences:
+                break
+            await asyncio.sleep(1.0)
+        # 2. The alerts owed for the order scoring applied the events in, delivered.
+        await asyncio.sleep(1.0)
+        expectation = await self.expectation()
+        owed = channel_alerts(expectation)
+        while time.monotonic() < deadline:
+            if owed <= set(self.delivered(expectation).alerts):
+                break
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(3.0)  # anything extra or doubled still in flight shows up now
+        in_sending_order = channel_alerts(final)
+        kafka = await account_kafka(
+            self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix, self.report.accepted.values()
+        )
+        delivered = self.delivered(expectation)
+        verdict = oracle.judge_alerts(owed, delivered.alerts)
+        applied = kafka.present if not differences else kafka.present - len(differences)
+        return ScenarioResult(
+            scenario=self.name,
+            events_in=len(self.report.accepted),
+            accounted=applied,
+            lost=kafka.lost + verdict.lost,
+            duplicated=kafka.duplicated + verdict.duplicated,
+            alerts_expected=verdict.expected,
+            alerts_delivered=verdict.delivered,
+            extra=kafka.extra + verdict.extra,
+            redelivered=delivered.redelivered,
+            state_differences=differences,
+            recovery_seconds=max(self.recoveries) if self.recoveries else None,
+            rejected=len(self.report.rejected),
+            reordered_alerts=len(owed ^ in_sending_order),
+            unrecovered=self.unrecovered,
+            notes=[
+                *self.notes,
+                *(f"rejected {item}: {why}" for item, why in list(self.report.rejected.items())[:5]),
+                *([f"{delivered.unsigned} webhook calls with a bad signature"] if delivered.unsigned else []),
+            ],
+        )
+
+
+async def _end_offsets(bootstrap: str, watched: Sequence[topics.Topic]) -> dict[TopicPartition, int]:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t.name, p) for t in watched for p in range(t.partitions)]
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, int]:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return {tp: meta.offset for tp, meta in offsets.items()}
+
+
+async def _retrying(step: Callable[[], Awaitable[Any]], within: float) -> Any:
+    """Kafka calls right after a broker restart may fail for a moment: retry them, bounded."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await asyncio.wait_for(step(), 15)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)

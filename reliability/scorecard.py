@@ -1,0 +1,73 @@
+"""One row per scenario, printed as a table (Markdown, so the README can show it as is)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+COLUMNS = (
+    ("scenario", "scenario"),
+    ("events in", "events_in"),
+    ("accounted for", "accounted"),
+    ("lost", "lost"),
+    ("duplicated", "duplicated"),
+    ("alerts expected", "alerts_expected"),
+    ("alerts delivered", "alerts_delivered"),
+    ("extra alerts", "extra"),
+    ("redelivered copies", "redelivered"),
+    ("state equal", "state"),
+    ("order-dependent alerts", "reordered_alerts"),
+    ("recovery s", "recovery"),
+)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    events_in: int  # submissions the feedback service accepted (202)
+    accounted: int  # of those, events found in Kafka and applied by scoring
+    lost: int  # accepted events missing from Kafka + expected alerts never delivered
+    duplicated: int  # second records of an event id in Kafka + alerts delivered twice
+    alerts_expected: int
+    alerts_delivered: int  # distinct deliveries received
+    extra: int  # alerts nobody expected
+    redelivered: int  # repeated copies of one delivery (same X-Alliance-Delivery), deduplicated
+    state_differences: list[str] = field(default_factory=list)
+    recovery_seconds: float | None = None  # from the fault's end until the platform caught up
+    rejected: int = 0  # submissions the driver gave up on (must be 0)
+    reordered_alerts: int = 0  # alerts that differ from applying the stream in sending order (see docs)
+    unrecovered: int = 0  # faults after which the platform did not catch up in time
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return "yes" if not self.state_differences else f"NO ({len(self.state_differences)})"
+
+    @property
+    def recovery(self) -> str:
+        return "-" if self.recovery_seconds is None else f"{self.recovery_seconds:.1f}"
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.lost == self.duplicated == self.extra == self.rejected == self.unrecovered == 0
+            and not self.state_differences
+            and self.accounted == self.events_in
+            and self.alerts_delivered == self.alerts_expected
+        )
+
+    def problems(self) -> str:
+        lines = [f"{self.scenario}: lost {self.lost}, duplicated {self.duplicated}, extra {self.extra}"]
+        lines += [f"  rejected submissions: {self.rejected}"] if self.rejected else []
+        lines += [f"  state: {difference}" for difference in self.state_differences[:10]]
+        lines += [f"  {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def table(results: Iterable[ScenarioResult]) -> str:
+    rows = [[title for title, _ in COLUMNS]]
+    rows += [[str(getattr(result, attribute)) for _, attribute in COLUMNS] for result in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join([line(rows[0]), line(["-" * w for w in widths]), *(line(row) for row in rows[1:])])

@@ -1,0 +1,50 @@
+"""The platform the reliability tests run against: the three services as real processes (devstack), their own
+database and consumer groups, a signed-webhook receiver and an SMTP server; and the scorecard they print."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from reliability.platform import Platform
+from reliability.receiver import Mailbox, SignedWebhookReceiver
+from reliability.scenarios import running_platform
+from reliability.scorecard import ScenarioResult, table
+from tests.support.servers import Servers, local_stack
+
+SCORECARD: list[ScenarioResult] = []
+
+
+@dataclass(frozen=True)
+class Reliability:
+    platform: Platform
+    webhook: SignedWebhookReceiver
+    mailbox: Mailbox
+    servers: Servers
+
+    @property
+    def extra_port(self) -> int:
+        """For a second scoring replica: apart from the stack's own ports."""
+        return self.platform.stack.service_port("scoring") + 100
+
+
+@pytest.fixture(scope="session")
+async def reliability(servers: Servers) -> AsyncIterator[Reliability]:
+    stack = local_stack()
+    smtp_port = stack.service_port("scoring") + 123
+    async with running_platform(stack, smtp_port, servers.kafka_bootstrap, servers.mongodb_uri) as (
+        platform,
+        webhook,
+        mailbox,
+    ):
+        yield Reliability(platform, webhook, mailbox, servers)
+
+
+def record(result: ScenarioResult) -> None:
+    SCORECARD.append(result)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCORECARD:
+        terminalreporter.section("reliability scorecard")
+        terminalreporter.write_line(table(SCORECARD))
