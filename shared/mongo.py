@@ -16,7 +16,11 @@ Document = dict[str, Any]
 
 
 def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
-    return AsyncMongoClient(settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    # A bounded socket timeout: an operation caught by a mongod restart fails (and is retried) within
+    # seconds instead of waiting on a dead connection until the kernel gives up on it many minutes later.
+    return AsyncMongoClient(
+        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, socketTimeoutMS=30_000
+    )
 
 
 def database(client: AsyncMongoClient[Document], settings: ServiceSettings) -> AsyncDatabase[Document]:
