@@ -1,7 +1,6 @@
 """The notify service: rupture events in; alerts out by e-mail and webhook; acknowledgements and audit events."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +24,7 @@ from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
+from shared.messaging.loop import stop_and_wait
 from shared.view_links import ViewLinks
 
 SERVICE = "notify"
@@ -70,19 +70,16 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
         await catch_up(key_ring, settings.kafka_bootstrap_servers)
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
-        tasks = [
-            asyncio.create_task(relay.run(), name="notify-outbox-relay"),
-            asyncio.create_task(worker.run(), name="notify-delivery-worker"),
-        ]
+        loops = {
+            relay: asyncio.create_task(relay.run(), name="notify-outbox-relay"),
+            worker: asyncio.create_task(worker.run(), name="notify-delivery-worker"),
+        }
         try:
             yield
         finally:
             await broker.stop()  # drains in-flight messages and commits their offsets
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for loop, task in loops.items():
+                await stop_and_wait(loop, task, settings.shutdown_grace_seconds)
             await worker.release()  # unfinished sends go to the next instance at once
             await http.aclose()
             await client.close()

@@ -5,7 +5,6 @@ Every due time lives in MongoDB, so quiet hours, retries and escalations all sur
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -13,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
-from tenacity import AsyncRetrying, retry_if_exception, stop_never
 
 from services.notify.alert import Delivery
 from services.notify.deliveries import DeliveryStore
@@ -24,7 +22,7 @@ from services.notify.notifications import failed_event, sent_event
 from services.notify.settings import NotifySettings
 from shared import mongo
 from shared.messaging import Outbox, OutboxRelay, is_transient
-from shared.messaging.delivery import BACKOFF
+from shared.messaging.loop import WakeableLoop
 
 log = logging.getLogger("alliance.notify.worker")
 BATCH = 20
@@ -36,7 +34,7 @@ def backoff_delay(attempt: int, initial: float, cap: float) -> float:
     return step / 2 + random.uniform(0, step / 2)
 
 
-class DeliveryWorker:
+class DeliveryWorker(WakeableLoop):
     def __init__(
         self,
         client: AsyncMongoClient[mongo.Document],
@@ -55,21 +53,10 @@ class DeliveryWorker:
         self._escalation = escalation
         self._settings = settings
         self.owner = uuid.uuid4().hex  # names this instance's claims
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
+        super().__init__("notify-delivery-worker", settings.worker_poll_seconds)
 
     async def run(self) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient), wait=BACKOFF, stop=stop_never
-        ):
-            with attempt:
-                while True:
-                    await self.tick()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._settings.worker_poll_seconds)
-                    self._wake.clear()
+        await self.run_steps(self.tick)
 
     async def tick(self) -> None:
         now = datetime.now(UTC)

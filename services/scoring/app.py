@@ -2,7 +2,6 @@
 read API out."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
+from shared.messaging.loop import stop_and_wait
 
 SERVICE = "scoring"
 CLIENTS, SETTINGS, OUTBOX, AUDIT = (
@@ -57,15 +57,14 @@ def create_app(
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
-        counting = asyncio.create_task(metrics.watch_open_episodes(clients.open_episodes_by_clinic))
+        gauge = metrics.OpenEpisodesGauge(clients.open_episodes_by_clinic)
+        counting = asyncio.create_task(gauge.run(), name="open-episodes-gauge")
         try:
             yield
         finally:
+            await stop_and_wait(gauge, counting, settings.shutdown_grace_seconds)
             # Events staged but not yet relayed stay in the durable outbox for the next start.
-            for task in (relaying, counting):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_and_wait(relay, relaying, settings.shutdown_grace_seconds)
             await broker.stop()  # drains in-flight messages and commits their offsets
             await client.close()
 

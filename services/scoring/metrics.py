@@ -1,6 +1,5 @@
 """Prometheus metrics of the scoring service. Labels: clinic, severity and how only, never a person."""
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -8,6 +7,7 @@ from prometheus_client import Counter, Gauge
 
 from services.scoring.translate import Outbound
 from shared.contracts import RUPTURE_RESOLVED, RUPTURE_SUSPECTED
+from shared.messaging.loop import WakeableLoop
 
 log = logging.getLogger("alliance.scoring.metrics")
 
@@ -46,20 +46,21 @@ def count_committed(staged: list[Outbound], acknowledged_in: list[str]) -> None:
         RUPTURES_ACKNOWLEDGED.labels(clinic_id).inc()
 
 
-async def watch_open_episodes(
-    count_by_clinic: Callable[[], Awaitable[dict[str, int]]], every: float = 15.0
-) -> None:
-    """Refresh ``alliance_open_episodes`` from the stored read model, forever; a failed refresh waits a turn."""
-    known: set[str] = set()
-    while True:
-        try:
-            counts = await count_by_clinic()
-        except Exception:
-            log.warning("could not count open episodes", exc_info=True)
-        else:
-            for clinic_id in known - counts.keys():
-                OPEN_EPISODES.labels(clinic_id).set(0)
-            for clinic_id, count in counts.items():
-                OPEN_EPISODES.labels(clinic_id).set(count)
-            known |= counts.keys()
-        await asyncio.sleep(every)
+class OpenEpisodesGauge(WakeableLoop):
+    """Refreshes ``alliance_open_episodes`` from the stored read model every ``every`` seconds."""
+
+    def __init__(self, count_by_clinic: Callable[[], Awaitable[dict[str, int]]], every: float = 15.0) -> None:
+        super().__init__("open-episodes-gauge", every)
+        self._count_by_clinic = count_by_clinic
+        self._known: set[str] = set()
+
+    async def refresh(self) -> None:
+        counts = await self._count_by_clinic()
+        for clinic_id in self._known - counts.keys():
+            OPEN_EPISODES.labels(clinic_id).set(0)
+        for clinic_id, count in counts.items():
+            OPEN_EPISODES.labels(clinic_id).set(count)
+        self._known |= counts.keys()
+
+    async def run(self) -> None:
+        await self.run_steps(self.refresh)

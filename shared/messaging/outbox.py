@@ -7,7 +7,6 @@ lost and nothing is invented.
 """
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +17,10 @@ from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
-from tenacity import AsyncRetrying, retry_if_exception, stop_never
 
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging.broker import CLOUDEVENTS_JSON
-from shared.messaging.delivery import BACKOFF, is_transient
+from shared.messaging.loop import WakeableLoop
 
 log = logging.getLogger("alliance.outbox")
 
@@ -71,29 +69,17 @@ class Outbox:
         )
 
 
-class OutboxRelay:
+class OutboxRelay(WakeableLoop):
     """Moves staged events to Kafka; woken after each commit, and polling as a safety net."""
 
     def __init__(self, outbox: Outbox, broker: KafkaBroker, service: str, poll_seconds: float = 1.0) -> None:
+        super().__init__(f"{service}-outbox-relay", poll_seconds)
         self._outbox = outbox
         self._broker = broker
         self._service = service
-        self._poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient), wait=BACKOFF, stop=stop_never
-        ):
-            with attempt:
-                while True:
-                    await self.relay_pending()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                    self._wake.clear()
+        await self.run_steps(self.relay_pending)
 
     async def relay_pending(self) -> int:
         """Publish every pending event; returns how many were relayed."""
