@@ -62,11 +62,13 @@ def create_app(
         try:
             yield
         finally:
-            await stop_and_wait(gauge, counting, settings.shutdown_grace_seconds)
-            # Events staged but not yet relayed stay in the durable outbox for the next start.
-            await stop_and_wait(relay, relaying, settings.shutdown_grace_seconds)
-            await broker.stop()  # drains in-flight messages and commits their offsets
-            await client.close()
+            try:
+                await stop_and_wait(gauge, counting, settings.shutdown_grace_seconds)
+                # Events staged but not yet relayed stay in the durable outbox for the next start.
+                await stop_and_wait(relay, relaying, settings.shutdown_grace_seconds)
+            finally:
+                await broker.stop()  # drains in-flight messages and commits their offsets
+                await client.close()
 
     app = FastAPI(title="Alliance scoring", version="1", lifespan=lifespan)
     app.state.key_ring = ring

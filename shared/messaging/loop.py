@@ -57,11 +57,14 @@ class WakeableLoop:
 
 
 async def stop_and_wait(loop: WakeableLoop, task: "asyncio.Task[None]", within: float) -> None:
-    """Ask ``loop`` to stop and wait for its step to finish; cancel it only if it overruns ``within``."""
+    """Ask ``loop`` to stop and wait for its step to finish; cancel it only if it overruns ``within``.
+
+    Never raises: shutdown must go on to stop the broker whatever happened to the loop.
+    """
     loop.stop()
     try:
         await asyncio.wait_for(asyncio.shield(task), within)
     except TimeoutError:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    except Exception:
+        log.warning("background loop ended with an error", extra={"loop": loop.name}, exc_info=True)
