@@ -21,7 +21,7 @@ from devstack.stack import Stack
 from services.scoring.replay import KINDS as REPLAY_READS
 from shared import topics
 
-BASE_PORT = 52000
+BASE_PORT = 22000  # below Linux's ephemeral range (32768-60999), so no client socket holds our ports
 API_KEY = "bench-key-0123456789abcdef"
 SCORED_TOPICS = [topics.FEEDBACK_SUBMITTED.name, topics.SESSION_COMPLETED.name]
 REPLAYED_TOPICS = list(REPLAY_READS)  # every topic the replay reads, rupture.suspected included
