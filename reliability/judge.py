@@ -175,7 +175,8 @@ def email_alerts(mailbox: Mailbox, expectation: Expectation, addresses: Mapping[
             delivered.redelivered += 1
             continue
         seen.add(identifier)
-        delivered.alerts.append(by_delivery.get(identifier, ("unknown-delivery:" + identifier, "?", False)))
+        unknown = f"unknown delivery {identifier} ({message['Subject']})"
+        delivered.alerts.append(by_delivery.get(identifier, (unknown, "?", False)))
     return delivered
 
 
@@ -184,32 +185,18 @@ def judge(expectation: Expectation, delivered: Delivered) -> AlertVerdict:
 
 
 def _applied(prefix: str) -> Any:
-    def keep(record: Any) -> tuple[str, str, str, str] | None:
+    def keep(record: Any) -> tuple[str, str] | None:
         try:
             document = json.loads(record.value)
             clinic, data = str(document["clinicid"]), document["data"]
-            if not clinic.startswith(prefix):
-                return None
-            return clinic, str(data["client_id"]), str(data["caused_by"]), str(document["id"])
+            return (clinic, str(data["caused_by"])) if clinic.startswith(prefix) else None
         except (ValueError, KeyError, TypeError):
             return None
 
     return keep
 
 
-async def application_order(bootstrap: str, prefix: str) -> dict[tuple[str, str], list[str]]:
-    """Per client, the ids of the inbound events in the order scoring applied them.
-
-    Scoring stages one ``alliance.updated`` (``caused_by`` = the applied event) per application, in the same
-    transaction, and relays them in staging order on the client's partition; a copy relayed again after a
-    crash repeats an earlier id and is skipped.
-    """
-    order: dict[tuple[str, str], list[str]] = {}
-    seen: set[str] = set()
-    for clinic, client, caused_by, event_id in await read_topics(
-        bootstrap, [topics.ALLIANCE_UPDATED], _applied(prefix)
-    ):
-        if event_id not in seen:
-            seen.add(event_id)
-            order.setdefault((clinic, client), []).append(caused_by)
-    return order
+async def applied_events(bootstrap: str, prefix: str) -> set[tuple[str, str]]:
+    """(clinic, event id) of every inbound event scoring has applied so far: scoring stages one
+    ``alliance.updated`` (``caused_by`` = the applied event) per application, in the same transaction."""
+    return set(await read_topics(bootstrap, [topics.ALLIANCE_UPDATED], _applied(prefix)))

@@ -22,7 +22,7 @@ from reliability.judge import (
     INBOUND,
     Delivered,
     account_kafka,
-    application_order,
+    applied_events,
     email_alerts,
     state_differences,
     webhook_alerts,
@@ -89,35 +89,18 @@ class Run:
             delivered.redelivered += by_mail.redelivered
         return delivered
 
-    async def expectation(
-        self, in_applied_order: bool = True, applied_only: bool = False
-    ) -> oracle.Expectation:
-        """What the accepted submissions owe.
+    async def expectation(self, applied_only: bool = False) -> oracle.Expectation:
+        """What the accepted submissions owe, from the stream alone: each client's events in sending order.
 
-        Alerts depend on the order scoring applied a client's events (an episode's levels are announced as
-        they are reached), and after a crash the backlogs of the two inbound topics are consumed side by side,
-        not in sending order. So the oracle replays each client's events in the order scoring applied them
-        (read from ``alliance.updated``), those not applied yet after them in sending order; with
-        ``applied_only`` it stops at what scoring has applied so far. The final per-client state does not
-        depend on the order.
+        Scoring applies a poll's records merged in the order they were produced, so however a crash or an
+        outage splits the two inbound topics' backlogs, a client's events are applied in the order the intake
+        accepted them, which is the driver's sending order. With ``applied_only`` the oracle stops at what
+        scoring has applied so far (read from ``alliance.updated``): what the recovery watcher waits for.
         """
         accepted = [item for item in self.items if item.item_id in self.report.accepted]
-        if in_applied_order:
-            order = await application_order(self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix)
-            rank = {
-                (clinic, event_id): position
-                for (clinic, _), event_ids in order.items()
-                for position, event_id in enumerate(event_ids)
-            }
-            sent = {item.item_id: position for position, item in enumerate(accepted)}
-
-            def applied_position(item: StreamItem) -> tuple[int, int]:
-                found = rank.get((item.clinic_id, self.report.accepted[item.item_id]))
-                return (0, found) if found is not None else (1, sent[item.item_id])
-
-            accepted.sort(key=applied_position)
-            if applied_only:
-                accepted = [i for i in accepted if (i.clinic_id, self.report.accepted[i.item_id]) in rank]
+        if applied_only:
+            applied = await applied_events(self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix)
+            accepted = [i for i in accepted if (i.clinic_id, self.report.accepted[i.item_id]) in applied]
         return oracle.expect(accepted, self.report.accepted)
 
     # ---- recovery ----------------------------------------------------------------------------------
@@ -180,24 +163,21 @@ class Run:
     async def _settle_and_judge(self, within: float) -> ScenarioResult:
         read_keys = {clinic: keys.read for clinic, keys in self.platform.keys.items()}
         deadline = time.monotonic() + within
-        # 1. The state: order-independent, so the oracle's final assessments are known up front.
-        final = await self.expectation(in_applied_order=False)
+        expectation = await self.expectation()
+        # 1. The state: every client's read model equal to the oracle's final assessment.
         differences: list[str] = ["not checked"]
         while time.monotonic() < deadline:
-            differences = await state_differences(self.platform.url("scoring"), read_keys, final)
+            differences = await state_differences(self.platform.url("scoring"), read_keys, expectation)
             if not differences:
                 break
             await asyncio.sleep(1.0)
-        # 2. The alerts owed for the order scoring applied the events in, delivered.
-        await asyncio.sleep(1.0)
-        expectation = await self.expectation()
+        # 2. Every owed alert delivered (and, after a pause for stragglers, nothing else).
         owed = channel_alerts(expectation)
         while time.monotonic() < deadline:
             if owed <= set(self.delivered(expectation).alerts):
                 break
             await asyncio.sleep(1.0)
         await asyncio.sleep(3.0)  # anything extra or doubled still in flight shows up now
-        in_sending_order = channel_alerts(final)
         kafka = await account_kafka(
             self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix, self.report.accepted.values()
         )
@@ -217,10 +197,11 @@ class Run:
             state_differences=differences,
             recovery_seconds=max(self.recoveries) if self.recoveries else None,
             rejected=len(self.report.rejected),
-            reordered_alerts=len(owed ^ in_sending_order),
             unrecovered=self.unrecovered,
             notes=[
                 *self.notes,
+                *(f"not delivered: {key}" for key in sorted(owed - set(delivered.alerts))[:5]),
+                *(f"not owed: {key}" for key in sorted(set(delivered.alerts) - owed)[:5]),
                 *(f"rejected {item}: {why}" for item, why in list(self.report.rejected.items())[:5]),
                 *([f"{delivered.unsigned} webhook calls with a bad signature"] if delivered.unsigned else []),
             ],

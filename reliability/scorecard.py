@@ -14,7 +14,6 @@ COLUMNS = (
     ("extra alerts", "extra"),
     ("redelivered copies", "redelivered"),
     ("state equal", "state"),
-    ("order-dependent alerts", "reordered_alerts"),
     ("recovery s", "recovery"),
 )
 
@@ -33,7 +32,6 @@ class ScenarioResult:
     state_differences: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None  # from the fault's end until the platform caught up
     rejected: int = 0  # submissions the driver gave up on (must be 0)
-    reordered_alerts: int = 0  # alerts that differ from applying the stream in sending order (see docs)
     unrecovered: int = 0  # faults after which the platform did not catch up in time
     notes: list[str] = field(default_factory=list)
 

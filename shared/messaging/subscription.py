@@ -2,7 +2,10 @@
 
 ``subscribe`` hands the handler one event at a time. ``subscribe_batch`` hands it every event of one poll
 (up to ``max_records``, across partitions and topics) so that it can apply them in one unit of work; offsets
-are committed once the whole batch is durable. Its delivery rules are those of one message, per record:
+are committed once the whole batch is durable. A poll returns its records grouped by partition; the batch is
+handed over merged into the order the records were produced in (each partition's own order kept), so after a
+backlog (a consumer restarted, a slow database) one client's events from two topics are applied in the order
+they happened, not all of one topic's first. Its delivery rules are those of one message, per record:
 
 - a record that cannot be decoded, or that the handler refuses (it returns its position with the reason), is
   dead-lettered on its own, with its original bytes, after the rest of the batch was applied;
@@ -13,6 +16,7 @@ are committed once the whole batch is durable. Its delivery rules are those of o
 """
 
 import functools
+import heapq
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -111,7 +115,7 @@ def batch_decoder(
 
     async def decode(message: StreamMessage[Any]) -> list[Delivery]:
         deliveries: list[Delivery] = []
-        for record in message.raw_message:
+        for record in in_production_order(message.raw_message):
             try:
                 event = decode_event(by_topic[record.topic], record.value or b"")
                 check_key(record.key, event)
@@ -121,6 +125,17 @@ def batch_decoder(
         return deliveries
 
     return decode
+
+
+def in_production_order(records: Sequence[Any]) -> list[Any]:
+    """The records of one poll merged by their timestamp (the producer's), each partition's order kept.
+
+    A merge, not a sort: should clocks disagree, a partition's records still never overtake each other.
+    """
+    partitions: dict[tuple[str, int], list[Any]] = {}
+    for record in records:
+        partitions.setdefault((record.topic, record.partition), []).append(record)
+    return list(heapq.merge(*partitions.values(), key=lambda record: record.timestamp))
 
 
 def subscribe_batch(
