@@ -6,18 +6,10 @@ writes docs/img/feedback-form.png, the screenshot the docs show.
 
 import asyncio
 import json
-import socket
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -27,6 +19,7 @@ from services.feedback.admin import issue_key
 from services.feedback.app import create_app
 from shared.auth import Scope
 from tests.integration.feedback.conftest import intake_settings
+from tests.support.browser import chromium, served
 from tests.support.kafka import records_matching
 from tests.support.servers import Servers
 
@@ -37,53 +30,8 @@ PRESSES = {"relationship": 0, "goals": 5, "approach": 12, "overall": 20}
 EXPECTED = {"relationship": 10.0, "goals": 9.5, "approach": 8.8, "overall": 8.0}
 
 
-@contextmanager
-def served(app: object) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(300):
-            if server.started:
-                break
-            threading.Event().wait(0.1)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-@contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--window-size=412,1000",  # a phone's width: the form is mobile-first
-        ):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
-
-
 def fill_and_submit(url: str) -> str:
-    with chromium() as browser:
+    with chromium(window="412,1000") as browser:  # a phone's width: the form is mobile-first
         browser.get(url)
         for name, lefts in PRESSES.items():
             slider = browser.find_element(By.ID, name)

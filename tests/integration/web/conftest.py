@@ -2,22 +2,16 @@
 database and consumer group), read models seeded straight into MongoDB from the devstack demo history, and a
 headless Chromium (Debian's, through its chromedriver; ``make chromium``)."""
 
-import socket
-import tempfile
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pymongo.asynchronous.database import AsyncDatabase
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from devstack import demo
 from services.scoring import domain
@@ -30,61 +24,12 @@ from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent
 from shared.topics import ALL_TOPICS
+from tests.support.browser import chromium, free_port, served
 from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 
 Document = dict[str, Any]
 SOURCE = "/tests/views"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def served(app: object, port: int) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):
-            if server.started:
-                break
-            threading.Event().wait(0.1)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
-@contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
-    with tempfile.TemporaryDirectory(prefix="chromium-views-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--window-size=1280,900",
-        ):
-            options.add_argument(argument)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # JS errors, CSP violations
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 def demo_events(clinic_id: str, now: datetime, clients: tuple[demo.DemoClient, ...]) -> list[CloudEvent[Any]]:
@@ -193,7 +138,7 @@ async def views_stack(servers: Servers) -> AsyncIterator[ViewsStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    with chromium() as driver:
+    with chromium(console_log=True) as driver:
         yield driver
 
 
