@@ -158,15 +158,18 @@ def webhook_alerts(calls: Iterable[WebhookCall], prefix: str) -> Delivered:
 
 def email_alerts(mailbox: Mailbox, expectation: Expectation, addresses: Mapping[str, str]) -> Delivered:
     """E-mails carry no machine-readable rupture id, but their X-Alliance-Delivery header is derived from
-    the alert (clinic, rupture, severity, reason, recipient): map each expected alert to its delivery id."""
+    the alert (clinic, rupture, severity, reason, recipient): map each expected alert to its delivery id.
+
+    A stale escalation at a level the episode already reached has the same delivery id as the alert that
+    reached it (notify sends the therapist one e-mail per episode and level): the id stands for the first.
+    """
     by_delivery: dict[str, AlertKey] = {}
     for key, alert in expectation.alert_details.items():
         address = addresses.get(alert.clinic_id)
         if address is not None:
             recipient = Recipient("therapist", alert.therapist_id, "email", address)
-            by_delivery[
-                delivery_id(alert.clinic_id, alert.episode_id, Severity(key[1]), "alert", recipient)
-            ] = key
+            identifier = delivery_id(alert.clinic_id, alert.episode_id, Severity(key[1]), "alert", recipient)
+            by_delivery.setdefault(identifier, key)
     delivered = Delivered()
     seen: set[str] = set()
     for message in list(mailbox.messages):
