@@ -12,7 +12,6 @@ from typing import Any
 
 from bench import http_load, kafka_io, pipeline, report
 from bench.ceiling import raw_ceiling
-from bench.receiver import webhook_receiver
 from bench.stats import rss_mib, spread
 from bench.workload import feedback_stream
 from devstack import processes
@@ -20,6 +19,7 @@ from devstack.services import SERVICES
 from devstack.stack import Stack
 from services.scoring.replay import KINDS as REPLAY_READS
 from shared import topics
+from tests.support.webhook_receiver import webhook_receiver
 
 BASE_PORT = 22000  # below Linux's ephemeral range (32768-60999), so no client socket holds our ports
 API_KEY = "bench-key-0123456789abcdef"

@@ -19,7 +19,6 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devstack import processes
 from devstack.errors import StackError
@@ -29,15 +28,9 @@ from devstack.stack import Stack
 from devstack.waiting import wait_until
 from services.feedback.admin import issue_key
 from services.feedback.settings import FeedbackSettings
-from shared import topics
 from shared.auth import Scope
 
 MODULES = {service.name: service.module for service in SERVICES}
-# Every consumer group a service joins, and the topics it reads in it.
-GROUP_TOPICS = {
-    "scoring": (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED, topics.RUPTURE_ACKNOWLEDGED),
-    "notify": (topics.RUPTURE_SUSPECTED,),
-}
 WEBHOOK_SECRET = "reliability-webhook-secret"
 ACK_SECRET = "reliability-ack-secret"
 LINK_SECRET = "reliability-feedback-link-secret"
@@ -269,24 +262,3 @@ def platform_env(
         "SHUTDOWN_GRACE_SECONDS": "3",
         "LOG_LEVEL": "INFO",
     }
-
-
-async def start_groups_at_the_end(env: Mapping[str, str]) -> None:
-    """Commit this run's fresh consumer groups at the topics' current ends.
-
-    The topics are shared with everything else that ran on this broker; a new group would otherwise begin
-    by re-processing all of that history. Starting at the present keeps a run about its own events.
-    """
-    for service, group_topics in GROUP_TOPICS.items():
-        group = env[f"{service.upper()}_GROUP_ID"]
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(t.name, p) for t in group_topics for p in range(t.partitions)]
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.commit({tp: offset for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()

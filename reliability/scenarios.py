@@ -18,12 +18,12 @@ from reliability.platform import (
     Platform,
     platform_env,
     restart_infra,
-    start_groups_at_the_end,
 )
 from reliability.receiver import Mailbox, SignedWebhookReceiver, signed_webhook_receiver, smtp_server
 from reliability.run import Run
 from reliability.scorecard import ScenarioResult
 from reliability.stream import generate
+from tests.support.kafka import start_service_groups_at_end
 
 Fault = Callable[[Run], Awaitable[None]]
 
@@ -193,7 +193,7 @@ async def running_platform(
     with signed_webhook_receiver(WEBHOOK_SECRET) as webhook, smtp_server(smtp_port) as mailbox:
         tag = uuid.uuid4().hex[:8]
         env = platform_env(stack, webhook.url, tag, smtp_port, kafka_bootstrap, mongodb_uri)
-        await start_groups_at_the_end(env)
+        await start_service_groups_at_end(env)
         platform = Platform(stack, env)
         await asyncio.to_thread(platform.start)
         try:

@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
@@ -160,6 +162,12 @@ def subscribe_batch(
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # The topics are co-partitioned (same partition count, same key): the range assignor gives
+            # partition p of every topic to the same replica, so one client's events from all of them are
+            # applied by one process, in one merged order. Round robin (aiokafka's default) could split them
+            # between replicas; it stays listed so that a group with members of an older release can still
+            # agree on a protocol during a rolling upgrade.
+            partition_assignment_strategy=(RangePartitionAssignor, RoundRobinPartitionAssignor),
             batch=True,
             max_records=max_records,
             batch_timeout_ms=batch_timeout_ms,

@@ -1,3 +1,4 @@
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -5,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.services import SERVICES
+from tests.support.kafka import start_service_groups_at_end
 from tests.support.servers import Servers, local_stack
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -16,6 +18,7 @@ class Platform:
     clinic_id: str
     api_key: str
     webhook: WebhookReceiver
+    groups: dict[str, str]  # service -> its consumer group
 
     @property
     def auth(self) -> dict[str, str]:
@@ -27,19 +30,24 @@ def platform(servers: Servers) -> Iterator[Platform]:
     """feedback, scoring and notify as real processes (started by the project's own stack code), the demo
     clinic seeded, and notify pointed at a webhook receiver in this process."""
     stack = local_stack()
-    api_key = f"e2e-{uuid.uuid4().hex}"
+    api_key, tag = f"e2e-{uuid.uuid4().hex}", uuid.uuid4().hex[:8]
     with webhook_receiver() as webhook:
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
             "MONGODB_URI": servers.mongodb_uri,
-            "MONGODB_DATABASE": f"e2e_{uuid.uuid4().hex[:8]}",
+            "MONGODB_DATABASE": f"e2e_{tag}",
+            "SCORING_GROUP_ID": f"e2e-scoring-{tag}",
+            "NOTIFY_GROUP_ID": f"e2e-notify-{tag}",
             "NOTIFY_WEBHOOK_URL": webhook.url,
             "DEMO_API_KEY": api_key,
         }
+        # Groups of this module only, starting at the present: not the alerts earlier tests left on the topics.
+        asyncio.run(start_service_groups_at_end(env))
         stack.start_services(env)
         try:
             stack.run_seed(env)
             urls = tuple(f"http://127.0.0.1:{stack.service_port(service.name)}" for service in SERVICES)
-            yield Platform(urls[0], urls, "demo", api_key, webhook)
+            groups = {"scoring": env["SCORING_GROUP_ID"], "notify": env["NOTIFY_GROUP_ID"]}
+            yield Platform(urls[0], urls, "demo", api_key, webhook, groups)
         finally:
             stack.stop(only=[service.name for service in SERVICES])

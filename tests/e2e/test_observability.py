@@ -213,11 +213,13 @@ async def test_no_metric_label_names_a_person_and_every_family_is_bounded(
 
 
 async def test_consumer_lag_is_exported_per_group_topic_and_partition(run: Run, platform: Platform) -> None:
+    scoring, notify = platform.groups["scoring"], platform.groups["notify"]
     expected = {
-        ("scoring", "session.completed"),
-        ("scoring", "feedback.submitted"),
-        ("scoring", "rupture.acknowledged"),
-        ("notify", "rupture.suspected"),
+        (scoring, "session.completed"),
+        (scoring, "feedback.submitted"),
+        (scoring, "rupture.acknowledged"),
+        (notify, "rupture.suspected"),
+        (notify, "rupture.acknowledged"),
     }
     seen: set[tuple[str, str]] = set()
     for _ in range(30):  # the monitor refreshes every 10 s

@@ -2,10 +2,18 @@
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from shared import topics
+
+# The consumer group of each service (its *_GROUP_ID setting) and the topics it reads in it.
+SERVICE_GROUP_TOPICS = {
+    "SCORING_GROUP_ID": (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED, topics.RUPTURE_ACKNOWLEDGED),
+    "NOTIFY_GROUP_ID": (topics.RUPTURE_SUSPECTED, topics.RUPTURE_ACKNOWLEDGED),
+}
 
 
 async def records_matching(
@@ -77,3 +85,10 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -
         await consumer.commit({partition: offset for partition, offset in ends.items()})
     finally:
         await consumer.stop()
+
+
+async def start_service_groups_at_end(env: Mapping[str, str]) -> None:
+    """Commit the services' fresh consumer groups named in ``env`` at the current end of what they read, so
+    services started with ``env`` work on their run's own events, not on the whole history of the topics."""
+    for setting, group_topics in SERVICE_GROUP_TOPICS.items():
+        await start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], env[setting], [t.name for t in group_topics])

@@ -1,4 +1,9 @@
-"""A real HTTP server on loopback that records every webhook call it receives."""
+"""A real HTTP server on loopback that records every webhook call it receives.
+
+Built to take load as well (the benchmark uses it): HTTP/1.1 keep-alive, since notify's client reuses its
+connections, and a deep listen backlog (the default of 5 resets connections under a burst, which notify then
+retries with seconds of backoff).
+"""
 
 import json
 import threading
@@ -33,12 +38,19 @@ class WebhookReceiver:
         return [call for call in self.calls if call.body.get("client_id") == client_id]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 @contextmanager
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     lock = threading.Lock()
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             raw = self.rfile.read(length).decode()
@@ -56,7 +68,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
