@@ -15,7 +15,7 @@ from shared.contracts import Severity
 ADDRESS = "therapists@clinic-a.example"
 
 
-def suspected(severity: Severity, stale: bool, session: str) -> domain.RuptureSuspected:
+def suspected(severity: domain.Severity, stale: bool, session: str) -> domain.RuptureSuspected:
     return domain.RuptureSuspected(
         clinic_id="clinic-a",
         client_id="c-1",
@@ -24,7 +24,7 @@ def suspected(severity: Severity, stale: bool, session: str) -> domain.RuptureSu
         session_at=datetime(2026, 11, 2, tzinfo=UTC),
         therapist_id="t-1",
         severity=severity,
-        previous_severity=Severity.MEDIUM,
+        previous_severity=domain.Severity.MEDIUM,
         markers=(),
         srs_total=None,
         baseline=None,
@@ -36,7 +36,7 @@ def email_for(alert: domain.RuptureSuspected) -> EmailMessage:
     message = EmailMessage()
     recipient = Recipient("therapist", alert.therapist_id, "email", ADDRESS)
     message["X-Alliance-Delivery"] = delivery_id(
-        alert.clinic_id, alert.episode_id, alert.severity, "alert", recipient
+        alert.clinic_id, alert.episode_id, Severity(alert.severity.value), "alert", recipient
     )
     message["Subject"] = "[Alliance] rupture suspected"
     return message
@@ -44,7 +44,7 @@ def email_for(alert: domain.RuptureSuspected) -> EmailMessage:
 
 def test_a_stale_escalation_at_a_level_already_alerted_is_the_same_email_as_the_first_alert() -> None:
     expectation = Expectation()
-    first, stale = suspected(Severity.HIGH, False, "s-3"), suspected(Severity.HIGH, True, "s-7")
+    first, stale = suspected(domain.Severity.HIGH, False, "s-3"), suspected(domain.Severity.HIGH, True, "s-7")
     for alert in (first, stale):  # in the order scoring owed them
         key = (alert.episode_id, alert.severity.value, alert.stale)
         expectation.alerts.add(key)
