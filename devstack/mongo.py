@@ -16,6 +16,9 @@ _INVALID_REPLICA_SET_CONFIG = 93
 _REMOVED = 10  # replSetGetStatus myState: this node is not in its own config (its port changed)
 
 
+TRANSACTION_LIFETIME_SECONDS = 10
+
+
 def mongodb_uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?replicaSet={REPLICA_SET}"
 
@@ -33,6 +36,9 @@ def mongod_command(binary: Path, *, port: int, dbpath: Path) -> list[str]:
         "--oplogSize", "128",
         # No periodic diagnostic snapshots (diagnostic.data/): less disk churn and CPU at rest.
         "--setParameter", "diagnosticDataCollectionEnabled=false",
+        # A service killed inside a transaction leaves it open, and the clients it touched refuse every other
+        # write until mongod aborts it: after 60 s by default (90 s measured). Ours last milliseconds.
+        "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}",
     ]  # fmt: skip
 
 

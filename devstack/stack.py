@@ -248,7 +248,8 @@ class Stack:
                         [sys.executable, "-m", service.module],
                         log_path=self.paths.log(service.name),
                         pid_path=self.paths.pidfile(service.name),
-                        env=child_env,
+                        # One replica per service: its name is its stable name in the consumer groups.
+                        env={**child_env, "INSTANCE_ID": service.name},
                         cwd=REPO_ROOT,
                         address=service_url(ports[service.name]),
                     )

@@ -105,6 +105,7 @@ class Platform:
         port = port or self.stack.service_port(service)
         env = self.stack.service_env({**self.env, **(extra_env or {})})
         env[next(s.port_env for s in SERVICES if s.name == service)] = str(port)
+        env["INSTANCE_ID"] = name  # restarted under its name, a replica takes its partitions back at once
         pid_path = self.extras.get(name) or self.stack.paths.pidfile(name)
         started = time.monotonic()
         for attempt in range(1, 6):

@@ -18,6 +18,14 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str = Field(default="alliance", description="The one database all services share.")
     log_level: str = Field(default="INFO", description="Python log level name.")
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP port binds to.")
+    instance_id: str | None = Field(
+        default=None,
+        description=(
+            "This replica's stable name in its consumer groups (Kafka static membership): restarted under the"
+            " same name, it takes its partitions back at once instead of after the group's session timeout."
+            " Unique per replica of a service; unset, membership is dynamic."
+        ),
+    )
     shutdown_grace_seconds: float = Field(
         default=8.0, description="How long shutdown waits for in-flight work before giving up."
     )

@@ -60,7 +60,7 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
     worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings)
     intake = handlers.AlertIntake(client, routing, deliveries, episodes, settings.webhook_url, worker.wake)
     acknowledgements = Acknowledgements(client, episodes, outbox, relay)
-    handlers.register(broker, intake, acknowledgements, settings.group_id)
+    handlers.register(broker, intake, acknowledgements, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

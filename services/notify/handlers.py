@@ -71,12 +71,16 @@ class AlertIntake:
 
 
 def register(
-    broker: KafkaBroker, intake: AlertIntake, acknowledgements: Acknowledgements, group_id: str
+    broker: KafkaBroker,
+    intake: AlertIntake,
+    acknowledgements: Acknowledgements,
+    group_id: str,
+    instance_id: str | None = None,
 ) -> None:
-    @subscribe(broker, RUPTURE_SUSPECTED, group_id)
+    @subscribe(broker, RUPTURE_SUSPECTED, group_id, instance_id)
     async def on_rupture_suspected(event: CloudEvent[RuptureSuspectedV1]) -> None:
         await intake.take(event)
 
-    @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id)
+    @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id, instance_id)
     async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
         await acknowledgements.acknowledged_elsewhere(event)

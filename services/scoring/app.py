@@ -44,7 +44,7 @@ def create_app(
     clinic_settings, audit = ClinicSettingsStore(db[SETTINGS]), AuditLog(db[AUDIT])
     relay = OutboxRelay(outbox, broker, SERVICE)
     service = ScoringService(client, clients, clinic_settings, outbox, relay)
-    handlers.register(broker, service, settings.group_id, settings.batch_max_records)
+    handlers.register(broker, service, settings.group_id, settings.batch_max_records, settings.instance_id)
     ring = key_ring or KeyRing()
     follow_keys(broker, ring)
 

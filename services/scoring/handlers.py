@@ -22,8 +22,14 @@ from shared.messaging import subscribe_batch
 CONSUMED = (SESSION_COMPLETED, FEEDBACK_SUBMITTED, RUPTURE_ACKNOWLEDGED)
 
 
-def register(broker: KafkaBroker, service: ScoringService, group_id: str, max_records: int = 500) -> None:
-    @subscribe_batch(broker, CONSUMED, group_id, max_records=max_records)
+def register(
+    broker: KafkaBroker,
+    service: ScoringService,
+    group_id: str,
+    max_records: int = 500,
+    instance_id: str | None = None,
+) -> None:
+    @subscribe_batch(broker, CONSUMED, group_id, max_records=max_records, instance_id=instance_id)
     async def on_sessions_feedback_and_acknowledgements(
         events: Sequence[CloudEvent[Any]],
     ) -> dict[int, ContractViolation]:

@@ -86,15 +86,19 @@ BATCH_TIMEOUT_MS = 100
 MAX_RECORDS = 500
 
 
-def subscribe(broker: KafkaBroker, kind: EventKind[Any], group_id: str) -> Callable[[Handler], Any]:
+def subscribe(
+    broker: KafkaBroker, kind: EventKind[Any], group_id: str, instance_id: str | None = None
+) -> Callable[[Handler], Any]:
     """A subscriber decorator for ``kind``'s topic in consumer group ``group_id``.
 
     Offsets are committed after the handler returned (the effect is durable by then); an error that escapes
-    the delivery guard rewinds to the message instead of committing past it.
+    the delivery guard rewinds to the message instead of committing past it. ``instance_id`` (the replica's
+    ``INSTANCE_ID``) makes the consumer a static member of its group, named after the replica and the topic.
     """
     return broker.subscriber(
         kind.topic.name,
         group_id=group_id,
+        group_instance_id=f"{instance_id}.{kind.topic.name}" if instance_id else None,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=contract_decoder(kind),
@@ -147,9 +151,11 @@ def subscribe_batch(
     *,
     max_records: int = MAX_RECORDS,
     batch_timeout_ms: int = BATCH_TIMEOUT_MS,
+    instance_id: str | None = None,
 ) -> Callable[[BatchHandler], BatchHandler]:
     """A decorator subscribing a ``BatchHandler`` to the topics of ``kinds`` in group ``group_id``: one
-    consumer, batches of up to ``max_records`` records, offsets committed after each batch."""
+    consumer, batches of up to ``max_records`` records, offsets committed after each batch. ``instance_id``
+    (the replica's ``INSTANCE_ID``) makes that consumer a static member of the group."""
 
     def register(handler: BatchHandler) -> BatchHandler:
         async def consume_batch(deliveries: Any) -> None:
@@ -160,6 +166,7 @@ def subscribe_batch(
         broker.subscriber(
             *(kind.topic.name for kind in kinds),
             group_id=group_id,
+            group_instance_id=instance_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # The topics are co-partitioned (same partition count, same key): the range assignor gives

@@ -15,6 +15,7 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from devstack.mongo import TRANSACTION_LIFETIME_SECONDS
 from services.feedback.settings import FeedbackSettings
 from services.notify.settings import NotifySettings
 from services.scoring.settings import ScoringSettings
@@ -120,7 +121,10 @@ def test_the_deployment_has_every_part_the_issue_asks_for() -> None:
     found = services()
     assert found["kafka"]["image"] == "apache/kafka:4.1.1"
     assert found["mongo"]["image"] == "mongo:6.0.5"
-    assert found["mongo"]["command"][-3:] == ["--replSet", "rs0", "--bind_ip_all"]
+    mongod = found["mongo"]["command"]
+    assert mongod[:4] == ["mongod", "--replSet", "rs0", "--bind_ip_all"]
+    # The same transaction lifetime as devstack's mongod: a killed replica's transaction never blocks long.
+    assert f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}" in mongod
     assert "rs.initiate" in " ".join(found["mongo-init"]["command"])
     assert found["seed-demo-clinic"]["command"] == ["alliance", "ensure-demo-clinic"]
     assert found["mailpit"]["image"].startswith("axllent/mailpit:")
