@@ -18,10 +18,13 @@ def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"alliance-{service}",
-        # A write counts only once every in-sync replica has it; the idempotent producer keeps retries
-        # from writing a record twice.
+        # A write counts only once every in-sync replica has it.
         acks="all",
-        enable_idempotence=True,
+        # Not idempotent: aiokafka's idempotent producer dies for good on OutOfOrderSequenceNumber, which a
+        # broker restart can provoke, and every later send of the process then fails (the outbox relay stalled
+        # until a restart in `make reliability`). Order holds without it (aiokafka keeps one request in flight
+        # per broker); a retry that writes a record twice repeats an event id, which consumers drop.
+        enable_idempotence=False,
         linger_ms=5,
         request_timeout_ms=10_000,
         graceful_timeout=settings.shutdown_grace_seconds,
