@@ -89,25 +89,32 @@ class Run:
             delivered.redelivered += by_mail.redelivered
         return delivered
 
-    async def expectation(self, applied_only: bool = False) -> oracle.Expectation:
+    async def expectation(self, applied: set[tuple[str, str]] | None = None) -> oracle.Expectation:
         """What the accepted submissions owe, from the stream alone: each client's events in sending order.
 
         Scoring applies a poll's records merged in the order they were produced, so however a crash or an
         outage splits the two inbound topics' backlogs, a client's events are applied in the order the intake
-        accepted them, which is the driver's sending order. With ``applied_only`` the oracle stops at what
-        scoring has applied so far (read from ``alliance.updated``): what the recovery watcher waits for.
+        accepted them, which is the driver's sending order. Given ``applied`` (clinic, event id), the oracle
+        stops at those events: what the recovery watcher waits for.
         """
         accepted = [item for item in self.items if item.item_id in self.report.accepted]
-        if applied_only:
-            applied = await applied_events(self.platform.env["KAFKA_BOOTSTRAP_SERVERS"], self.prefix)
+        if applied is not None:
             accepted = [i for i in accepted if (i.clinic_id, self.report.accepted[i.item_id]) in applied]
         return oracle.expect(accepted, self.report.accepted)
+
+    def _accepted_ids(self) -> set[tuple[str, str]]:
+        by_item = {item.item_id: item.clinic_id for item in self.items}
+        return {(by_item[item_id], event_id) for item_id, event_id in list(self.report.accepted.items())}
 
     # ---- recovery ----------------------------------------------------------------------------------
 
     async def _watch_recovery(self, ended: float, within: float = 300.0) -> None:
+        """Recovered: scoring's group has committed what was on its topics when the fault ended, every
+        submission accepted by then has been applied and announced (``alliance.updated`` is relayed through
+        the same outbox as the alerts), and every alert owed by what is applied so far has been delivered."""
         bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
         group = self.platform.env["SCORING_GROUP_ID"]
+        accepted_then = self._accepted_ids()
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         try:
             await _retrying(admin.start, within)
@@ -119,11 +126,12 @@ class Run:
                     committed = await _retrying(lambda: _committed(admin, group), within)
                     caught_up = all(committed.get(tp, -1) >= end for tp, end in ends.items() if end > 0)
                 if caught_up:
-                    # Everything applied so far, in the order applied, owes alerts: all delivered yet?
-                    applied = await _retrying(lambda: self.expectation(applied_only=True), within)
-                    if channel_alerts(applied) <= set(self.delivered(applied).alerts):
-                        self.recoveries.append(time.monotonic() - ended)
-                        return
+                    applied = await _retrying(lambda: applied_events(bootstrap, self.prefix), within)
+                    if accepted_then <= applied:
+                        owed = await self.expectation(applied)
+                        if channel_alerts(owed) <= set(self.delivered(owed).alerts):
+                            self.recoveries.append(time.monotonic() - ended)
+                            return
                 await asyncio.sleep(0.25)
             self.unrecovered += 1
             self.notes.append(f"did not recover within {within:.0f} s of the fault's end")
