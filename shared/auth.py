@@ -73,12 +73,18 @@ class KeyRing:
         return ClinicPrincipal(stored.clinic_id, key_hash[:12], stored.scopes)
 
 
-def require_scope(scope: Scope) -> Callable[..., Awaitable[ClinicPrincipal]]:
-    """A FastAPI dependency: the calling clinic, whose key must be valid and carry ``scope``.
+def require_scope(*scopes: Scope) -> Callable[..., Awaitable[ClinicPrincipal]]:
+    """A FastAPI dependency: the calling clinic, whose key must be valid and carry one of ``scopes``.
 
-    401 for a missing, unknown or revoked key; 403 for a valid key without the scope. The app keeps its
+    401 for a missing, unknown or revoked key; 403 for a valid key with none of them. The app keeps its
     ``KeyRing`` in ``app.state.key_ring``.
     """
+    wanted = frozenset(scopes)
+    refusal = (
+        f"this key lacks the '{scopes[0]}' scope"
+        if len(scopes) == 1
+        else "this key needs the " + " or ".join(f"'{scope}'" for scope in scopes) + " scope"
+    )
 
     async def principal(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -91,8 +97,8 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[ClinicPrincipal]]:
                 detail="missing, unknown or revoked API key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if scope not in found.scopes:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this key lacks the '{scope}' scope")
+        if not found.scopes & wanted:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
         return found
 
     return principal

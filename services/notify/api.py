@@ -13,13 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict
 
 from services.notify.acknowledgement import AckClaim, AckLinks, Acknowledgements
 from services.notify.routing import ChannelSet, ClinicRouting, TherapistRoute
 from services.notify.routing_store import RoutingStore
-from shared.auth import ClinicPrincipal, KeyRing, Scope, bearer, require_scope
+from shared.auth import ClinicPrincipal, Scope, require_scope
 from shared.contracts.fields import OpaqueId
 
 router = APIRouter(prefix="/v1", tags=["notify"])
@@ -47,21 +46,7 @@ def _api(request: Request) -> NotifyApi:
 Api = Annotated[NotifyApi, Depends(_api)]
 
 
-async def reader_or_admin(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> ClinicPrincipal:
-    """Like ``require_scope``, but either of two scopes will do."""
-    ring: KeyRing = request.app.state.key_ring
-    found = ring.authenticate(credentials.credentials) if credentials else None
-    if found is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing, unknown or revoked API key",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    if not found.scopes & {Scope.READ, Scope.ADMIN}:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this key needs the 'read' or 'admin' scope")
-    return found
+reader_or_admin = require_scope(Scope.READ, Scope.ADMIN)
 
 
 class RoutingView(ClinicRouting):

@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,7 +32,7 @@ from services.scoring.web import actions, figures
 from services.scoring.web.access import COOKIE, SessionCookies, ViewLink, ViewLinks, ViewSession
 from services.scoring.web.queries import ViewQueries
 from services.scoring.web.settings import WebSettings
-from shared.auth import ClinicPrincipal, KeyRing, Scope, bearer
+from shared.auth import ClinicPrincipal, KeyRing, Scope, require_scope
 from shared.contracts.fields import OpaqueId
 
 HERE = Path(__file__).parent
@@ -171,20 +170,7 @@ class ViewLinkAnswer(BaseModel):
     expires_at: datetime
 
 
-async def reader_or_admin(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> ClinicPrincipal:
-    ring: KeyRing = request.app.state.key_ring
-    found = ring.authenticate(credentials.credentials) if credentials else None
-    if found is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing, unknown or revoked API key",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    if not found.scopes & {Scope.READ, Scope.ADMIN}:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this key needs the 'read' or 'admin' scope")
-    return found
+reader_or_admin = require_scope(Scope.READ, Scope.ADMIN)
 
 
 @link_router.post(
