@@ -4,6 +4,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from shared import topics
@@ -24,6 +25,24 @@ def routing(url: str, deadline_seconds: float) -> dict[str, object]:
     }
 
 
+async def alerted(
+    http: httpx.AsyncClient,
+    notify: Notify,
+    publish: Publisher,
+    webhook: WebhookReceiver,
+    client_id: str,
+    deadline_seconds: float,
+) -> None:
+    """Route the clinic's alerts to the receiver (therapist and supervisor, acknowledgement due after
+    ``deadline_seconds``), raise a rupture for ``client_id`` and wait until the therapist has its alert."""
+    answer = await http.put(
+        "/v1/routing", json=routing(webhook.url, deadline_seconds), headers=notify.key(Scope.ADMIN)
+    )
+    assert answer.status_code == 200
+    await publish.rupture(notify.clinic_id, rupture(client_id))
+    await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+
+
 def to_supervisor(webhook: WebhookReceiver, client_id: str) -> list[str]:
     return [c.body["reason"] for c in webhook.calls_for(client_id) if c.path == "/hook/supervisor"]
 
@@ -33,12 +52,7 @@ async def test_an_alert_nobody_acknowledges_escalates_to_the_supervisors_once(
 ) -> None:
     client_id = f"c-{unique}"
     async with notify.running() as http:
-        answer = await http.put(
-            "/v1/routing", json=routing(webhook.url, 2.0), headers=notify.key(Scope.ADMIN)
-        )
-        assert answer.status_code == 200
-        await publish.rupture(notify.clinic_id, rupture(client_id))
-        await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+        await alerted(http, notify, publish, webhook, client_id, deadline_seconds=2.0)
         assert to_supervisor(webhook, client_id) == []
         await eventually(lambda: len(to_supervisor(webhook, client_id)) >= 1, within=10.0)
         await asyncio.sleep(1.5)
@@ -53,12 +67,7 @@ async def test_acknowledging_through_the_link_stops_the_escalation_and_publishes
 ) -> None:
     client_id = f"c-{unique}"
     async with notify.running() as http:
-        answer = await http.put(
-            "/v1/routing", json=routing(webhook.url, 4.0), headers=notify.key(Scope.ADMIN)
-        )
-        assert answer.status_code == 200
-        await publish.rupture(notify.clinic_id, rupture(client_id))
-        await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+        await alerted(http, notify, publish, webhook, client_id, deadline_seconds=4.0)
         link = webhook.calls_for(client_id)[0].body["acknowledge_url"].removeprefix("http://notify")
 
         page = await http.get(link)
@@ -92,12 +101,7 @@ async def test_acknowledging_through_the_api_needs_a_read_or_admin_key_of_the_cl
     client_id = f"c-{unique}"
     path, body = f"/v1/ruptures/r-{client_id}/acknowledge", {"acknowledged_by": "t-1"}
     async with notify.running() as http:
-        answer = await http.put(
-            "/v1/routing", json=routing(webhook.url, 3.0), headers=notify.key(Scope.ADMIN)
-        )
-        assert answer.status_code == 200
-        await publish.rupture(notify.clinic_id, rupture(client_id))
-        await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+        await alerted(http, notify, publish, webhook, client_id, deadline_seconds=3.0)
 
         assert (await http.post(path, json=body, headers=notify.key(Scope.INGEST))).status_code == 403
         foreign = await http.post(
@@ -118,12 +122,7 @@ async def test_an_acknowledgement_made_in_another_service_stops_the_escalation(
 ) -> None:
     client_id = f"c-{unique}"
     async with notify.running() as http:
-        answer = await http.put(
-            "/v1/routing", json=routing(webhook.url, 4.0), headers=notify.key(Scope.ADMIN)
-        )
-        assert answer.status_code == 200
-        await publish.rupture(notify.clinic_id, rupture(client_id))
-        await eventually(lambda: len(webhook.calls_for(client_id)) >= 1)
+        await alerted(http, notify, publish, webhook, client_id, deadline_seconds=4.0)
         await publish.acknowledgement(
             notify.clinic_id,
             RuptureAcknowledgedV1(
