@@ -1,6 +1,7 @@
 """Comparing what the platform ended with against the oracle: Kafka, the scoring read model and the alerts.
 
-- Kafka: every accepted event id is on its topic, once; nothing of the run's clinics that was not accepted.
+- Kafka: every accepted event id is on its topic; nothing of the run's clinics that was not accepted. A second
+  record of an id (the intake retried after a crash) is counted apart (``copies``): consumers drop it.
 - State: scoring's read model of every client (``GET /v1/clients/{id}/alliance`` with the clinic's read key)
   equals the oracle's assessment put through the same projection (markers per session, episodes with their
   severity and resolution, the summary).
@@ -37,7 +38,7 @@ class KafkaAccount:
     accepted: int
     present: int  # accepted ids found on the topics
     lost: int
-    duplicated: int  # records beyond the first with the same event id
+    copies: int  # records beyond the first with the same event id (consumers drop them by id)
     extra: int  # ids of the run's clinics that no 202 answered
 
 
@@ -88,7 +89,7 @@ async def account_kafka(bootstrap: str, prefix: str, accepted_ids: Collection[st
         accepted=len(accepted),
         present=len(accepted & ids.keys()),
         lost=len(accepted - ids.keys()),
-        duplicated=sum(n - 1 for n in ids.values()),
+        copies=sum(n - 1 for n in ids.values()),
         extra=len(ids.keys() - accepted),
     )
 

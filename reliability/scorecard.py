@@ -13,6 +13,7 @@ COLUMNS = (
     ("alerts delivered", "alerts_delivered"),
     ("extra alerts", "extra"),
     ("redelivered copies", "redelivered"),
+    ("Kafka copies", "kafka_copies"),
     ("state equal", "state"),
     ("recovery s", "recovery"),
 )
@@ -24,11 +25,12 @@ class ScenarioResult:
     events_in: int  # submissions the feedback service accepted (202)
     accounted: int  # of those, events found in Kafka and applied by scoring
     lost: int  # accepted events missing from Kafka + expected alerts never delivered
-    duplicated: int  # second records of an event id in Kafka + alerts delivered twice
+    duplicated: int  # alerts delivered twice (two distinct events for one submission count as extra)
     alerts_expected: int
     alerts_delivered: int  # distinct deliveries received
-    extra: int  # alerts nobody expected
+    extra: int  # alerts nobody expected + event ids of the run's clinics that no 202 answered
     redelivered: int  # repeated copies of one delivery (same X-Alliance-Delivery), deduplicated
+    kafka_copies: int = 0  # second records of an accepted event id (same id), dropped by every consumer
     state_differences: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None  # from the fault's end until the platform caught up
     rejected: int = 0  # submissions the driver gave up on (must be 0)

@@ -1,7 +1,7 @@
 """Writing accepted submissions to Kafka, where "accepted" means acknowledged by every in-sync replica.
 
-Why this producer is *not* idempotent, unlike the other services': aiokafka's idempotent producer never expires
-a batch, it retries until the broker is back. A request answered 503 while Kafka is down would then still land
+Why this producer is *not* idempotent (no producer of the platform is; docs/integration.md): aiokafka's
+idempotent producer never expires a batch, it retries until the broker is back. A request answered 503 while Kafka is down would then still land
 minutes later, a ghost event the caller was told did not happen. Without idempotence a batch that is not
 acknowledged within ``publish_timeout_ms`` fails for good and is dropped, so 503 means "not stored". The rare
 duplicate a plain retry can cause carries the same CloudEvents id, and every consumer deduplicates on it.
