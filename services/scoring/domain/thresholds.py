@@ -32,6 +32,9 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
     "missing_feedback_run": 1,
     "stale_after_sessions": 1,
 }
+# The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
+# stores integers of at most 8 bytes; an unbounded one reached the database and failed there).
+COUNT_MAXIMUM = 100
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,10 @@ class Thresholds:
             elif field.name in _COUNT_MINIMUMS:
                 if isinstance(value, bool) or not isinstance(value, int):
                     problems[field.name] = "must be a whole number of sessions"
-                elif value < _COUNT_MINIMUMS[field.name]:
-                    problems[field.name] = f"must be at least {_COUNT_MINIMUMS[field.name]}"
+                elif not _COUNT_MINIMUMS[field.name] <= value <= COUNT_MAXIMUM:
+                    problems[field.name] = (
+                        f"must be between {_COUNT_MINIMUMS[field.name]} and {COUNT_MAXIMUM}"
+                    )
         alert = _as_severity(self.alert_threshold)
         if alert is None or alert is Severity.NONE:
             problems["alert_threshold"] = "must be one of low, medium, high"

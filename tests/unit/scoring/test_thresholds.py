@@ -58,6 +58,9 @@ def test_clinic_overrides_are_applied_exactly() -> None:
         pytest.param({"stale_after_sessions": 0}, "stale_after_sessions", id="zero-sessions"),
         pytest.param({"attendance_window": -2}, "attendance_window", id="negative-count"),
         pytest.param({"missing_feedback_run": 2.5}, "missing_feedback_run", id="fractional-count"),
+        pytest.param({"attendance_window": 101}, "attendance_window", id="count-above-100"),
+        # found by Schemathesis: an integer MongoDB cannot store reached the database and failed there (500)
+        pytest.param({"attendance_window": 80933364767103778816}, "attendance_window", id="huge-count"),
         pytest.param({"baseline_min_earlier": 1}, "baseline_min_earlier", id="sd-needs-two"),
         pytest.param({"baseline_min_earlier": 6}, "baseline_min_earlier", id="min-earlier-above-window"),
         pytest.param({"alert_threshold": "none"}, "alert_threshold", id="alert-threshold-none"),
