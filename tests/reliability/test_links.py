@@ -2,6 +2,7 @@
 (alerts): tampered, expired and replayed."""
 
 import json
+import string
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,11 +25,20 @@ async def tenants(reliability: Reliability) -> Tenants:
     return await set_up(reliability)
 
 
+BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
 def tampered(token: str) -> list[str]:
-    """The token with one character changed at the start, the middle and the end, and cut short."""
+    """The token with one character changed at the start, the middle and the end, and cut short.
+
+    A character is changed in its top bit. The last character of a base64 signature carries unused low bits,
+    so changing only those leaves the decoded signature, and the token, as valid as before.
+    """
 
     def flip(i: int) -> str:
-        return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+        position = BASE64URL.find(token[i])
+        changed = BASE64URL[(position + 32) % 64] if position >= 0 else "A"
+        return token[:i] + changed + token[i + 1 :]
 
     return [flip(0), flip(len(token) // 2), flip(len(token) - 1), token[:-4]]
 
