@@ -12,14 +12,13 @@
 
 import asyncio
 import json
-import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from reliability.oracle import AlertKey, AlertVerdict, Expectation, judge_alerts
 from reliability.receiver import Mailbox, WebhookCall
@@ -29,6 +28,7 @@ from services.scoring.projection import alliance_view
 from services.scoring.views import ClientAlliance
 from shared import topics
 from shared.contracts import Severity
+from shared.messaging.reading import read_to_end
 
 INBOUND = (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED)
 
@@ -46,26 +46,15 @@ async def read_topics(
     bootstrap: str, watched: Iterable[topics.Topic], keep: Any, within: float = 60.0
 ) -> list[Any]:
     """Every record of ``watched`` up to their current ends that ``keep`` returns something for."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
     found: list[Any] = []
-    try:
-        partitions = [TopicPartition(t.name, p) for t in watched for p in range(t.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        deadline = time.monotonic() + within
-        while [p for p, end in ends.items() if await consumer.position(p) < end]:
-            if time.monotonic() > deadline:
-                raise TimeoutError("could not read the topics to their ends")
-            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
-                for record in records:
-                    if record.offset < ends[TopicPartition(record.topic, record.partition)]:
-                        kept = keep(record)
-                        if kept is not None:
-                            found.append(kept)
-    finally:
-        await consumer.stop()
+
+    def collect(record: Any) -> None:
+        kept = keep(record)
+        if kept is not None:
+            found.append(kept)
+
+    partitions = [TopicPartition(t.name, p) for t in watched for p in range(t.partitions)]
+    await read_to_end(bootstrap, partitions, collect, within)
     return found
 
 

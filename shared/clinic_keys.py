@@ -5,17 +5,17 @@ is never refused just after a restart. From then on a FastStream subscriber outs
 instance sees every record) applies changes as they come; re-reading a record is harmless.
 """
 
-import asyncio
-import time
 from datetime import UTC, datetime
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from shared.auth import KeyRing, Scope, hash_key
 from shared.contracts import CLINIC_KEY, ClinicKeyV1, CloudEvent, ContractViolation
 from shared.messaging import publish_event
+from shared.messaging.reading import read_to_end
 from shared.messaging.subscription import contract_decoder
 
 SOURCE = "/operators/admin"
@@ -41,31 +41,20 @@ def follow_keys(broker: KafkaBroker, ring: KeyRing) -> None:
 
 async def catch_up(ring: KeyRing, bootstrap: str, within: float = 30.0) -> int:
     """Read every key record up to the topic's current end; returns how many were applied."""
-    # FastStream subscribers have no notion of "caught up to the end offsets", so this one bounded read
-    # uses aiokafka directly.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
     applied = 0
-    try:
-        partitions = [TopicPartition(CLINIC_KEY.topic.name, p) for p in range(CLINIC_KEY.topic.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        deadline = time.monotonic() + within
-        while [p for p, end in ends.items() if await consumer.position(p) < end]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {CLINIC_KEY.topic.name} to its end within {within:.0f} s")
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    try:
-                        apply_record(ring, CLINIC_KEY.decode(record.value).data)
-                        applied += 1
-                    except ContractViolation:
-                        continue  # the live subscriber dead-letters it; start-up must not fail on it
-            await asyncio.sleep(0)
-    finally:
-        await consumer.stop()
+
+    def apply(record: Any) -> None:
+        nonlocal applied
+        try:
+            apply_record(ring, CLINIC_KEY.decode(record.value).data)
+            applied += 1
+        except ContractViolation:
+            pass  # the live subscriber dead-letters it; start-up must not fail on it
+
+    topic = CLINIC_KEY.topic
+    await read_to_end(
+        bootstrap, [TopicPartition(topic.name, p) for p in range(topic.partitions)], apply, within
+    )
     return applied
 
 
