@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from reliability import oracle
@@ -218,8 +218,6 @@ class Run:
 
 
 async def _end_offsets(bootstrap: str, watched: Sequence[topics.Topic]) -> dict[TopicPartition, int]:
-    from aiokafka import AIOKafkaConsumer
-
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
