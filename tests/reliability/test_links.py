@@ -43,6 +43,20 @@ def tampered(token: str) -> list[str]:
     return [flip(0), flip(len(token) // 2), flip(len(token) - 1), token[:-4]]
 
 
+def form_link(secret: str, clinic: str, client_id: str, session: str, lifetime: timedelta) -> str:
+    """A feedback-form token for the client's session ``session``, signed with ``secret``."""
+    _, token = LinkSigner(secret).issue(
+        clinic_id=clinic,
+        client_id=client_id,
+        therapist_id="t-link",
+        session_id=f"{client_id}-{session}",
+        session_at=datetime(2026, 5, 4, 10, tzinfo=UTC),
+        instrument="srs",
+        lifetime=lifetime,
+    )
+    return token
+
+
 async def test_feedback_links_tampered_expired_and_replayed(
     reliability: Reliability, tenants: Tenants
 ) -> None:
@@ -71,27 +85,11 @@ async def test_feedback_links_tampered_expired_and_replayed(
             assert (await http.post(f"{feedback}/f/{bad}", data=form)).status_code == 400
 
         # Signed with the service's own secret but past its expiry: 410, before and at submission.
-        _, expired = LinkSigner(LINK_SECRET).issue(
-            clinic_id=tenants.a,
-            client_id=client_id,
-            therapist_id="t-link",
-            session_id=f"{client_id}-s2",
-            session_at=datetime(2026, 5, 4, 10, tzinfo=UTC),
-            instrument="srs",
-            lifetime=timedelta(hours=-1),
-        )
+        expired = form_link(LINK_SECRET, tenants.a, client_id, "s2", lifetime=timedelta(hours=-1))
         assert (await http.get(f"{feedback}/f/{expired}")).status_code == 410
         assert (await http.post(f"{feedback}/f/{expired}", data=form)).status_code == 410
         # Signed with another secret: tampered, whatever it claims.
-        _, forged = LinkSigner("not-the-secret").issue(
-            clinic_id=tenants.a,
-            client_id=client_id,
-            therapist_id="t-link",
-            session_id=f"{client_id}-s3",
-            session_at=datetime(2026, 5, 4, 10, tzinfo=UTC),
-            instrument="srs",
-            lifetime=timedelta(hours=1),
-        )
+        forged = form_link("not-the-secret", tenants.a, client_id, "s3", lifetime=timedelta(hours=1))
         assert (await http.post(f"{feedback}/f/{forged}", data=form)).status_code == 400
 
         first = await http.post(f"{feedback}{path}", data=form)

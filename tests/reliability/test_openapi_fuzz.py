@@ -3,16 +3,10 @@ tests/integration/feedback): generated requests with a valid key of every scope 
 ASGI apps on the session's real Kafka and MongoDB; bounded examples per operation."""
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
 from schemathesis.openapi import from_asgi
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.schemas import BaseSchema
@@ -22,17 +16,11 @@ from services.notify.settings import NotifySettings
 from services.scoring.app import create_app as scoring_app
 from services.scoring.settings import ScoringSettings
 from shared.auth import KeyRing, Scope, hash_key
+from tests.support.fuzz import fuzz_every_operation
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.slow
 API_KEY = f"fuzz-{uuid.uuid4().hex}"
-SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
 
 
 def scoring(servers: Servers, unique: str, ring: KeyRing) -> FastAPI:
@@ -70,21 +58,7 @@ def api(request: pytest.FixtureRequest, servers: Servers) -> Iterator[BaseSchema
 
 
 def test_no_generated_request_gets_a_server_error(api: BaseSchema) -> None:
-    tested: list[str] = []
-    statuses = Counter[int]()
-    for result in api.get_all_operations():
-        assert isinstance(result, Ok), result
-        operation = result.ok()
-
-        @SETTINGS
-        @given(case=operation.as_strategy())
-        def no_server_error(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
-            headers: dict[str, Any] = {"Authorization": f"Bearer {API_KEY}"}
-            response = case.call_and_validate(headers=headers, checks=[not_a_server_error])
-            statuses[response.status_code] += 1
-
-        no_server_error()
-        tested.append(operation.label)
+    tested, statuses = fuzz_every_operation(api, API_KEY, max_examples=30)
     assert len(tested) >= 6, tested
     # Past auth, and both sides of validation reached.
     assert 422 in statuses and any(200 <= code < 300 for code in statuses), statuses

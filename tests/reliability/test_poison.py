@@ -40,6 +40,7 @@ from shared.contracts import (
     encode,
 )
 from tests.reliability.conftest import Reliability
+from tests.support import waiting
 from tests.support.kafka import records_matching
 
 OVERSIZED = 900 * 1024
@@ -189,11 +190,8 @@ async def reads_past(bootstrap: str, group: str, topic: str, sent: Sent) -> bool
     return True
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 90.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within:.0f} s: {what}"
-        await asyncio.sleep(0.5)
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    await waiting.eventually(check, within=90.0, what=what, interval=0.5)
 
 
 def envelope(kind: EventKind[Any], data: Any, clinic: str, client: str) -> CloudEvent[Any]:

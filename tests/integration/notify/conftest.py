@@ -1,10 +1,8 @@
 """The notify app in this process on the session's real Kafka and MongoDB, a real SMTP server (aiosmtpd) and
 real webhook receivers. Each test has its own database, consumer group, clinic and clients."""
 
-import asyncio
 import socket
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -214,18 +212,6 @@ def smtp() -> Iterator[Mailbox]:
 def webhook() -> Iterator[WebhookReceiver]:
     with webhook_receiver() as receiver:
         yield receiver
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 15.0) -> None:
-    """Wait until ``check`` holds; fail clearly if it never does."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if await outcome if isinstance(outcome, Awaitable) else outcome:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
 
 
 def view_link_in(url: str, notify: "Notify") -> ViewLink:

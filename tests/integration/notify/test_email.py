@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 
 from shared.auth import Scope
-from tests.integration.notify.conftest import Mailbox, Notify, Publisher, eventually, rupture, view_link_in
+from tests.integration.notify.conftest import Mailbox, Notify, Publisher, rupture, view_link_in
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,9 @@ import pytest
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import RUPTURE_ACKNOWLEDGED, RuptureAcknowledgedV1
-from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture
+from tests.integration.notify.conftest import Notify, Publisher, rupture
 from tests.support.kafka import records_matching
+from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,8 @@ import asyncio
 import pytest
 
 from shared.auth import Scope
-from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture
+from tests.integration.notify.conftest import Notify, Publisher, rupture
+from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration

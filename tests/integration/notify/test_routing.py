@@ -8,7 +8,8 @@ from prometheus_client import REGISTRY
 
 from shared.auth import Scope
 from shared.contracts import Severity
-from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture
+from tests.integration.notify.conftest import Notify, Publisher, rupture
+from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration

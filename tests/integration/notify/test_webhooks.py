@@ -12,8 +12,9 @@ import pytest
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT, Severity
-from tests.integration.notify.conftest import Notify, Publisher, eventually, rupture, view_link_in
+from tests.integration.notify.conftest import Notify, Publisher, rupture, view_link_in
 from tests.support.kafka import records_matching
+from tests.support.waiting import eventually
 from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver
 
 pytestmark = pytest.mark.integration

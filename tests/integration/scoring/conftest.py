@@ -1,5 +1,3 @@
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
 from shared.topics import ALL_TOPICS
 from tests.integration.scoring.streams import Publisher
+from tests.support import waiting
 from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 
@@ -58,11 +57,7 @@ class Scoring:
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
     """Wait until ``check`` holds; fail the test with a clear message if it never does."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
+    await waiting.eventually(check, within)
 
 
 async def applied_count(scoring: Scoring, clinic_id: str, client_id: str) -> int:
