@@ -18,8 +18,9 @@ _EVENTS_NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b7a-9d0e-2a4b6c8d0e1f")
 
 
 class ResolutionHow(Enum):
-    REPAIRED = "repaired"
-    MANUAL = "manual"
+    REPAIRED = "repaired"  # a later session came back to the client's usual (DOMAIN.md "Repair")
+    MANUAL = "manual"  # a clinician closed it by hand, with a note
+    SETTLED = "settled"  # the latest sessions carry no medium or high marker, but the usual is not back
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class ClientSummary:
     episode_count: int
     repaired_count: int
     resolved_by_hand_count: int
+    settled_count: int  # closed because the latest sessions calmed down, without a return to the usual
 
 
 def summarize(
@@ -67,4 +68,5 @@ def summarize(
         episode_count=len(timeline.episodes),
         repaired_count=resolutions.count(ResolutionHow.REPAIRED),
         resolved_by_hand_count=resolutions.count(ResolutionHow.MANUAL),
+        settled_count=resolutions.count(ResolutionHow.SETTLED),
     )

@@ -35,6 +35,7 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
 # The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
 # stores integers of at most 8 bytes; an unbounded one reached the database and failed there).
 COUNT_MAXIMUM = 100
+HORIZON_MAXIMUM = 3650  # ten years of days: anything older is history whatever the setting
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Thresholds:
     alert_threshold: Severity = Severity.MEDIUM  # first alert when an episode reaches this
     stale_after_sessions: int = 3  # open episode after this many more sessions -> stale
     repair_margin: Decimal = Decimal("1.0")  # repair: T >= mean(totals before episode) - this
+    push_horizon_days: int = 14  # an alert about a session older than this when announced is not pushed
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}
@@ -78,6 +80,9 @@ class Thresholds:
                     problems[field.name] = (
                         f"must be between {_COUNT_MINIMUMS[field.name]} and {COUNT_MAXIMUM}"
                     )
+        horizon = self.push_horizon_days
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or not 0 <= horizon <= HORIZON_MAXIMUM:
+            problems["push_horizon_days"] = f"must be a whole number of days between 0 and {HORIZON_MAXIMUM}"
         alert = _as_severity(self.alert_threshold)
         if alert is None or alert is Severity.NONE:
             problems["alert_threshold"] = "must be one of low, medium, high"
