@@ -22,6 +22,7 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "alert_threshold": Severity.MEDIUM,
     "stale_after_sessions": 3,
     "repair_margin": Decimal("1.0"),
+    "push_horizon_days": 14,
 }
 
 
