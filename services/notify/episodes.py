@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.alert import SEVERITY_RANK
-from shared.contracts import RuptureSuspectedV1
+from shared.contracts import RuptureSuspectedV2
 
 Document = dict[str, Any]
 
@@ -32,18 +32,25 @@ class EpisodeStore:
         self,
         session: AsyncClientSession,
         clinic_id: str,
-        rupture: RuptureSuspectedV1,
+        rupture: RuptureSuspectedV2,
         escalate_at: datetime | None,
-    ) -> None:
-        """Remember the episode's latest level and arm the timer, unless acknowledged or escalated at it."""
+        event_id: str,
+        now: datetime,
+    ) -> bool:
+        """Remember the episode's latest level and arm the timer, unless acknowledged or escalated at it.
+
+        Every alert is also kept in the episode's ``alerts`` (event id, level, stale, from history, when
+        noted): an alert from history has no delivery, so this is its audit trail. Returns False when this
+        very alert was noted before (a redelivery)."""
         key = episode_key(clinic_id, rupture.rupture_id)
         known = await self._episodes.find_one({"_id": key}, session=session) or {}
+        new = all(alert["event_id"] != event_id for alert in known.get("alerts", []))
         latest = rupture
         if (
             known.get("rupture")
             and SEVERITY_RANK[rupture.severity] < SEVERITY_RANK[known["rupture"]["severity"]]
         ):
-            latest = RuptureSuspectedV1.model_validate(known["rupture"])  # an older event, redelivered
+            latest = RuptureSuspectedV2.model_validate(known["rupture"])  # an older event, redelivered
         timer = known.get("escalate_at")
         armed = (
             escalate_at is not None
@@ -62,11 +69,27 @@ class EpisodeStore:
                     "client_id": rupture.client_id,
                     "rupture": latest.model_dump(mode="json"),
                     "escalate_at": timer,
-                }
+                },
+                **(
+                    {
+                        "$push": {
+                            "alerts": {
+                                "event_id": event_id,
+                                "severity": rupture.severity.value,
+                                "stale": rupture.stale,
+                                "from_history": rupture.from_history,
+                                "noted_at": now,
+                            }
+                        }
+                    }
+                    if new
+                    else {}
+                ),
             },
             upsert=True,
             session=session,
         )
+        return new
 
     async def overdue(self, now: datetime, limit: int = 100) -> list[Document]:
         cursor = self._episodes.find({"escalate_at": {"$lte": now}, "acknowledged_at": None}).limit(limit)

@@ -18,6 +18,11 @@ ALERTS_UNROUTED = Counter(
     "Alerts for a therapist without routing (sent to supervisors).",
     ["clinic"],
 )
+ALERTS_FROM_HISTORY = Counter(
+    "alliance_alerts_from_history_total",
+    "Alerts about sessions older than the clinic's push horizon (imported history): recorded, never pushed.",
+    ["clinic"],
+)
 ESCALATIONS = Counter(
     "alliance_alert_escalations_total",
     "Unacknowledged alerts escalated to supervisors.",

@@ -1,5 +1,8 @@
 """Who gets which delivery, and when, for a suspected rupture or an overdue acknowledgement. Pure.
 
+An alert from history (its session was older than the clinic's push horizon when scoring announced it) plans
+nothing: no e-mail, no webhook, no escalation timer.
+
 A delivery's id is derived from the episode, its level, the reason and the recipient's channel: a redelivered
 event, or a second event for the same episode and level, plans the same ids and so sends nothing twice.
 """
@@ -9,7 +12,7 @@ from datetime import datetime
 
 from services.notify.alert import Reason, Recipient, at_least
 from services.notify.routing import ClinicRouting
-from shared.contracts import RuptureSuspectedV1, Severity, derived_event_id
+from shared.contracts import RuptureSuspectedV2, Severity, derived_event_id
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,13 @@ def delivery_id(clinic_id: str, rupture_id: str, severity: Severity, reason: Rea
 
 def plan_alert(
     clinic_id: str,
-    rupture: RuptureSuspectedV1,
+    rupture: RuptureSuspectedV2,
     stored: ClinicRouting | None,
     fallback_webhook: str | None,
     now: datetime,
 ) -> AlertPlan:
+    if rupture.from_history:  # history is not news: recorded by the caller, never pushed, never escalated
+        return AlertPlan((), unrouted=False, escalate_at=None)
     routing = stored or ClinicRouting()
     severity = rupture.severity
     planned: list[PlannedDelivery] = []
@@ -72,7 +77,7 @@ def plan_alert(
 
 
 def plan_escalation(
-    clinic_id: str, rupture: RuptureSuspectedV1, routing: ClinicRouting, now: datetime
+    clinic_id: str, rupture: RuptureSuspectedV2, routing: ClinicRouting, now: datetime
 ) -> tuple[PlannedDelivery, ...]:
     """The supervisors' deliveries for an alert nobody acknowledged in time."""
     due_at = routing.release_time(rupture.severity, now)

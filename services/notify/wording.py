@@ -1,6 +1,6 @@
 """Plain words for an alert: each marker as a sentence, the dimension involved, one suggested next step. Pure."""
 
-from shared.contracts import MarkerV1, RuptureSuspectedV1
+from shared.contracts import MarkerV1, RuptureSuspectedV2
 
 # One step from the rupture-repair literature (Safran & Muran; Eubanks, Muran & Safran 2018) per dimension.
 NEXT_STEPS = {
@@ -18,7 +18,7 @@ def _n(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
-def describe(marker: MarkerV1, rupture: RuptureSuspectedV1) -> str:
+def describe(marker: MarkerV1, rupture: RuptureSuspectedV2) -> str:
     value, bound = _n(marker.value), _n(marker.threshold)
     match marker.code:
         case "below_cutoff":
@@ -50,7 +50,7 @@ def describe(marker: MarkerV1, rupture: RuptureSuspectedV1) -> str:
     return f"{marker.code}: {value} (threshold {bound})"
 
 
-def dimension_of(rupture: RuptureSuspectedV1) -> str:
+def dimension_of(rupture: RuptureSuspectedV2) -> str:
     """The alliance dimension most involved: that of the lowest-rated low item, else the alliance overall."""
     rated = [m for m in rupture.markers if m.dimension and m.value is not None]
     if not rated:

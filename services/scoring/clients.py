@@ -290,6 +290,7 @@ def _emitted_to(log: domain.EmittedLog) -> Document:
         "alerted": sorted([episode_id, level.value] for episode_id, level in log.alerted),
         "stale_alerted": sorted(log.stale_alerted),
         "resolved": sorted(log.resolved),
+        "from_history": sorted(log.from_history),
     }
 
 
@@ -298,4 +299,5 @@ def _emitted_from(document: Document) -> domain.EmittedLog:
         alerted=frozenset((episode_id, domain.Severity(level)) for episode_id, level in document["alerted"]),
         stale_alerted=frozenset(document["stale_alerted"]),
         resolved=frozenset(document["resolved"]),
+        from_history=frozenset(document.get("from_history", ())),  # absent from documents before it existed
     )

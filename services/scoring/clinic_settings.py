@@ -58,6 +58,13 @@ class ThresholdValues(BaseModel):
     repair_margin: Number | None = Field(
         None, description="Repair: T ≥ mean(totals before the episode) − this."
     )
+    push_horizon_days: int | None = Field(
+        None,
+        description=(
+            "Days (0–3650). An alert about a session older than this when it is first announced (an imported "
+            "history, a late backfill) is recorded and shown, but sends no e-mail or webhook."
+        ),
+    )
 
 
 class ClinicSettings(BaseModel):

@@ -23,7 +23,7 @@ RUPTURES_ROSE = Counter(
 )
 RUPTURES_STALE = Counter("alliance_ruptures_stale_total", "Episodes left open too long.", ["clinic"])
 RUPTURES_RESOLVED = Counter(
-    "alliance_ruptures_resolved_total", "Episodes resolved: repaired, or by hand.", ["clinic", "how"]
+    "alliance_ruptures_resolved_total", "Episodes resolved: repaired, settled, or by hand.", ["clinic", "how"]
 )
 RUPTURES_ACKNOWLEDGED = Counter(
     "alliance_ruptures_acknowledged_total", "Acknowledgements of rupture alerts applied.", ["clinic"]

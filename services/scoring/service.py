@@ -17,6 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scoring import domain, metrics
 from services.scoring.clients import ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
+from services.scoring.domain.announcements import alerts_from_history
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
 from shared import mongo
 from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV1
@@ -183,7 +184,8 @@ def _consequences(
 ) -> tuple[domain.ClientAssessment, list[Outbound]]:
     """Re-assess the changed ``record``; the events it now owes (plus ``alliance.updated`` when an inbound
     event ``caused_by`` the change) are returned to be staged, and recorded in its ``EmittedLog``.
-    ``occurred_at`` is when the causing event reached the platform: the time of the events it raises."""
+    ``occurred_at`` is when the causing event reached the platform: the time of the events it raises, and
+    the moment against which the clinic's push horizon tells an alert about history from news."""
     assessment = assess(record, thresholds, previous)
     owed = list(assessment.owed_events(record.emitted))
     if announce is not None and all(event.event_id != announce for event in owed):
@@ -191,9 +193,13 @@ def _consequences(
         if manual is None:  # a session before the resolution's time already closed the episode
             raise AlreadyResolved(announce)
         owed.append(manual)
-    staged: list[Outbound] = [outbound(event, assessment, occurred_at) for event in owed]
+    announced_at = occurred_at or datetime.now(UTC)
+    history = alerts_from_history(owed, announced_at, thresholds.push_horizon_days)
+    staged: list[Outbound] = [
+        outbound(event, assessment, occurred_at, from_history=event.event_id in history) for event in owed
+    ]
     summary = alliance_updated(assessment, caused_by) if caused_by else None
-    record.emitted = record.emitted.record(owed)
+    record.emitted = record.emitted.record(owed, from_history=history)
     return assessment, staged + ([summary] if summary else [])
 
 

@@ -3,7 +3,7 @@ domain events and summaries to outbound events."""
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from services.scoring import domain
 from services.scoring.projection import episode_therapist
@@ -18,14 +18,20 @@ from shared.contracts import (
     FeedbackSubmittedV1,
     MarkerV1,
     RuptureAcknowledgedV1,
-    RuptureResolvedV2,
-    RuptureSuspectedV1,
+    RuptureResolvedV3,
+    RuptureSuspectedV2,
     SessionCompletedV1,
     derived_event_id,
 )
 
 SOURCE = "/services/scoring"
 Outbound = tuple[EventKind[Any], CloudEvent[Any]]
+# Each way an episode closes, as the wire says it; settled is its own word, never folded into repaired.
+RESOLUTION_HOW: dict[domain.ResolutionHow, Literal["repaired", "manual", "settled"]] = {
+    domain.ResolutionHow.REPAIRED: "repaired",
+    domain.ResolutionHow.MANUAL: "manual",
+    domain.ResolutionHow.SETTLED: "settled",
+}
 
 
 def fact_from(event: CloudEvent[Any]) -> domain.Fact:
@@ -65,7 +71,7 @@ def acknowledgement_from(event: CloudEvent[RuptureAcknowledgedV1]) -> domain.Ack
     return domain.Acknowledgement(data.rupture_id, data.acknowledged_by, data.acknowledged_at)
 
 
-def manual_resolution_from(event: CloudEvent[RuptureResolvedV2]) -> domain.ManualResolution | None:
+def manual_resolution_from(event: CloudEvent[RuptureResolvedV3]) -> domain.ManualResolution | None:
     """The clinician action a manual ``rupture.resolved`` records (None for a repair, or a v1 event that
     never said who resolved: such an action cannot be re-created faithfully)."""
     data = event.data
@@ -78,11 +84,15 @@ def manual_resolution_from(event: CloudEvent[RuptureResolvedV2]) -> domain.Manua
 
 
 def outbound(
-    event: domain.DomainEvent, assessment: domain.ClientAssessment, occurred_at: datetime | None = None
+    event: domain.DomainEvent,
+    assessment: domain.ClientAssessment,
+    occurred_at: datetime | None = None,
+    from_history: bool = False,
 ) -> Outbound:
-    """The wire event announcing a domain event, with the domain's deterministic id."""
+    """The wire event announcing a domain event, with the domain's deterministic id. ``from_history``: the
+    alert is about a session older than the clinic's push horizon (recorded and shown, never pushed)."""
     if isinstance(event, domain.RuptureSuspected):
-        suspected = RuptureSuspectedV1(
+        suspected = RuptureSuspectedV2(
             rupture_id=event.episode_id,
             therapist_id=event.therapist_id,
             client_id=event.client_id,
@@ -96,6 +106,7 @@ def outbound(
             srs_total=_number(event.srs_total),
             baseline=_number(event.baseline),
             stale=event.stale,
+            from_history=from_history,
         )
         # The suspicion happened when the rating that raised it arrived: notify measures alert latency from it.
         return RUPTURE_SUSPECTED, _envelope(
@@ -104,11 +115,11 @@ def outbound(
     episode = assessment.timeline.episode(event.episode_id)
     if episode is None:  # the timeline produced the event, so it knows the episode
         raise LookupError(f"no episode {event.episode_id} in the assessment")
-    resolved = RuptureResolvedV2(
+    resolved = RuptureResolvedV3(
         rupture_id=event.episode_id,
         therapist_id=episode_therapist(episode, assessment),
         client_id=event.client_id,
-        how=event.how.value,
+        how=RESOLUTION_HOW[event.how],
         sessions_to_repair=event.sessions_to_repair,
         resolved_at=event.resolved_at,
         note=event.note,

@@ -109,6 +109,19 @@ class RuptureSuspectedV1(Contract):
     )
 
 
+class RuptureSuspectedV2(RuptureSuspectedV1):
+    """V1 plus whether the alert is about history rather than news, so notify can record it without pushing."""
+
+    from_history: bool = Field(
+        default=False,
+        description=(
+            "True when the alert's session was older than the clinic's push horizon (push_horizon_days) when "
+            "the episode was first announced: an imported history or a late backfill. Such an alert is "
+            "recorded, shown and published like any other, but sends no e-mail, no webhook and no escalation."
+        ),
+    )
+
+
 class RuptureResolvedV1(Contract):
     """A rupture episode was repaired, or resolved by hand."""
 
@@ -128,6 +141,29 @@ class RuptureResolvedV2(RuptureResolvedV1):
 
     resolved_by: OpaqueId | None = Field(
         default=None, description="Pseudonym of the clinician who resolved by hand; None when repaired."
+    )
+
+
+class RuptureResolvedV3(Contract):
+    """V2 with a third way to close: ``settled``, an episode whose latest sessions carry no medium or high
+    marker although the client's usual score is not back. Settled is not repaired: shown and counted apart."""
+
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    how: Literal["repaired", "manual", "settled"] = Field(
+        description=(
+            "repaired: a session came back to the client's usual; manual: a clinician closed it with a note; "
+            "settled: its latest 2 sessions with a client SRS carry no medium or high marker."
+        )
+    )
+    sessions_to_repair: int | None = Field(default=None, ge=0)
+    resolved_at: Timestamp
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="The clinician's note for a manual resolution."
+    )
+    resolved_by: OpaqueId | None = Field(
+        default=None, description="Pseudonym of the clinician who resolved by hand; None otherwise."
     )
 
 

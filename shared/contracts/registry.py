@@ -26,7 +26,9 @@ from shared.contracts.events import (
     RuptureAcknowledgedV1,
     RuptureResolvedV1,
     RuptureResolvedV2,
+    RuptureResolvedV3,
     RuptureSuspectedV1,
+    RuptureSuspectedV2,
     SessionCompletedV1,
 )
 
@@ -46,14 +48,21 @@ class ContractViolation(ValueError):
 @dataclass(frozen=True)
 class EventKind(Generic[ModelT]):
     name: str
-    topic: topics.Topic
+    topic: topics.Topic  # where the kind is published
     versions: tuple[type[BaseModel], ...]
     # upcasters[i] turns data of version i+1 into data of version i+2.
     upcasters: tuple[Upcaster, ...] = field(default=())
+    # Topics the kind was published on before; consumers still read them while they are deprecated.
+    former_topics: tuple[topics.Topic, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if len(self.upcasters) != len(self.versions) - 1:
             raise ValueError(f"{self.name}: need one upcaster between each pair of versions")
+
+    @property
+    def consumed_topics(self) -> tuple[topics.Topic, ...]:
+        """Every topic a consumer of this kind reads: where it is published, and where it used to be."""
+        return (self.topic, *self.former_topics)
 
     @property
     def latest_version(self) -> int:
@@ -147,20 +156,47 @@ def _summarise(error: ValidationError) -> str:
     )
 
 
+# A client's history travels on one topic, in the order it was produced (shared/topics.py, CLIENT_EVENTS).
 SESSION_COMPLETED: EventKind[SessionCompletedV1] = EventKind(
-    "session.completed", topics.SESSION_COMPLETED, (SessionCompletedV1,)
+    "session.completed",
+    topics.CLIENT_EVENTS,
+    (SessionCompletedV1,),
+    former_topics=(topics.SESSION_COMPLETED,),
 )
 FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
-    "feedback.submitted", topics.FEEDBACK_SUBMITTED, (FeedbackSubmittedV1,)
+    "feedback.submitted",
+    topics.CLIENT_EVENTS,
+    (FeedbackSubmittedV1,),
+    former_topics=(topics.FEEDBACK_SUBMITTED,),
 )
-RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV1] = EventKind(
-    "rupture.suspected", topics.RUPTURE_SUSPECTED, (RuptureSuspectedV1,)
+
+
+def upcast_rupture_suspected_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 alerts were all pushed: none was from history."""
+    return {**data, "from_history": False}
+
+
+def upcast_rupture_resolved_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 never said who resolved."""
+    return {**data, "resolved_by": None}
+
+
+def upcast_rupture_resolved_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """v3 only widens ``how`` (adds ``settled``): every v2 body is a v3 body."""
+    return dict(data)
+
+
+RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV2] = EventKind(
+    "rupture.suspected",
+    topics.RUPTURE_SUSPECTED,
+    (RuptureSuspectedV1, RuptureSuspectedV2),
+    (upcast_rupture_suspected_v1_v2,),
 )
-RUPTURE_RESOLVED: EventKind[RuptureResolvedV2] = EventKind(
+RUPTURE_RESOLVED: EventKind[RuptureResolvedV3] = EventKind(
     "rupture.resolved",
     topics.RUPTURE_RESOLVED,
-    (RuptureResolvedV1, RuptureResolvedV2),
-    (lambda data: {**data, "resolved_by": None},),  # v1 never said who resolved
+    (RuptureResolvedV1, RuptureResolvedV2, RuptureResolvedV3),
+    (upcast_rupture_resolved_v1_v2, upcast_rupture_resolved_v2_v3),
 )
 RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV1] = EventKind(
     "rupture.acknowledged", topics.RUPTURE_ACKNOWLEDGED, (RuptureAcknowledgedV1,)

@@ -12,42 +12,74 @@ announcement is never retracted and never repeated:
 - a resolution is owed only for an episode that was alerted (now or before): an episode that stayed below the
   clinic's alert threshold lives in the read model only;
 - if a late event changes an episode's opening session, its id changes too and it is a new episode.
+
+History is not news: an alert about a session older than the clinic's push horizon at the time it is
+announced (an imported history, a late backfill) is published as usual but marked ``from_history``, so no one
+is paged about the past. The log remembers the episodes whose first alert was such, for the views.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from .episodes import EpisodeTimeline
 from .events import DomainEvent, RuptureSuspected
 from .severity import Severity
 
 
+def is_history(session_at: datetime, announced_at: datetime, horizon_days: int) -> bool:
+    """An alert is about history, not news, when its session is more than ``horizon_days`` days older than
+    the moment it is announced (exactly the horizon is still news)."""
+    return announced_at - session_at > timedelta(days=horizon_days)
+
+
+def alerts_from_history(
+    events: Iterable[DomainEvent], announced_at: datetime, horizon_days: int
+) -> frozenset[str]:
+    """Event ids of the alerts among ``events`` that are about history when announced at ``announced_at``."""
+    return frozenset(
+        event.event_id
+        for event in events
+        if isinstance(event, RuptureSuspected) and is_history(event.session_at, announced_at, horizon_days)
+    )
+
+
 @dataclass(frozen=True)
 class EmittedLog:
-    """What has been announced for one client: alert levels per episode, stale alerts, resolutions."""
+    """What has been announced for one client: alert levels per episode, stale alerts, resolutions, and the
+    episodes whose first alert was about history (``from_history``: shown as "from imported history")."""
 
     alerted: frozenset[tuple[str, Severity]] = frozenset()
     stale_alerted: frozenset[str] = frozenset()
     resolved: frozenset[str] = frozenset()
+    from_history: frozenset[str] = frozenset()
 
     def highest_alert(self, episode_id: str) -> Severity:
         return max((level for eid, level in self.alerted if eid == episode_id), default=Severity.NONE)
 
-    def record(self, events: Iterable[DomainEvent]) -> EmittedLog:
+    def record(self, events: Iterable[DomainEvent], from_history: Collection[str] = ()) -> EmittedLog:
+        """The log once ``events`` are announced; ``from_history``: the event ids among them of alerts
+        about history (see ``alerts_from_history``). Only an episode's first alert marks the episode."""
         events = tuple(events)
-        if not events:  # the common case (most sessions owe nothing): no copy of the three sets
+        if not events:  # the common case (most sessions owe nothing): no copy of the sets
             return self
         alerted, stale_alerted, resolved = set(self.alerted), set(self.stale_alerted), set(self.resolved)
+        history = set(self.from_history)
         for event in events:
             if isinstance(event, RuptureSuspected):
+                first = not any(eid == event.episode_id for eid, _ in alerted)
+                if first and event.event_id in from_history:
+                    history.add(event.episode_id)
                 alerted.add((event.episode_id, event.severity))
                 if event.stale:
                     stale_alerted.add(event.episode_id)
             else:
                 resolved.add(event.episode_id)
-        return EmittedLog(frozenset(alerted), frozenset(stale_alerted), frozenset(resolved))
+        return EmittedLog(
+            frozenset(alerted), frozenset(stale_alerted), frozenset(resolved), frozenset(history)
+        )
 
 
 def owed_events(timeline: EpisodeTimeline, emitted: EmittedLog) -> tuple[DomainEvent, ...]:

@@ -26,7 +26,7 @@ from shared.contracts import (
     RUPTURE_SUSPECTED,
     MarkerV1,
     RuptureAcknowledgedV1,
-    RuptureSuspectedV1,
+    RuptureSuspectedV2,
     Severity,
     encode,
 )
@@ -105,8 +105,9 @@ def rupture(
     rupture_id: str | None = None,
     therapist_id: str = "t-1",
     stale: bool = False,
-) -> RuptureSuspectedV1:
-    return RuptureSuspectedV1(
+    from_history: bool = False,
+) -> RuptureSuspectedV2:
+    return RuptureSuspectedV2(
         rupture_id=rupture_id or f"r-{client_id}",
         therapist_id=therapist_id,
         client_id=client_id,
@@ -127,6 +128,7 @@ def rupture(
         srs_total=31.0,
         baseline=37.0,
         stale=stale,
+        from_history=from_history,
     )
 
 
@@ -134,7 +136,7 @@ def rupture(
 class Publisher:
     producer: AIOKafkaProducer
 
-    async def rupture(self, clinic_id: str, data: RuptureSuspectedV1, event_id: str | None = None) -> str:
+    async def rupture(self, clinic_id: str, data: RuptureSuspectedV2, event_id: str | None = None) -> str:
         event = RUPTURE_SUSPECTED.envelope(
             data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
         )

@@ -9,16 +9,20 @@ from services.notify.planning import plan_alert
 from services.notify.routing import ClinicRouting, QuietHours, quiet_hours_end
 from services.notify.wording import describe, dimension_of
 from services.notify.worker import backoff_delay
-from shared.contracts import MarkerV1, RuptureSuspectedV1, Severity
+from shared.contracts import MarkerV1, RuptureSuspectedV2, Severity
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours(start=time(22), end=time(7))
 
 
 def rupture(
-    severity: Severity = Severity.MEDIUM, *, stale: bool = False, therapist: str = "t-1"
-) -> RuptureSuspectedV1:
-    return RuptureSuspectedV1(
+    severity: Severity = Severity.MEDIUM,
+    *,
+    stale: bool = False,
+    therapist: str = "t-1",
+    from_history: bool = False,
+) -> RuptureSuspectedV2:
+    return RuptureSuspectedV2(
         rupture_id="r-1",
         therapist_id=therapist,
         client_id="c-1",
@@ -34,6 +38,7 @@ def rupture(
         srs_total=31,
         baseline=37,
         stale=stale,
+        from_history=from_history,
     )
 
 
