@@ -113,6 +113,24 @@ def test_without_stored_routing_the_fallback_webhook_gets_every_therapist_s_aler
     assert plan_alert("k", rupture(), None, None, NOW).deliveries == ()
 
 
+@pytest.mark.parametrize(
+    ("routing", "fallback", "alert"),
+    [
+        (ROUTING, None, rupture(Severity.HIGH, from_history=True)),
+        (ROUTING, None, rupture(Severity.HIGH, stale=True, from_history=True)),  # no supervisor either
+        (ROUTING, None, rupture(therapist="t-9", from_history=True)),  # unrouted: no supervisor fallback
+        (None, "http://hook.example/x", rupture(from_history=True)),
+    ],
+)
+def test_an_alert_from_history_plans_no_delivery_and_no_escalation(
+    routing: ClinicRouting | None, fallback: str | None, alert: RuptureSuspectedV2
+) -> None:
+    live = plan_alert("k", alert.model_copy(update={"from_history": False}), routing, fallback, NOW)
+    assert live.deliveries  # the same alert, news, would be pushed
+    plan = plan_alert("k", alert, routing, fallback, NOW)
+    assert plan.deliveries == () and plan.escalate_at is None and not plan.unrouted
+
+
 def test_markers_read_as_plain_words() -> None:
     data = rupture()
     assert [describe(m, data) for m in data.markers] == [

@@ -1,0 +1,108 @@
+"""The upcasters of rupture.suspected (v1 -> v2: from_history) and rupture.resolved (v2 -> v3: settled)."""
+
+import json
+from typing import Any
+
+import pytest
+
+from shared.contracts import (
+    RUPTURE_RESOLVED,
+    RUPTURE_SUSPECTED,
+    ContractViolation,
+    RuptureResolvedV2,
+    RuptureResolvedV3,
+    RuptureSuspectedV1,
+    RuptureSuspectedV2,
+)
+from shared.contracts.registry import (
+    upcast_rupture_resolved_v1_v2,
+    upcast_rupture_resolved_v2_v3,
+    upcast_rupture_suspected_v1_v2,
+)
+
+SUSPECTED_V1: dict[str, Any] = {
+    "rupture_id": "r-1",
+    "therapist_id": "t-7",
+    "client_id": "c-1",
+    "session_id": "s-3",
+    "session_at": "2026-11-20T10:00:00+00:00",
+    "severity": "high",
+    "markers": [{"code": "steep_drop", "family": "change", "level": "high", "value": 29.0, "threshold": 5.0}],
+    "srs_total": 29.0,
+    "baseline": 37.5,
+}
+RESOLVED_V2: dict[str, Any] = {
+    "rupture_id": "r-1",
+    "therapist_id": "t-7",
+    "client_id": "c-1",
+    "how": "repaired",
+    "sessions_to_repair": 2,
+    "resolved_at": "2026-11-27T10:00:00+00:00",
+    "resolved_by": None,
+}
+
+
+def envelope(name: str, version: int, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "e-1",
+            "source": "/old",
+            "type": f"org.alliance.{name}.v{version}",
+            "clinicid": "clinic-1",
+            "subject": "clinic-1:c-1",
+            "data": data,
+        }
+    )
+
+
+def test_suspected_v1_to_v2_is_pure_and_says_not_from_history() -> None:
+    before = dict(SUSPECTED_V1)
+    upcast = upcast_rupture_suspected_v1_v2(before)
+    assert before == SUSPECTED_V1  # the input is left as it was
+    assert RuptureSuspectedV2.model_validate(upcast) == RuptureSuspectedV2(
+        **RuptureSuspectedV1.model_validate(SUSPECTED_V1).model_dump(), from_history=False
+    )
+
+
+def test_a_v1_alert_decodes_as_the_latest_version_pushed_as_before() -> None:
+    event = RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 1, SUSPECTED_V1))
+    assert event.type == "org.alliance.rupture.suspected.v2"
+    assert isinstance(event.data, RuptureSuspectedV2) and event.data.from_history is False
+
+
+def test_a_v2_alert_keeps_its_from_history() -> None:
+    event = RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 2, {**SUSPECTED_V1, "from_history": True}))
+    assert event.data.from_history is True
+
+
+def test_a_v1_alert_cannot_smuggle_a_v2_field() -> None:
+    with pytest.raises(ContractViolation, match="v1.*from_history"):
+        RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 1, {**SUSPECTED_V1, "from_history": True}))
+
+
+def test_resolved_v2_to_v3_keeps_every_field_and_leaves_its_input_alone() -> None:
+    before = dict(RESOLVED_V2)
+    upcast = upcast_rupture_resolved_v2_v3(before)
+    assert before == RESOLVED_V2 and upcast is not before
+    assert RuptureResolvedV3.model_validate(upcast).model_dump() == (
+        RuptureResolvedV2.model_validate(RESOLVED_V2).model_dump()
+    )
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_resolutions_decode_as_v3_step_by_step(version: int) -> None:
+    data = dict(RESOLVED_V2)
+    if version == 1:
+        del data["resolved_by"]
+        assert upcast_rupture_resolved_v1_v2(data)["resolved_by"] is None
+    event = RUPTURE_RESOLVED.decode(envelope("rupture.resolved", version, data))
+    assert event.type == "org.alliance.rupture.resolved.v3"
+    assert (event.data.how, event.data.sessions_to_repair, event.data.resolved_by) == ("repaired", 2, None)
+
+
+def test_settled_exists_from_v3_only() -> None:
+    settled = {**RESOLVED_V2, "how": "settled", "sessions_to_repair": None}
+    assert RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 3, settled)).data.how == "settled"
+    with pytest.raises(ContractViolation, match="v2.*how"):
+        RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 2, settled))
