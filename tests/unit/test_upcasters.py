@@ -77,7 +77,7 @@ def test_a_v2_alert_keeps_its_from_history() -> None:
 
 
 def test_a_v1_alert_cannot_smuggle_a_v2_field() -> None:
-    with pytest.raises(ContractViolation, match="v1.*from_history"):
+    with pytest.raises(ContractViolation, match=r"v1.*from_history"):
         RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 1, {**SUSPECTED_V1, "from_history": True}))
 
 
@@ -104,5 +104,5 @@ def test_old_resolutions_decode_as_v3_step_by_step(version: int) -> None:
 def test_settled_exists_from_v3_only() -> None:
     settled = {**RESOLVED_V2, "how": "settled", "sessions_to_repair": None}
     assert RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 3, settled)).data.how == "settled"
-    with pytest.raises(ContractViolation, match="v2.*how"):
+    with pytest.raises(ContractViolation, match=r"v2.*how"):
         RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 2, settled))
