@@ -17,14 +17,14 @@ from bench.workload import feedback_stream
 from devstack import processes
 from devstack.services import SERVICES
 from devstack.stack import Stack
-from services.scoring.replay import KINDS as REPLAY_READS
+from services.scoring.replay import INBOUND as REPLAY_READS
 from shared import topics
 from tests.support.webhook_receiver import webhook_receiver
 
 BASE_PORT = 22000  # below Linux's ephemeral range (32768-60999), so no client socket holds our ports
 API_KEY = "bench-key-0123456789abcdef"
-SCORED_TOPICS = [topics.FEEDBACK_SUBMITTED.name, topics.SESSION_COMPLETED.name]
-REPLAYED_TOPICS = list(REPLAY_READS)  # every topic the replay reads, rupture.suspected included
+SCORED_TOPICS = [topics.CLIENT_EVENTS.name]
+REPLAYED_TOPICS = list(REPLAY_READS.names)  # every topic the replay reads, rupture.suspected included
 
 
 def say(line: str) -> None:

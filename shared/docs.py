@@ -112,15 +112,28 @@ def _envelope(model: type[BaseModel]) -> Any:
     return CloudEvent[model]  # type: ignore[valid-type]
 
 
+def _other_topics(service: ServiceDocs, kind: EventKind[Any]) -> set[str]:
+    return {other.topic.name for other in service.publishes if other is not kind}
+
+
 def asyncapi(service: ServiceDocs, broker: KafkaBroker) -> dict[str, Any]:
+    shared = {
+        kind.topic.name for kind in service.publishes if kind.topic.name in _other_topics(service, kind)
+    }
     for kind in (*service.publishes, None):
         topic = kind.topic.name if kind else topics.DEAD_LETTER.name
         model = _envelope(kind.versions[-1]) if kind else bytes
         broker.publisher(
             topic,
-            title=f"{topic}:publish",
+            # A topic of several kinds (client.events) gets one channel per kind, each with its schema.
+            title=f"{topic}:{kind.name}:publish" if kind and topic in shared else f"{topic}:publish",
             description=(
-                f"{service.name} publishes {kind.type_name(kind.latest_version)} events, keyed clinic:client."
+                f"{service.name} publishes {kind.type_name(kind.latest_version)} events, keyed clinic:client"
+                + (
+                    ", beside the client's other events in the order they were produced."
+                    if topic in shared
+                    else "."
+                )
                 if kind
                 else "Messages that can never be processed: the original bytes, reason in headers."
             ),

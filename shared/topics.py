@@ -1,7 +1,8 @@
 """Kafka topic names and partition counts, in one place.
 
-Every event type travels on a topic of its own, keyed by ``clinic_id:client_id`` so that one client's
-events stay ordered on one partition.
+Every record is keyed by ``clinic_id:client_id`` so that one client's events stay ordered on one partition.
+The events a client's history is made of share one topic (``client.events``); every other event type travels
+on a topic of its own.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,15 @@ class Topic:
     compacted: bool = False
 
 
+CLIENT_EVENTS = Topic("client.events", 6)
+"""A client's session records and ratings, and every later client event of version 2, in the order they were
+produced. Kafka orders records only within one partition of one topic: on two topics a rating could be applied
+after later session records, and the alerts announced about those intermediate states are not in the full
+history (an alert is never retracted). One topic, keyed ``clinic_id:client_id``, keeps each client's events in
+production order. Consumers tell the events apart by their CloudEvent ``type``."""
+
+# Deprecated for one release: the topics session records and ratings travelled on before ``client.events``.
+# Scoring still reads them, for systems that produce to Kafka directly; the platform no longer writes to them.
 SESSION_COMPLETED = Topic("session.completed", 6)
 FEEDBACK_SUBMITTED = Topic("feedback.submitted", 6)
 RUPTURE_SUSPECTED = Topic("rupture.suspected", 6)
@@ -26,6 +36,7 @@ DEAD_LETTER = Topic("deadletter", 1)
 CLINIC_KEYS = Topic("clinic.keys", 1, compacted=True)
 
 ALL_TOPICS: tuple[Topic, ...] = (
+    CLIENT_EVENTS,
     SESSION_COMPLETED,
     FEEDBACK_SUBMITTED,
     RUPTURE_SUSPECTED,

@@ -48,7 +48,12 @@ def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
 
 
 async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) -> list[bool]:
-    """Send every event at once, then wait for each acknowledgement; True where Kafka acknowledged."""
+    """Send every event at once, then wait for each acknowledgement; True where Kafka acknowledged.
+
+    Sent one after the other in the given order: the producer appends them to their partition's batch in
+    that order and keeps one request in flight per broker, so events of one client (one key, one partition)
+    are stored in the order given. Nothing here may send them concurrently or regrouped.
+    """
     confirmations: list[asyncio.Future[Any]] = []
     for kind, event in publications:
         try:

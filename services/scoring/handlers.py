@@ -1,7 +1,13 @@
 """Kafka entry points of the scoring service: decode, apply, done (offsets commit after the transaction).
 
-One batch subscriber reads the three inbound topics, so a poll's events are applied in one transaction
-(``ScoringService.apply_batch``); records it refuses are dead-lettered one by one.
+One batch subscriber reads the inbound topics, so a poll's events are applied in one transaction
+(``ScoringService.apply_batch``); records it refuses are dead-lettered one by one:
+
+- ``client.events``: each client's session records and ratings, in the order they were produced (a record
+  of a type scoring does not read there is dead-lettered, reason ``contract``);
+- ``rupture.acknowledged``: clinicians' acknowledgements;
+- deprecated for one release, ``session.completed`` and ``feedback.submitted``: what systems producing to
+  Kafka directly still send there (the platform itself no longer writes to them).
 """
 
 from collections.abc import Sequence

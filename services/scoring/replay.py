@@ -2,7 +2,8 @@
 
 Kafka is the source of truth; this reads, without a consumer group, every partition of
 
-- ``session.completed`` and ``feedback.submitted``: the facts of each client's history;
+- ``client.events`` (and the deprecated ``session.completed`` and ``feedback.submitted``): the facts of each
+  client's history;
 - ``rupture.acknowledged``: the acknowledgements (clinician actions);
 - ``rupture.resolved``: what was announced as resolved, and, for ``how=manual``, the manual resolution itself
   (the resolve endpoint publishes it through the outbox with ``note`` and ``resolved_by``, contract v2, so
@@ -57,18 +58,17 @@ from shared.contracts import (
     EventKind,
 )
 from shared.messaging import Outbox
-from shared.messaging.subscription import decode_event
+from shared.messaging.subscription import InboundTopics
 
-KINDS: dict[str, EventKind[Any]] = {
-    kind.topic.name: kind
-    for kind in (
-        SESSION_COMPLETED,
-        FEEDBACK_SUBMITTED,
-        RUPTURE_ACKNOWLEDGED,
-        RUPTURE_RESOLVED,
-        RUPTURE_SUSPECTED,
-    )
-}
+KINDS: tuple[EventKind[Any], ...] = (
+    SESSION_COMPLETED,
+    FEEDBACK_SUBMITTED,
+    RUPTURE_ACKNOWLEDGED,
+    RUPTURE_RESOLVED,
+    RUPTURE_SUSPECTED,
+)
+# Records are decoded as the live service decodes them: by topic, and on a topic of several kinds by type.
+INBOUND = InboundTopics.of(KINDS)
 
 
 WRITE_BATCH = 500  # clients per bulk write
@@ -89,7 +89,7 @@ class Rebuild:
             self.first_read_at = time.monotonic()
         self.read += 1
         try:
-            self._add(decode_event(KINDS[topic], value))
+            self._add(INBOUND.decode(topic, value))
         except ContractViolation:
             self.skipped += 1
 
@@ -133,7 +133,7 @@ class Rebuild:
 
 async def read_topics(bootstrap: str, rebuild: Rebuild, progress_every: int, out: TextIO) -> None:
     consumer = AIOKafkaConsumer(
-        *KINDS,
+        *INBOUND.names,
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
@@ -168,9 +168,9 @@ async def read_topics(bootstrap: str, rebuild: Rebuild, progress_every: int, out
 async def _assigned(consumer: AIOKafkaConsumer, within: float = 30.0) -> list[TopicPartition]:
     """Without a group, a subscribed consumer is assigned every partition once it has the metadata."""
     deadline = asyncio.get_running_loop().time() + within
-    while {tp.topic for tp in consumer.assignment()} != set(KINDS):
+    while {tp.topic for tp in consumer.assignment()} != set(INBOUND.names):
         if asyncio.get_running_loop().time() > deadline:
-            raise SystemExit(f"replay: topics not all found: {sorted(KINDS)}")
+            raise SystemExit(f"replay: topics not all found: {sorted(INBOUND.names)}")
         await asyncio.sleep(0.05)
     return sorted(consumer.assignment())
 

@@ -2,7 +2,9 @@
 
 ``subscribe`` hands the handler one event at a time. ``subscribe_batch`` hands it every event of one poll
 (up to ``max_records``, across partitions and topics) so that it can apply them in one unit of work; offsets
-are committed once the whole batch is durable. A poll returns its records grouped by partition; the batch is
+are committed once the whole batch is durable. A topic may carry several event kinds (``client.events``
+carries a client's whole history, so that it stays in production order): each record is decoded by the kind
+its CloudEvent ``type`` names, and a type the subscriber does not read there is a contract violation. A poll returns its records grouped by partition; the batch is
 handed over merged into the order the records were produced in (each partition's own order kept), so after a
 backlog (a consumer restarted, a slow database) one client's events from two topics are applied in the order
 they happened, not all of one topic's first. Its delivery rules are those of one message, per record:
@@ -30,6 +32,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from shared.contracts import CloudEvent, ContractViolation, EventKind
+from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging.delivery import dead_letter, is_transient, log, retrying
 
 
@@ -55,6 +58,55 @@ def decode_event(kind: EventKind[Any], raw: bytes | Mapping[str, Any]) -> CloudE
 @functools.cache
 def _envelope_model(kind: EventKind[Any]) -> type[CloudEvent[Any]]:
     return CloudEvent[kind.model]  # type: ignore[name-defined]
+
+
+@dataclass(frozen=True)
+class InboundTopics:
+    """The kinds a consumer reads, by the topic they arrive on (where each is published, and its deprecated
+    former topics): how one record is decoded, knowing only its topic and bytes."""
+
+    carried: Mapping[str, tuple[EventKind[Any], ...]]
+
+    @classmethod
+    def of(cls, kinds: Sequence[EventKind[Any]]) -> "InboundTopics":
+        carried: dict[str, tuple[EventKind[Any], ...]] = {}
+        for kind in kinds:
+            for topic in kind.consumed_topics:
+                carried[topic.name] = (*carried.get(topic.name, ()), kind)
+        return cls(carried)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.carried)
+
+    def decode(self, topic: str, raw: bytes) -> CloudEvent[Any]:
+        """Decode a record of ``topic``; ContractViolation with the reason if it can never be processed."""
+        kinds = self.carried[topic]
+        if len(kinds) == 1:
+            return decode_event(kinds[0], raw)  # the kind itself names a foreign type on its topic
+        document = _document(raw)
+        return decode_event(_kind_named(document.get("type"), kinds, topic), document)
+
+
+def _document(raw: bytes) -> Mapping[str, Any]:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ContractViolation(f"not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ContractViolation("not a JSON object")
+    return document
+
+
+def _kind_named(type_name: object, kinds: Sequence[EventKind[Any]], topic: str) -> EventKind[Any]:
+    """The kind whose name the CloudEvent ``type`` (``org.alliance.<name>.v<N>``) carries."""
+    if isinstance(type_name, str):
+        for kind in kinds:
+            prefix = f"{TYPE_PREFIX}{kind.name}.v"
+            if type_name.startswith(prefix) and type_name[len(prefix) :].isdigit():
+                return kind
+    read = ", ".join(f"{TYPE_PREFIX}{kind.name}" for kind in kinds)
+    raise ContractViolation(f"unknown event type {type_name!r} on topic {topic} (read here: {read})")
 
 
 def contract_decoder(kind: EventKind[Any]) -> Callable[[StreamMessage[Any]], Awaitable[CloudEvent[Any]]]:
@@ -117,13 +169,13 @@ class Delivery:
 def batch_decoder(
     kinds: Sequence[EventKind[Any]],
 ) -> Callable[[StreamMessage[Any]], Awaitable[list[Delivery]]]:
-    by_topic = {kind.topic.name: kind for kind in kinds}
+    inbound = InboundTopics.of(kinds)
 
     async def decode(message: StreamMessage[Any]) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for record in in_production_order(message.raw_message):
             try:
-                event = decode_event(by_topic[record.topic], record.value or b"")
+                event = inbound.decode(record.topic, record.value or b"")
                 check_key(record.key, event)
                 deliveries.append(Delivery(record, event))
             except ContractViolation as violation:
@@ -153,7 +205,8 @@ def subscribe_batch(
     batch_timeout_ms: int = BATCH_TIMEOUT_MS,
     instance_id: str | None = None,
 ) -> Callable[[BatchHandler], BatchHandler]:
-    """A decorator subscribing a ``BatchHandler`` to the topics of ``kinds`` in group ``group_id``: one
+    """A decorator subscribing a ``BatchHandler`` to the topics of ``kinds`` (deprecated former topics
+    included) in group ``group_id``: one
     consumer, batches of up to ``max_records`` records, offsets committed after each batch. ``instance_id``
     (the replica's ``INSTANCE_ID``) makes that consumer a static member of the group."""
 
@@ -164,14 +217,15 @@ def subscribe_batch(
         consume_batch.__name__ = consume_batch.__qualname__ = handler.__name__
         consume_batch.__doc__ = handler.__doc__
         broker.subscriber(
-            *(kind.topic.name for kind in kinds),
+            *InboundTopics.of(kinds).names,
             group_id=group_id,
             group_instance_id=instance_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             # The topics are co-partitioned (same partition count, same key): the range assignor gives
             # partition p of every topic to the same replica, so one client's events from all of them are
-            # applied by one process, in one merged order. Round robin (aiokafka's default) could split them
+            # applied by one process, in one merged order (a client's history on ``client.events`` is in
+            # order by itself; the merge keeps it so beside acknowledgements and the deprecated topics). Round robin (aiokafka's default) could split them
             # between replicas; it stays listed so that a group with members of an older release can still
             # agree on a protocol during a rolling upgrade.
             partition_assignment_strategy=(RangePartitionAssignor, RoundRobinPartitionAssignor),

@@ -11,7 +11,12 @@ from shared import topics
 
 # The consumer group of each service (its *_GROUP_ID setting) and the topics it reads in it.
 SERVICE_GROUP_TOPICS = {
-    "SCORING_GROUP_ID": (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED, topics.RUPTURE_ACKNOWLEDGED),
+    "SCORING_GROUP_ID": (
+        topics.CLIENT_EVENTS,
+        topics.SESSION_COMPLETED,
+        topics.FEEDBACK_SUBMITTED,
+        topics.RUPTURE_ACKNOWLEDGED,
+    ),
     "NOTIFY_GROUP_ID": (topics.RUPTURE_SUSPECTED, topics.RUPTURE_ACKNOWLEDGED),
 }
 
