@@ -53,7 +53,16 @@ class ThresholdValues(BaseModel):
         None, description="An episode alerts when its severity first reaches this."
     )
     stale_after_sessions: int | None = Field(
-        None, description="An episode open this many sessions turns stale."
+        None,
+        description="An episode open this many more sessions, the latest still medium or high, turns stale.",
+    )
+    settle_after_calm: int | None = Field(
+        None,
+        description="An open episode whose latest this many sessions with a client SRS are calm (no medium or "
+        "high marker) closes as settled.",
+    )
+    baseline_established_after: int | None = Field(
+        None, description="SRS totals outside episodes needed before the client's usual counts."
     )
     repair_margin: Number | None = Field(
         None, description="Repair: T ≥ mean(totals before the episode) − this."
