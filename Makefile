@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run up down status test test-unit lint schemas install clean bench promtool docs chromium reliability
+.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium reliability
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ reliability: install  ## Every fault scenario, poison, security and fuzz test, t
 bench: install  ## Throughput and latency against the raw ceiling (minutes; never part of `make test`).
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 	$(PY) -m bench
+
+calibrate: $(INSTALLED)  ## The alert budget on the reference population and its sweep (pure domain, no servers).
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,calibrate]"
+	$(PY) -m calibration $(CALIBRATE_ARGS)
 
 schemas: $(INSTALLED)  ## Regenerate the checked-in JSON Schemas from the contracts.
 	$(PY) -m shared.contracts.schemas

@@ -1,0 +1,155 @@
+"""Feeding the pure domain as production would: each client's facts one at a time, in the order they are produced.
+
+For each session the session record comes first, then the client's ORS (start of session), the client's SRS and
+the therapist's SRS (end of session). After every fact the client is assessed and what the assessment owes
+beyond what was already announced is announced, exactly as the scoring service does with its outbox, so the
+count of ``RuptureSuspected`` is the count of push alerts a clinician would have received (stale escalations
+included). No servers: the domain's own functions, nothing else.
+
+The client's psq report of a planted rupture is not fed: the domain has no ``psq`` instrument yet.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.scoring.domain import (
+    Attendance,
+    AttendanceRecorded,
+    ClientAssessment,
+    ClientHistory,
+    EmittedLog,
+    Fact,
+    FeedbackRecorded,
+    Instrument,
+    Respondent,
+    RuptureSuspected,
+    Severity,
+    Thresholds,
+    assess_client,
+    validate_scores,
+)
+
+from .population import PlannedClient, PlannedSession
+
+EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday; only the spacing of sessions matters
+_SRS_ITEMS = ("relationship", "goals", "approach", "overall")
+_ORS_ITEMS = ("individual", "interpersonal", "social", "overall")
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """What a live system showed around one session.
+
+    ``alerts``: push alerts announced while this session's facts arrived. ``open_severity``: the severity of
+    the client's open episode once they all had (NONE when no episode is open). ``joined_high_alerted``: this
+    session joined an open episode that had already been alerted at high before the session, so no new alert
+    was owed for it (alerts only go up)."""
+
+    alerts: int
+    open_severity: Severity
+    joined_high_alerted: bool
+
+
+@dataclass(frozen=True)
+class ClientOutcome:
+    planted: bool
+    rupture_start: int | None  # 0-based index of the planted drop's first session
+    sessions: tuple[SessionOutcome, ...]
+
+    @property
+    def alerts(self) -> int:
+        return sum(s.alerts for s in self.sessions)
+
+
+def facts_of(client: PlannedClient, session: PlannedSession) -> list[Fact]:
+    """The session's facts in production order: the session record, the ORS, the client SRS, the therapist SRS."""
+    session_id = f"{client.client_id}-s{session.index + 1:02d}"
+    at = EPOCH + timedelta(weeks=client.start_week + session.index)
+    ids = {"clinic_id": client.clinic_id, "client_id": client.client_id, "session_id": session_id}
+    facts: list[Fact] = [
+        AttendanceRecorded(
+            event_id=f"{session_id}-attendance",
+            therapist_id=client.therapist_id,
+            occurred_at=at,
+            attendance=Attendance.ATTENDED if session.attended else Attendance.NO_SHOW,
+            recorded_at=at + timedelta(minutes=50),
+            **ids,
+        )
+    ]
+    ratings = (
+        (Instrument.ORS, Respondent.CLIENT, session.ors, _ORS_ITEMS),
+        (Instrument.SRS, Respondent.CLIENT, session.client_srs, _SRS_ITEMS),
+        (Instrument.SRS, Respondent.THERAPIST, session.therapist_srs, _SRS_ITEMS),
+    )
+    for minute, (instrument, respondent, values, names) in enumerate(ratings, start=51):
+        if values is None:
+            continue
+        facts.append(
+            FeedbackRecorded(
+                event_id=f"{session_id}-{instrument.value}-{respondent.value}",
+                therapist_id=client.therapist_id,
+                session_at=at,
+                respondent=respondent,
+                scores=validate_scores(instrument, dict(zip(names, values, strict=True))),
+                submitted_at=at + timedelta(minutes=minute),
+                **ids,
+            )
+        )
+    return facts
+
+
+def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcome:
+    history = ClientHistory.of(client.clinic_id, client.client_id)
+    emitted = EmittedLog()
+    assessment: ClientAssessment | None = None
+    outcomes: list[SessionOutcome] = []
+    for session in client.sessions:
+        before = assessment.timeline.open_episode if assessment is not None else None
+        high_before = before is not None and emitted.highest_alert(before.episode_id) is Severity.HIGH
+        alerts = 0
+        for fact in facts_of(client, session):
+            history = history.with_fact(fact)
+            assessment = assess_client(history, thresholds, previous=assessment)
+            owed = assessment.owed_events(emitted)
+            emitted = emitted.record(owed)
+            alerts += sum(1 for event in owed if isinstance(event, RuptureSuspected))
+        assert assessment is not None  # every session has at least its session record
+        after = assessment.timeline.open_episode
+        session_id = f"{client.client_id}-s{session.index + 1:02d}"
+        joined = (
+            high_before
+            and before is not None
+            and after is not None
+            and after.episode_id == before.episode_id
+            and session_id in after.session_ids
+        )
+        outcomes.append(SessionOutcome(alerts, after.severity if after else Severity.NONE, joined))
+    rupture = client.rupture
+    return ClientOutcome(rupture is not None, rupture.start if rupture else None, tuple(outcomes))
+
+
+def _replay_chunk(args: tuple[Sequence[PlannedClient], Thresholds]) -> list[ClientOutcome]:
+    clients, thresholds = args
+    return [replay_client(client, thresholds) for client in clients]
+
+
+def _chunks(clients: Sequence[PlannedClient], size: int) -> Iterator[Sequence[PlannedClient]]:
+    for start in range(0, len(clients), size):
+        yield clients[start : start + size]
+
+
+def replay_population(
+    clients: Sequence[PlannedClient], thresholds: Thresholds, workers: int = 1
+) -> list[ClientOutcome]:
+    """Every client's outcome, in the population's order. Clients are independent, so with ``workers`` > 1
+    they are replayed in that many processes (the exact arithmetic of the rules is CPU-bound)."""
+    if workers <= 1 or len(clients) < 200:
+        return _replay_chunk((clients, thresholds))
+    size = max(50, len(clients) // (workers * 8))  # several chunks per worker keep both busy to the end
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_replay_chunk, [(chunk, thresholds) for chunk in _chunks(clients, size)])
+    return [outcome for part in parts for outcome in part]
