@@ -34,10 +34,11 @@ from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspecte
 from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
 from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
-from .marking import MarkedSession, mark_session, mark_sessions
+from .marking import MarkedSession, mark_session
 from .severity import Severity, severity_of
 from .summary import ClientSummary, summarize
 from .thresholds import Thresholds
+from .usual import Usual
 
 __all__ = [
     "ALLIANCE_FAMILIES",
@@ -80,10 +81,10 @@ __all__ = [
     "Session",
     "Severity",
     "Thresholds",
+    "Usual",
     "assess_client",
     "derive_episodes",
     "mark_session",
-    "mark_sessions",
     "owed_events",
     "parse_instrument",
     "parse_respondent",

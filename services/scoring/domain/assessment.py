@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .actions import ClinicianActions
+from .actions import ClinicianActions, ManualResolution
 from .announcements import EmittedLog, owed_events
 from .episodes import EpisodeTimeline, derive_episodes
 from .events import DomainEvent
 from .history import ClientHistory, Session
-from .marking import MarkedSession, mark_session
+from .marking import MarkedSession
 from .summary import ClientSummary, summarize
 from .thresholds import Thresholds
 
@@ -23,6 +23,7 @@ class ClientAssessment:
     summary: ClientSummary
     # What the sessions were marked with, so a later assessment knows whether it may reuse them.
     thresholds: Thresholds = field(default_factory=Thresholds, compare=False, repr=False)
+    resolutions: frozenset[ManualResolution] = field(default=frozenset(), compare=False, repr=False)
 
     def owed_events(self, emitted: EmittedLog) -> tuple[DomainEvent, ...]:
         return owed_events(self.timeline, emitted)
@@ -39,24 +40,36 @@ def assess_client(
     (default thresholds and no clinician actions when omitted).
 
     ``previous``, any earlier assessment of the client, only saves work: a session is judged from itself, the
-    sessions before it and the thresholds, so while the sessions are those of ``previous`` (same values, same
-    order, same thresholds) its marked sessions are reused and only the rest is marked."""
+    sessions before it, the thresholds and the manual resolutions (which decide what is inside an episode), so
+    while the sessions are those of ``previous`` (same values, same order, same thresholds and resolutions)
+    its marked sessions are reused and only the rest is marked."""
     thresholds = thresholds or Thresholds()
-    sessions = _marked(history.sessions, thresholds, previous)
-    timeline = derive_episodes(history.clinic_id, history.client_id, sessions, thresholds, actions)
+    actions = actions or ClinicianActions()
+    sessions, timeline = derive_episodes(
+        history.clinic_id,
+        history.client_id,
+        history.sessions,
+        thresholds,
+        actions,
+        marked_before=_reusable(history.sessions, thresholds, actions, previous),
+    )
     summary = summarize(history.clinic_id, history.client_id, sessions, timeline, thresholds)
-    return ClientAssessment(history, sessions, timeline, summary, thresholds)
+    return ClientAssessment(history, sessions, timeline, summary, thresholds, actions.resolutions)
 
 
-def _marked(
-    sessions: Sequence[Session], thresholds: Thresholds, previous: ClientAssessment | None
-) -> tuple[MarkedSession, ...]:
-    marked: list[MarkedSession] = []
-    if previous is not None and (previous.thresholds is thresholds or previous.thresholds == thresholds):
-        for before, session in zip(previous.sessions, sessions, strict=False):
-            if before.session is not session and before.session != session:
-                break
-            marked.append(before)
-    for session in sessions[len(marked) :]:
-        marked.append(mark_session(session, marked, thresholds))
-    return tuple(marked)
+def _reusable(
+    sessions: Sequence[Session],
+    thresholds: Thresholds,
+    actions: ClinicianActions,
+    previous: ClientAssessment | None,
+) -> list[MarkedSession]:
+    if previous is None or previous.resolutions != actions.resolutions:
+        return []
+    if previous.thresholds is not thresholds and previous.thresholds != thresholds:
+        return []
+    reused: list[MarkedSession] = []
+    for before, session in zip(previous.sessions, sessions, strict=False):
+        if before.session is not session and before.session != session:
+            break
+        reused.append(before)
+    return reused

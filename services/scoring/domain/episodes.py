@@ -1,22 +1,30 @@
-"""Rupture episodes, derived as a pure function of (marked sessions, thresholds, clinician actions).
+"""Rupture episodes, derived with the markers in one walk over a client's sessions in session order.
 
-The whole timeline is recomputed from the sessions in session order, so a late event that inserts an earlier
-session yields the timeline as if events had arrived in order. Walking the sessions:
+Marking and episodes are one walk because each needs the other (version 2.1): a session is judged against the
+client's usual, which leaves out the sessions inside an episode (``usual``), and the episodes are made of the
+sessions' markers. Recomputed from the sessions every time, so a late event that inserts an earlier session
+yields the timeline as if events had arrived in order. Walking the sessions:
 
 1. Manual resolutions dated before a session's time close the open episode they name (if it is the open one;
    otherwise they are ignored) before that session is judged.
-2. With no open episode, a session with any marker opens one. Its id is a uuid5 of clinic, client and the
+2. The session is marked against the sessions before it and the usual: the one from before the open episode
+   opened, if one is open, else the current one.
+3. With no open episode, a session with any marker opens one. Its id is a uuid5 of clinic, client and the
    opening event id: the earliest-recorded fact of the opening session among those its first marker rests on
    (client SRS for score/change/perspective markers, client ORS for outcome, the attendance record for
    behaviour; any fact of the session otherwise). A corrected rating therefore keeps the episode's id.
-3. With an open episode, each further session that ``counts`` adds one to ``sessions_since_opening``. A session
-   repairs the episode when it has a client SRS total ≥ cutoff and ≥ mean(every client SRS total before the
-   opening session) − repair margin (no earlier total: the cutoff alone) and no marker. ``sessions_to_repair`` is
+4. With an open episode, each further session that ``counts`` adds one to ``sessions_since_opening``. A session
+   repairs the episode when it has a client SRS total ≥ cutoff and ≥ the usual from before the episode (its
+   mean) − repair margin (no earlier total: the cutoff alone) and no marker. ``sessions_to_repair`` is
    ``sessions_since_opening`` at that session: the sessions after the opening one up to and including the
    repairing one (a V-episode repaired at the very next session took 1).
-4. Otherwise its markers join and the severity becomes the higher of the two (it never falls). When
-   ``stale_after_sessions`` sessions have passed since opening without repair, the episode turns stale: high.
-5. Alerts (``RuptureSuspected``): when the severity first reaches the alert threshold (also at opening), and at
+5. Otherwise its markers join and the severity becomes the higher of the two (it never falls). The episode
+   settles (rule 3) when this session has a client SRS and the episode's latest ``settle_after_calm`` sessions
+   with a client SRS carry no medium or high marker: the strain has passed without the client coming back to
+   their usual, which is not a repair and is counted apart. Else, when ``stale_after_sessions`` sessions have
+   passed since opening and this session still carries a medium or high marker (rule 4), the episode turns
+   stale: high.
+6. Alerts (``RuptureSuspected``): when the severity first reaches the alert threshold (also at opening), and at
    each higher level after; one stale alert (``stale=True``, severity high) when the episode turns stale, which
    goes to the supervisor even if a high alert was already sent. ``RuptureResolved`` for every resolution.
 
@@ -36,13 +44,15 @@ from fractions import Fraction
 from shared.instruments import Instrument, Respondent
 
 from .actions import Acknowledgement, ClinicianActions, ManualResolution
-from .baseline import mean, shown
+from .baseline import shown
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
 from .facts import AttendanceRecorded, Fact, FeedbackRecorded
+from .history import Session
 from .markers import ALLIANCE_FAMILIES, Marker, MarkerFamily
-from .marking import MarkedSession
+from .marking import MarkedSession, mark_session
 from .severity import Severity
 from .thresholds import Thresholds
+from .usual import Usual
 
 _EPISODES_NAMESPACE = uuid.UUID("3b0f6e0c-5a0e-5f5e-8c43-7f2d1e9a6b21")
 
@@ -89,24 +99,32 @@ class EpisodeTimeline:
 def derive_episodes(
     clinic_id: str,
     client_id: str,
-    sessions: Sequence[MarkedSession],
+    sessions: Sequence[Session],
     thresholds: Thresholds,
     actions: ClinicianActions | None = None,
-) -> EpisodeTimeline:
-    """The episode timeline implied by the marked sessions (in session order) and the clinicians' actions."""
+    *,
+    marked_before: Sequence[MarkedSession] = (),
+) -> tuple[tuple[MarkedSession, ...], EpisodeTimeline]:
+    """The sessions marked and the episode timeline they imply, with the clinicians' actions.
+
+    ``marked_before``: marks of a prefix of ``sessions`` from an earlier walk with the same thresholds and
+    the same manual resolutions; a session's marks depend only on what came before it, so they are reused."""
     actions = actions or ClinicianActions()
     builder = _TimelineBuilder(clinic_id, client_id, thresholds)
     pending = sorted(actions.resolutions, key=lambda r: (r.resolved_at, r.episode_id, r.resolved_by, r.note))
-    totals_before: list[Decimal] = []
-    for marked in sessions:
-        while pending and pending[0].resolved_at < marked.session.occurred_at:
+    marked: list[MarkedSession] = []
+    for position, session in enumerate(sessions):
+        while pending and pending[0].resolved_at < session.occurred_at:
             builder.resolve_by_hand(pending.pop(0))
-        builder.observe(marked, totals_before)
-        if marked.srs_total is not None:
-            totals_before.append(marked.srs_total)
+        if position < len(marked_before):
+            this = marked_before[position]
+        else:
+            this = mark_session(session, marked, thresholds, builder.usual_for_marking)
+        marked.append(this)
+        builder.observe(this)
     for resolution in pending:
         builder.resolve_by_hand(resolution)
-    return builder.timeline(actions.acknowledgements)
+    return tuple(marked), builder.timeline(actions.acknowledgements)
 
 
 @dataclass
@@ -116,10 +134,12 @@ class _Draft:
     episode_id: str
     opened_by_event_id: str
     opening: MarkedSession
-    pre_episode_mean: Fraction | None
+    usual_before: Usual  # the usual when it opened: what its sessions are judged against, and repair
+    frozen: bool  # whether its sessions stay out of the usual (a baseline was established when it opened)
     severity: Severity
     session_ids: list[str]
     markers: list[Marker]
+    calm_run: int = 0  # the latest sessions with a client SRS in a row without a medium or high marker
     sessions_since_opening: int = 0
     stale: bool = False
     resolution: RuptureResolved | None = None
@@ -132,29 +152,50 @@ class _TimelineBuilder:
     thresholds: Thresholds
     drafts: list[_Draft] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    usual: Usual = field(default_factory=Usual)
 
     @property
     def open(self) -> _Draft | None:
         last = self.drafts[-1] if self.drafts else None
         return last if last is not None and last.resolution is None else None
 
-    def observe(self, marked: MarkedSession, totals_before: Sequence[Decimal]) -> None:
+    @property
+    def usual_for_marking(self) -> Usual:
+        """Rule 1: inside an episode, the usual from before it opened."""
+        episode = self.open
+        return episode.usual_before if episode is not None and episode.frozen else self.usual
+
+    def observe(self, marked: MarkedSession) -> None:
+        self._observe_episodes(marked)
+        episode = self.open
+        inside = episode is not None and episode.frozen
+        if marked.srs_total is not None and not inside and not marked.has_drop:
+            self.usual = self.usual.with_total(marked.srs_total, self.thresholds)
+
+    def _observe_episodes(self, marked: MarkedSession) -> None:
         episode = self.open
         if episode is None:
             if marked.markers:
-                self._open(marked, totals_before)
+                self._open(marked)
             return
         if marked.session.counts:
             episode.sessions_since_opening += 1
         if self._repairs(episode, marked):
-            self._close(episode, self._repaired(episode, marked))
+            self._close(episode, self._resolved(episode, marked, ResolutionHow.REPAIRED))
             return
         if marked.markers:
             episode.session_ids.append(marked.session_id)
             episode.markers.extend(marked.markers)
         previous = episode.severity
+        if marked.srs_total is not None:
+            episode.calm_run = episode.calm_run + 1 if marked.is_calm else 0
+            if episode.calm_run >= self.thresholds.settle_after_calm:
+                self._close(episode, self._resolved(episode, marked, ResolutionHow.SETTLED))
+                return
         turns_stale = (
-            not episode.stale and episode.sessions_since_opening >= self.thresholds.stale_after_sessions
+            not episode.stale
+            and episode.sessions_since_opening >= self.thresholds.stale_after_sessions
+            and not marked.is_calm
         )
         episode.stale = episode.stale or turns_stale
         episode.severity = Severity.HIGH if turns_stale else max(previous, marked.severity)
@@ -194,9 +235,7 @@ class _TimelineBuilder:
                 stale=draft.stale,
                 session_ids=tuple(draft.session_ids),
                 markers=tuple(draft.markers),
-                pre_episode_mean=shown(draft.pre_episode_mean)
-                if draft.pre_episode_mean is not None
-                else None,
+                pre_episode_mean=shown(usual) if (usual := draft.usual_before.mean) is not None else None,
                 sessions_since_opening=draft.sessions_since_opening,
                 resolution=draft.resolution,
                 acknowledgement=earliest.get(draft.episode_id),
@@ -205,16 +244,18 @@ class _TimelineBuilder:
         )
         return EpisodeTimeline(episodes, tuple(self.events))
 
-    def _open(self, marked: MarkedSession, totals_before: Sequence[Decimal]) -> None:
+    def _open(self, marked: MarkedSession) -> None:
         opening_event_id = _opening_event_id(marked)
         episode = _Draft(
             episode_id=rupture_episode_id(self.clinic_id, self.client_id, opening_event_id),
             opened_by_event_id=opening_event_id,
             opening=marked,
-            pre_episode_mean=mean(totals_before) if totals_before else None,
+            usual_before=self.usual,
+            frozen=self.usual.is_established(self.thresholds),
             severity=marked.severity,
             session_ids=[marked.session_id],
             markers=list(marked.markers),
+            calm_run=1 if marked.srs_total is not None and marked.is_calm else 0,
         )
         self.drafts.append(episode)
         if episode.severity >= self.thresholds.alert_threshold:
@@ -224,7 +265,7 @@ class _TimelineBuilder:
         total = marked.srs_total
         if total is None or marked.markers or not marked.session.counts or total < self.thresholds.srs_cutoff:
             return False
-        floor = episode.pre_episode_mean
+        floor = episode.usual_before.mean
         return floor is None or Fraction(total) >= floor - Fraction(self.thresholds.repair_margin)
 
     def _alert(self, episode: _Draft, marked: MarkedSession, previous: Severity, *, stale: bool) -> None:
@@ -245,15 +286,16 @@ class _TimelineBuilder:
             )
         )
 
-    def _repaired(self, episode: _Draft, marked: MarkedSession) -> RuptureResolved:
+    def _resolved(self, episode: _Draft, marked: MarkedSession, how: ResolutionHow) -> RuptureResolved:
+        """Closed by ``marked``: repaired (with the sessions the repair took) or settled."""
         return RuptureResolved(
             clinic_id=self.clinic_id,
             client_id=self.client_id,
             episode_id=episode.episode_id,
-            how=ResolutionHow.REPAIRED,
+            how=how,
             resolved_at=marked.session.occurred_at,
             session_id=marked.session_id,
-            sessions_to_repair=episode.sessions_since_opening,
+            sessions_to_repair=episode.sessions_since_opening if how is ResolutionHow.REPAIRED else None,
             note=None,
             resolved_by=None,
         )

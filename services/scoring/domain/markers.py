@@ -57,12 +57,16 @@ class Marker:
     ors_deterioration: ORS total vs first ORS - 5; blindspot: the therapist-minus-client gap vs 5) or session
     counts (attendance: sessions since the alliance marker, or length of the absence run, vs the window or run;
     missing_feedback: length of the run vs the run threshold).
+
+    ``case_level``: version 2.1's case-sensitive score markers (below_cutoff, item_low) are low for a client
+    whose own usual sits below the cutoff; the table's level stands otherwise.
     """
 
     code: MarkerCode
     observed: Decimal
     threshold: Decimal
     dimension: AllianceDimension | None = None
+    case_level: Severity | None = None  # the level for this client's case when it differs from the table's
 
     @property
     def family(self) -> MarkerFamily:
@@ -70,7 +74,7 @@ class Marker:
 
     @property
     def level(self) -> Severity:
-        return MARKER_TABLE[self.code][1]
+        return self.case_level or MARKER_TABLE[self.code][1]
 
     @property
     def is_alliance_marker(self) -> bool:

@@ -1,7 +1,8 @@
 """The marker rules of DOMAIN.md, applied to a client's sessions in session order.
 
-``mark_session`` judges one session against the sessions before it; ``mark_sessions`` folds it over a whole
-history. Which session a marker belongs to: always the session at which its rule fires, i.e. the session
+``mark_session`` judges one session against the sessions before it and the client's usual (``Usual``: the
+totals outside rupture episodes, which only the episode walk in ``episodes`` knows; so a whole history is
+marked by that walk, ``assess_client``). Which session a marker belongs to: always the session at which its rule fires, i.e. the session
 whose data completes the pattern. SRS/ORS markers sit on the rated session; ``attendance`` on the no_show or
 late_cancel session; ``missing_feedback`` on the attended session that completes the run without client SRS
 (and on every further one while the run lasts).
@@ -16,6 +17,9 @@ Definitions where DOMAIN.md leaves room:
 - ``steep_drop`` fires once per session; its threshold is T(n−1) − 5.0 when the drop rule holds, else the
   floor 30.
 - ``item_low`` fires once per low item, each with the item's dimension.
+- T(n−1) (``drop_from_last``, ``steep_drop``) is the previous total whether or not it was inside an episode:
+  those rules are about the change from one session to the next. ``drop_from_baseline`` and the level of the
+  score markers read the usual (version 2.1, rules 1 and 2).
 """
 
 from __future__ import annotations
@@ -28,17 +32,19 @@ from shared.instruments import Scores, srs_dimension
 
 from .baseline import BaselineBound, mean, shown
 from .history import Session
-from .markers import Marker, MarkerCode
+from .markers import Marker, MarkerCode, MarkerFamily
 from .severity import Severity, severity_of
 from .thresholds import Thresholds
+from .usual import Usual
 
 
 @dataclass(frozen=True)
 class MarkedSession:
     """A session with the markers that fired for it and its severity.
 
-    ``srs_total`` is the client SRS total (None without one); ``baseline`` the mean of the last ≤ window earlier
-    client SRS totals (None when there is none), rounded for display.
+    ``srs_total`` is the client SRS total (None without one); ``baseline`` the client's usual it was judged
+    against: the mean of the last ≤ window earlier client SRS totals outside episodes (None when there is
+    none), rounded for display.
     """
 
     session: Session
@@ -55,24 +61,27 @@ class MarkedSession:
     def has_alliance_marker(self) -> bool:
         return any(marker.is_alliance_marker for marker in self.markers)
 
+    @property
+    def has_drop(self) -> bool:
+        """A medium or high change marker: a drop, which is never taken for the client's usual."""
+        return any(m.family is MarkerFamily.CHANGE and m.level >= Severity.MEDIUM for m in self.markers)
 
-def mark_sessions(sessions: Sequence[Session], thresholds: Thresholds) -> tuple[MarkedSession, ...]:
-    """Every session marked, in the given (session) order."""
-    marked: list[MarkedSession] = []
-    for session in sessions:
-        marked.append(mark_session(session, marked, thresholds))
-    return tuple(marked)
+    @property
+    def is_calm(self) -> bool:
+        """No medium or high marker: what settling and staleness look at."""
+        return all(marker.level < Severity.MEDIUM for marker in self.markers)
 
 
-def mark_session(session: Session, earlier: Sequence[MarkedSession], thresholds: Thresholds) -> MarkedSession:
-    """Judge ``session`` against the already-marked sessions before it."""
-    totals = [m.srs_total for m in earlier if m.srs_total is not None]
-    window = totals[-thresholds.baseline_window :]
+def mark_session(
+    session: Session, earlier: Sequence[MarkedSession], thresholds: Thresholds, usual: Usual
+) -> MarkedSession:
+    """Judge ``session`` against the already-marked sessions before it and the client's ``usual``."""
+    previous = next((m.srs_total for m in reversed(earlier) if m.srs_total is not None), None)
     counted = [m for m in earlier if m.session.counts]
     srs = session.client_srs
     markers: list[Marker] = []
     if srs is not None:
-        markers.extend(_srs_markers(srs, totals, thresholds))
+        markers.extend(_srs_markers(srs, previous, usual, thresholds))
     markers.extend(_ors_markers(session, earlier, thresholds))
     if session.counts:
         markers.extend(_attendance_markers(session, counted, thresholds))
@@ -84,21 +93,23 @@ def mark_session(session: Session, earlier: Sequence[MarkedSession], thresholds:
         markers=tuple(markers),
         severity=severity_of(markers),
         srs_total=srs.total if srs is not None else None,
-        baseline=shown(mean(window)) if window else None,
+        baseline=shown(mean(usual.totals)) if usual.totals else None,
     )
 
 
-def _srs_markers(srs: Scores, totals: Sequence[Decimal], t: Thresholds) -> Iterator[Marker]:
+def _srs_markers(srs: Scores, previous: Decimal | None, usual: Usual, t: Thresholds) -> Iterator[Marker]:
     total = srs.total
+    # Rule 2: the cutoff stands in for a baseline until the client has one; a client whose usual is below it
+    # is still shown as such, but only the change, report and perspective markers carry alerts for them.
+    score_level = Severity.LOW if usual.is_below_cutoff(t) else None
     if total < t.srs_cutoff:
-        yield Marker(MarkerCode.BELOW_CUTOFF, total, t.srs_cutoff)
+        yield Marker(MarkerCode.BELOW_CUTOFF, total, t.srs_cutoff, case_level=score_level)
     for item, value in srs.items:
         if value < t.item_low:
-            yield Marker(MarkerCode.ITEM_LOW, value, t.item_low, srs_dimension(item))
-    previous = totals[-1] if totals else None
+            yield Marker(MarkerCode.ITEM_LOW, value, t.item_low, srs_dimension(item), case_level=score_level)
     if previous is not None and total <= previous - t.drop_from_last:
         yield Marker(MarkerCode.DROP_FROM_LAST, total, previous - t.drop_from_last)
-    window = totals[-t.baseline_window :]
+    window = usual.totals
     if len(window) >= t.baseline_min_earlier:
         bound = BaselineBound.of(window, t.baseline_min_drop, t.baseline_sd_factor)
         if bound.is_below(total):

@@ -31,6 +31,8 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
     "absence_run": 1,
     "missing_feedback_run": 1,
     "stale_after_sessions": 1,
+    "baseline_established_after": 1,
+    "settle_after_calm": 1,
 }
 # The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
 # stores integers of at most 8 bytes; an unbounded one reached the database and failed there).
@@ -57,7 +59,9 @@ class Thresholds:
     missing_feedback_run: int = 2  # this many attended sessions in a row without client SRS
     blindspot_gap: Decimal = Decimal("5")  # therapist SRS total - client SRS total >= this
     alert_threshold: Severity = Severity.MEDIUM  # first alert when an episode reaches this
-    stale_after_sessions: int = 3  # open episode after this many more sessions -> stale
+    stale_after_sessions: int = 3  # open this many more sessions, latest still medium or high -> stale
+    settle_after_calm: int = 2  # open episode whose latest this many client SRS sessions are calm -> settled
+    baseline_established_after: int = 3  # SRS totals outside episodes before the client's usual counts
     repair_margin: Decimal = Decimal("1.0")  # repair: T >= mean(totals before episode) - this
     push_horizon_days: int = 14  # an alert about a session older than this when announced is not pushed
 

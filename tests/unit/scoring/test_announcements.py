@@ -28,7 +28,7 @@ def test_alerts_only_go_up() -> None:
 
 
 def test_the_stale_alert_is_owed_even_after_a_high_alert() -> None:
-    timeline = assess(["38", "29", "30", "30", "30"]).timeline
+    timeline = assess(["38", "38", "38", "29", "30", "30", "30"]).timeline
     first, stale = timeline.events
     assert owed_events(timeline, EmittedLog().record([first])) == (stale,)
     assert owed_events(timeline, EmittedLog().record([first, stale])) == ()
@@ -62,7 +62,8 @@ def test_a_late_session_that_moves_the_opening_makes_a_new_episode_and_retracts_
 
 
 def test_log_records_levels_stale_alerts_and_resolutions() -> None:
-    timeline = assess(["38", "35", "35", "35", "35", "37.5"]).timeline
+    low_item = "srs=7.9/10/10/10"  # medium while the usual is 38: the episode goes stale, then is repaired
+    timeline = assess(["38", "38", "38", low_item, low_item, low_item, low_item, "38"]).timeline
     log = EmittedLog().record(timeline.events)
     episode_id = timeline.episodes[0].episode_id
     assert log.alerted == {(episode_id, Severity.MEDIUM), (episode_id, Severity.HIGH)}

@@ -21,6 +21,7 @@ from services.scoring.domain.actions import InvalidAction
 from .builders import CLIENT, CLINIC, assess, session_at
 
 Summary = tuple[object, ...]
+LOW_ITEM = "srs=7.9/10/10/10"  # one item below 8.0, total 37.9: item_low and nothing else
 
 
 def _event(event: DomainEvent) -> Summary:
@@ -127,12 +128,27 @@ TRANSITIONS = [
         [("suspected", "s01", "medium", "none", False), ("resolved", "repaired", "s02", 1)],
         id="first-session-episode-repairs-at-cutoff",
     ),
+    # An item below 8.0 (medium while the usual of 38 is above the cutoff) in every session: it still hurts.
     pytest.param(
-        ["38", "35", "35", "35", "35"],
+        ["38", "38", "38", LOW_ITEM, LOW_ITEM, LOW_ITEM, LOW_ITEM],
         {},
-        [("s02", "high", True, "open")],
-        [("suspected", "s02", "medium", "none", False), ("suspected", "s05", "high", "medium", True)],
+        [("s04", "high", True, "open")],
+        [("suspected", "s04", "medium", "none", False), ("suspected", "s07", "high", "medium", True)],
         id="stale-after-3-more-sessions-escalates-to-high",
+    ),
+    pytest.param(
+        ["38", "38", "38", LOW_ITEM, LOW_ITEM, LOW_ITEM, "36.5"],
+        {},
+        [("s04", "medium", False, "open")],
+        [("suspected", "s04", "medium", "none", False)],
+        id="not-stale-when-the-latest-session-is-calm",
+    ),
+    pytest.param(
+        ["38", "38", "38", LOW_ITEM, LOW_ITEM, LOW_ITEM, "36.5", LOW_ITEM],
+        {},
+        [("s04", "high", True, "open")],
+        [("suspected", "s04", "medium", "none", False), ("suspected", "s08", "high", "medium", True)],
+        id="stale-later-when-it-hurts-again",
     ),
     pytest.param(
         ["38", "35", "35", "35"],
@@ -142,10 +158,10 @@ TRANSITIONS = [
         id="not-stale-after-2-more-sessions",
     ),
     pytest.param(
-        ["38", "29", "30", "30", "30"],
+        ["38", "38", "38", "29", "30", "30", "30"],
         {},
-        [("s02", "high", True, "open")],
-        [("suspected", "s02", "high", "none", False), ("suspected", "s05", "high", "high", True)],
+        [("s04", "high", True, "open")],
+        [("suspected", "s04", "high", "none", False), ("suspected", "s07", "high", "high", True)],
         id="stale-when-already-high-still-alerts-supervisor",
     ),
     pytest.param(
@@ -156,10 +172,10 @@ TRANSITIONS = [
         id="repair-at-third-session-is-not-stale",
     ),
     pytest.param(
-        ["38", "35", "cancelled", "35", "35", "35"],
+        ["38", "38", "38", LOW_ITEM, "cancelled", LOW_ITEM, LOW_ITEM, LOW_ITEM],
         {},
-        [("s02", "high", True, "open")],
-        [("suspected", "s02", "medium", "none", False), ("suspected", "s06", "high", "medium", True)],
+        [("s04", "high", True, "open")],
+        [("suspected", "s04", "medium", "none", False), ("suspected", "s08", "high", "medium", True)],
         id="stale-count-skips-cancelled-sessions",
     ),
     pytest.param(
@@ -169,14 +185,15 @@ TRANSITIONS = [
         [("suspected", "s02", "medium", "none", False), ("suspected", "s03", "high", "medium", True)],
         id="stale-after-override",
     ),
+    # The drop to 29 stays out of the usual (38, 37.5): 34 is below it by more than 2 and below the cutoff.
     pytest.param(
         ["38", "29", "37.5", "34"],
         {},
-        [("s02", "high", False, "repaired"), ("s04", "medium", False, "open")],
+        [("s02", "high", False, "repaired"), ("s04", "high", False, "open")],
         [
             ("suspected", "s02", "high", "none", False),
             ("resolved", "repaired", "s03", 1),
-            ("suspected", "s04", "medium", "none", False),
+            ("suspected", "s04", "high", "none", False),
         ],
         id="new-episode-after-repair",
     ),

@@ -257,4 +257,5 @@ def test_markers_of_a_session_come_in_table_order() -> None:
 def test_marked_session_carries_total_and_baseline() -> None:
     marked = assess(["38", "37", "30", "attended"]).sessions
     assert [m.srs_total for m in marked] == [Decimal(38), Decimal(37), Decimal(30), None]
-    assert [m.baseline for m in marked] == [None, Decimal("38.00"), Decimal("37.50"), Decimal("35.00")]
+    # The steep drop to 30 is not the client's usual: the fourth session is judged against 38 and 37.
+    assert [m.baseline for m in marked] == [None, Decimal("38.00"), Decimal("37.50"), Decimal("37.50")]

@@ -23,6 +23,8 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "stale_after_sessions": 3,
     "repair_margin": Decimal("1.0"),
     "push_horizon_days": 14,
+    "settle_after_calm": 2,
+    "baseline_established_after": 3,
 }
 
 
