@@ -77,11 +77,11 @@ def test_every_http_app_documents_its_operational_endpoints(fresh: Path) -> None
 def test_the_asyncapi_documents_show_what_each_service_consumes_and_publishes(fresh: Path) -> None:
     expected = {
         "scoring": (
-            {"session.completed", "feedback.submitted", "rupture.acknowledged"},
+            {"client.events", "session.completed", "feedback.submitted", "rupture.acknowledged"},
             {"rupture.suspected"},
         ),
         "notify": ({"rupture.suspected"}, {"rupture.acknowledged"}),
-        "feedback": ({"clinic.keys"}, {"feedback.submitted", "session.completed"}),
+        "feedback": ({"clinic.keys"}, {"client.events"}),
     }
     for service, (consumed, published) in expected.items():
         document = load(fresh, f"asyncapi-{service}.json")

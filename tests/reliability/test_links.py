@@ -100,7 +100,7 @@ async def test_feedback_links_tampered_expired_and_replayed(
 
     records = await records_matching(
         reliability.platform.env["KAFKA_BOOTSTRAP_SERVERS"],
-        topics.FEEDBACK_SUBMITTED.name,
+        topics.CLIENT_EVENTS.name,
         lambda r: json.loads(r.value)["data"]["client_id"] == client_id,
         expected=1,
         within=30,

@@ -135,10 +135,13 @@ def test_every_event_round_trips_through_its_envelope(kind: EventKind[Any]) -> N
     assert json.loads(encode(event))["specversion"] == "1.0"
 
 
-def test_every_kind_travels_on_its_own_topic_which_the_stack_creates() -> None:
-    names = [kind.topic.name for kind in ALL_KINDS]
-    assert len(set(names)) == len(names)
-    assert set(names) <= {topic.name for topic in topics.ALL_TOPICS}
+def test_a_clients_history_shares_one_topic_every_other_kind_has_its_own_and_the_stack_creates_them() -> None:
+    history = [kind for kind in ALL_KINDS if kind.topic == topics.CLIENT_EVENTS]
+    assert {kind.name for kind in history} == {"session.completed", "feedback.submitted"}
+    names = [kind.topic.name for kind in ALL_KINDS if kind not in history]
+    assert len(set(names)) == len(names) and topics.CLIENT_EVENTS.name not in names
+    consumed = {topic.name for kind in ALL_KINDS for topic in kind.consumed_topics}
+    assert consumed <= {topic.name for topic in topics.ALL_TOPICS}
     assert topics.DEAD_LETTER in topics.ALL_TOPICS
 
 

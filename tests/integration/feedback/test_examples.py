@@ -27,7 +27,7 @@ async def test_the_example_producer_publishes_a_valid_event(servers: Servers, un
 
     records = await records_matching(
         servers.kafka_bootstrap,
-        "feedback.submitted",
+        "client.events",
         lambda r: json.loads(r.value)["id"] == event_id,
         expected=1,
     )

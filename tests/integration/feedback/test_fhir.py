@@ -18,7 +18,7 @@ FHIR = {"Content-Type": "application/fhir+json"}
 async def submitted(intake: Intake, event_id: str) -> Any:
     records = await records_matching(
         intake.kafka_bootstrap,
-        "feedback.submitted",
+        "client.events",
         lambda r: json.loads(r.value)["id"] == event_id,
         expected=1,
     )

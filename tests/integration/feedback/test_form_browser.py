@@ -75,7 +75,7 @@ async def test_a_client_rates_the_session_in_a_real_browser(servers: Servers, un
     assert shown == "8.8"  # the slider's number, shown as it moves
     records = await records_matching(
         servers.kafka_bootstrap,
-        "feedback.submitted",
+        "client.events",
         lambda r: json.loads(r.value)["data"]["client_id"] == client_id,
         expected=1,
         settle=0.5,

@@ -31,7 +31,7 @@ async def test_accepted_feedback_is_in_kafka_with_the_clinic_from_the_key(
 
     records = await records_matching(
         intake.kafka_bootstrap,
-        topics.FEEDBACK_SUBMITTED.name,
+        topics.CLIENT_EVENTS.name,
         lambda r: json.loads(r.value)["id"] == event_id,
         expected=1,
     )
@@ -53,7 +53,7 @@ async def test_accepted_session_is_in_kafka(intake: Intake, unique: str) -> None
     event_id = answer.json()["id"]
     records = await records_matching(
         intake.kafka_bootstrap,
-        topics.SESSION_COMPLETED.name,
+        topics.CLIENT_EVENTS.name,
         lambda r: json.loads(r.value)["id"] == event_id,
         expected=1,
     )

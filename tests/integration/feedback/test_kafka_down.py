@@ -68,7 +68,7 @@ async def test_kafka_down_gives_503_and_no_ghost_event_after_it_returns(
         # The app (and its producer) stays up meanwhile: a write still queued would be sent now.
         landed = await records_matching(
             bootstrap,
-            "feedback.submitted",
+            "client.events",
             lambda r: json.loads(r.value)["data"]["client_id"] == ghost,
             expected=1,
             within=12.0,
@@ -80,7 +80,7 @@ async def test_kafka_down_gives_503_and_no_ghost_event_after_it_returns(
         assert retried.status_code == 202, retried.text
         landed = await records_matching(
             bootstrap,
-            "feedback.submitted",
+            "client.events",
             lambda r: json.loads(r.value)["data"]["client_id"] == ghost,
             expected=1,
             settle=1.0,

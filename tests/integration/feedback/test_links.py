@@ -36,7 +36,7 @@ async def issue(intake: Intake, client_id: str, **changes: Any) -> str:
 async def events_for(intake: Intake, client_id: str, expected: int = 1) -> list[dict[str, Any]]:
     records = await records_matching(
         intake.kafka_bootstrap,
-        "feedback.submitted",
+        "client.events",
         lambda r: json.loads(r.value)["data"]["client_id"] == client_id,
         expected=expected,
         settle=1.0,

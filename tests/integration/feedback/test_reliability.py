@@ -36,7 +36,7 @@ async def test_a_retry_with_the_same_idempotency_key_replays_the_answer_and_make
     assert first.status_code == again.status_code == 202
     assert first.json() == again.json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    ids = await events_of_client(intake, "feedback.submitted", client_id, expected=1)
+    ids = await events_of_client(intake, "client.events", client_id, expected=1)
     assert ids == [first.json()["id"]]
 
 
@@ -49,7 +49,7 @@ async def test_concurrent_duplicates_make_one_event(intake: Intake, unique: str)
     codes = sorted(answer.status_code for answer in answers)
     assert set(codes) <= {202, 409} and 202 in codes, codes
     assert len({answer.json()["id"] for answer in answers if answer.status_code == 202}) == 1
-    assert len(await events_of_client(intake, "session.completed", client_id, expected=1)) == 1
+    assert len(await events_of_client(intake, "client.events", client_id, expected=1)) == 1
 
 
 async def test_an_idempotency_key_reused_for_another_body_is_refused(intake: Intake, unique: str) -> None:

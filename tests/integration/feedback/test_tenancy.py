@@ -44,7 +44,7 @@ async def test_every_event_carries_the_clinic_of_the_key(intake: Intake, unique:
     assert fhir.status_code == 202, fhir.text
     records = await records_matching(
         intake.kafka_bootstrap,
-        "feedback.submitted",
+        "client.events",
         lambda r: json.loads(r.value)["data"]["client_id"] == client_id,
         expected=2,
         settle=1.0,
