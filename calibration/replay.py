@@ -147,9 +147,9 @@ def replay_population(
 ) -> list[ClientOutcome]:
     """Every client's outcome, in the population's order. Clients are independent, so with ``workers`` > 1
     they are replayed in that many processes (the exact arithmetic of the rules is CPU-bound)."""
-    if workers <= 1 or len(clients) < 200:
+    if workers <= 1:
         return _replay_chunk((clients, thresholds))
-    size = max(50, len(clients) // (workers * 8))  # several chunks per worker keep both busy to the end
+    size = max(1, len(clients) // (workers * 8))  # several chunks per worker keep both busy to the end
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_replay_chunk, [(chunk, thresholds) for chunk in _chunks(clients, size)])
     return [outcome for part in parts for outcome in part]

@@ -1,0 +1,105 @@
+"""The generator draws what its parameters say, the same for the same seed."""
+
+import functools
+import random
+import statistics
+from dataclasses import replace
+
+from calibration.population import Course, Parameters, PlannedClient, generate, planned_client, split_total
+
+# Far from the 40 ceiling, so the cap does not trim the spread being checked.
+UNCAPPED = Parameters(clients=1500, srs_mean=30.0)
+
+
+@functools.cache
+def sample() -> tuple[PlannedClient, ...]:
+    """One population shared by the tests that only read it (generating it is the slow part)."""
+    return generate(UNCAPPED, seed=7)
+
+
+def totals(session_items: tuple[float, ...] | None) -> float:
+    assert session_items is not None
+    return round(sum(session_items), 1)
+
+
+def test_client_means_follow_the_population_mean_and_between_client_sd() -> None:
+    usual = [client.usual_srs for client in sample()]
+    assert abs(statistics.mean(usual) - 30.0) < 0.2
+    assert abs(statistics.stdev(usual) - UNCAPPED.srs_between_sd) < 0.15
+
+
+def test_ratings_vary_around_the_clients_usual_with_the_within_client_sd() -> None:
+    unplanted = [client for client in sample() if client.rupture is None]
+    deviations = [
+        totals(s.client_srs) - client.usual_srs for client in unplanted for s in client.sessions if s.attended
+    ]
+    assert abs(statistics.mean(deviations)) < 0.05
+    # Rounding to tenths adds a little variance (0.1² / 12 per item): well inside the tolerance.
+    assert abs(statistics.stdev(deviations) - UNCAPPED.srs_within_sd) < 0.08
+
+
+def test_usual_totals_are_capped_at_forty() -> None:
+    population = generate(Parameters(clients=500, srs_mean=39.5), seed=2)
+    assert max(client.usual_srs for client in population) == 40.0
+    assert all(totals(s.client_srs) <= 40.0 for c in population for s in c.sessions if s.client_srs)
+
+
+def test_items_are_within_zero_to_ten_with_one_decimal() -> None:
+    for client in generate(Parameters(clients=300), seed=3):
+        for session in client.sessions:
+            for items in (session.client_srs, session.therapist_srs, session.ors):
+                if items is None:
+                    continue
+                assert len(items) == 4
+                assert all(0.0 <= v <= 10.0 and round(v, 1) == v for v in items)
+
+
+def test_split_total_keeps_the_rounded_total_even_at_the_edges() -> None:
+    rng = random.Random(1)
+    for total in (0.0, 0.04, 12.34, 37.46, 39.97, 40.0):
+        assert round(sum(split_total(total, 0.5, rng)), 1) == round(total, 1)
+
+
+def test_no_show_share_and_no_ratings_for_no_shows() -> None:
+    sessions = [s for client in sample() for s in client.sessions]
+    missed = [s for s in sessions if not s.attended]
+    assert abs(len(missed) / len(sessions) - 0.06) < 0.01
+    assert all(s.client_srs is None and s.therapist_srs is None and s.ors is None for s in missed)
+
+
+def test_session_counts_stay_within_their_bounds() -> None:
+    counts = {len(client.sessions) for client in sample()}
+    assert min(counts) == 10 and max(counts) == 20
+
+
+def test_a_sixth_of_clients_have_a_planted_drop_of_five_to_eight_points() -> None:
+    population = generate(replace(UNCAPPED, clients=1000, srs_within_sd=0.0001), seed=11)
+    planted = [client for client in population if client.rupture is not None]
+    assert abs(len(planted) / len(population) - 1 / 6) < 0.03
+    for client in planted:
+        rupture = client.rupture
+        assert rupture is not None
+        assert 1 <= rupture.sessions <= 3 and rupture.start >= 3
+        drop = client.sessions[rupture.start : rupture.start + rupture.sessions]
+        assert all(s.in_rupture and s.attended for s in drop)
+        assert all(5.0 - 0.2 <= client.usual_srs - totals(s.client_srs) <= 8.0 + 0.2 for s in drop)
+    courses = {client.rupture.course for client in planted if client.rupture is not None}
+    assert courses == set(Course)
+    reported = [c for c in planted if c.rupture is not None and c.rupture.psq_reported]
+    assert 0.3 < len(reported) / len(planted) < 0.7
+
+
+def test_a_fifth_of_clients_do_not_improve_on_the_ors() -> None:
+    population = generate(replace(Parameters(clients=1000), ors_noise_sd=0.0, ors_gain_sd=0.0), seed=9)
+    flat = [c for c in population if len({totals(s.ors) for s in c.sessions if s.ors}) == 1]
+    assert abs(len(flat) / len(population) - 0.2) < 0.03
+
+
+def test_the_same_seed_gives_the_same_population_and_another_seed_another() -> None:
+    parameters = Parameters(clients=50)
+    assert generate(parameters, seed=4) == generate(parameters, seed=4)
+    assert generate(parameters, seed=4) != generate(parameters, seed=5)
+
+
+def test_a_client_is_the_same_whatever_the_size_of_the_population() -> None:
+    assert generate(Parameters(clients=80), seed=4)[42] == planned_client(Parameters(clients=3), 4, 42)
