@@ -1,5 +1,6 @@
 """Replay feeds the domain in production order and counts what it announces."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_workers_do_not_change_the_outcomes() -> None:
 
 def test_threshold_overrides_parse_numbers_and_whole_session_counts() -> None:
     thresholds = thresholds_of(["srs_cutoff=35", "stale_after_sessions=4"])
-    assert thresholds.srs_cutoff == Thresholds(srs_cutoff=35).srs_cutoff
+    assert thresholds.srs_cutoff == Decimal(35)
     assert thresholds.stale_after_sessions == 4
     with pytest.raises(SystemExit):
         thresholds_of(["no_such_setting=1"])
