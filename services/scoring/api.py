@@ -7,7 +7,6 @@ read keys are handed to dashboards. Every query filters by the caller's clinic: 
 episode is a 404, exactly like one that does not exist, so ids of other clinics cannot even be probed.
 """
 
-import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from services.scoring import domain
+from services.scoring import clinic_figures, domain
 from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettings, ClinicSettingsStore, ThresholdValues
@@ -27,7 +26,6 @@ from services.scoring.views import (
     ClinicSummary,
     ResolveAnswer,
     ResolveRequest,
-    SeverityName,
 )
 from shared.auth import ClinicPrincipal, Scope, require_scope
 from shared.contracts.fields import OpaqueId
@@ -51,6 +49,37 @@ class ScoringApi:
     audit: AuditLog
     service: ScoringService
     active_days: int
+
+    async def active_clients(self, clinic_id: str, since: datetime) -> list[clinic_figures.ActiveClient]:
+        """The clinic's clients whose latest session is at or after ``since``: what the clinic figures read
+        (episodes, and the time and therapist of each session that counts), never the rest of a history."""
+        cursor = self.clients.collection.find(
+            {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
+            {
+                "_id": 0,
+                "alliance.client_id": 1,
+                "alliance.therapist_id": 1,
+                "alliance.summary": 1,
+                "alliance.open_episode": 1,
+                "alliance.past_episodes": 1,
+                "alliance.sessions.occurred_at": 1,
+                "alliance.sessions.therapist_id": 1,
+                "alliance.sessions.counts": 1,
+            },
+        )
+        found = []
+        async for document in cursor:
+            alliance = document["alliance"]
+            sessions = tuple(
+                (s["occurred_at"], s["therapist_id"])
+                for s in alliance.pop("sessions", [])
+                if s.get("counts", True)
+            )
+            partial = ClientAlliance.model_validate(
+                {"past_episodes": [], "therapist_id": None, **alliance, "sessions": []}
+            )
+            found.append(clinic_figures.ActiveClient(partial, sessions))
+        return found
 
 
 def _api(request: Request) -> ScoringApi:
@@ -100,27 +129,19 @@ async def caseload(therapist_id: OpaqueId, principal: Reader, api: Api) -> Casel
 @router.get("/clinic/summary", responses=AUTH_ERRORS, summary="Clinic-level figures")
 async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
     """Over the active clients: those whose latest session is at most ``active_days`` (90) days before now
-    (a session recorded with a future time also counts). Aggregates only: not audited as a client read."""
-    active = await api.clients.active(
-        principal.clinic_id, datetime.now(UTC) - timedelta(days=api.active_days)
-    )
-    with_open = [a for a in active if a.open_episode is not None]
-    closed = [e.resolution for a in active for e in a.past_episodes if e.resolution is not None]
-    repaired = [
-        r.sessions_to_repair for r in closed if r.how == "repaired" and r.sessions_to_repair is not None
-    ]
-    by_severity: dict[SeverityName, int] = {"none": 0, "low": 0, "medium": 0, "high": 0}
-    for alliance in active:
-        by_severity[alliance.open_episode.severity if alliance.open_episode else "none"] += 1
-    return ClinicSummary(
-        active_days=api.active_days,
-        active_clients=len(active),
-        clients_with_open_episode=len(with_open),
-        open_episode_share=len(with_open) / len(active) if active else None,
-        repair_rate=len(repaired) / len(closed) if closed else None,
-        median_sessions_to_repair=statistics.median(repaired) if repaired else None,
-        clients_by_severity=by_severity,
-    )
+    (a session recorded with a future time also counts). Episodes count however they closed: repaired,
+    settled (calmer without a return to the client's usual: not a repair) or by hand, each apart.
+
+    The clinic's own alert rate, beside the budget of version 2.1 (``push_alert_budget``, 0.06 push alerts
+    per client-session for all clients): over the last ``alert_window_days`` (90) days up to now,
+    ``push_alerts`` (announced ``rupture.suspected`` alerts, stale escalations included, of episodes not from
+    imported history, whose session falls in the window) divided by ``client_sessions`` (sessions of the
+    clinic's clients in the window, except those the clinic cancelled). Aggregates only: not audited as a
+    client read."""
+    now = datetime.now(UTC)
+    active = await api.active_clients(principal.clinic_id, now - timedelta(days=api.active_days))
+    found = clinic_figures.clinic_figures(active, now, window_days=api.active_days)
+    return clinic_figures.clinic_summary(found, api.active_days)
 
 
 @router.post(

@@ -1,10 +1,13 @@
 """The read model of one client, computed from its assessment once per change (never on a read)."""
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from services.scoring import domain
 from services.scoring.views import (
     AcknowledgementView,
+    AlertLevel,
+    AlertView,
     ClientAlliance,
     EpisodeView,
     MarkerView,
@@ -15,11 +18,16 @@ from services.scoring.views import (
 )
 
 
-def alliance_view(assessment: domain.ClientAssessment) -> ClientAlliance:
+def alliance_view(
+    assessment: domain.ClientAssessment, emitted: domain.EmittedLog | None = None
+) -> ClientAlliance:
+    """``emitted``: what has been announced about the client's episodes (their alerts, and which are from
+    imported history); without it the episodes show no alerts."""
+    emitted = emitted or domain.EmittedLog()
     timeline = assessment.timeline
     summary = assessment.summary
     latest = assessment.sessions[-1] if assessment.sessions else None
-    episodes = [episode_view(episode, assessment) for episode in timeline.episodes]
+    episodes = [episode_view(episode, assessment, emitted) for episode in timeline.episodes]
     return ClientAlliance(
         client_id=assessment.history.client_id,
         therapist_id=latest.session.therapist_id if latest else None,
@@ -35,6 +43,7 @@ def alliance_view(assessment: domain.ClientAssessment) -> ClientAlliance:
             episode_count=summary.episode_count,
             repaired_count=summary.repaired_count,
             resolved_by_hand_count=summary.resolved_by_hand_count,
+            settled_count=summary.settled_count,
         ),
         open_episode=next((view for view in episodes if view.resolution is None), None),
         past_episodes=[view for view in episodes if view.resolution is not None],
@@ -49,7 +58,12 @@ def episode_therapist(episode: domain.RuptureEpisode, assessment: domain.ClientA
     )
 
 
-def episode_view(episode: domain.RuptureEpisode, assessment: domain.ClientAssessment) -> EpisodeView:
+def episode_view(
+    episode: domain.RuptureEpisode,
+    assessment: domain.ClientAssessment,
+    emitted: domain.EmittedLog | None = None,
+) -> EpisodeView:
+    emitted = emitted or domain.EmittedLog()
     resolution, ack = episode.resolution, episode.acknowledgement
     return EpisodeView(
         rupture_id=episode.episode_id,
@@ -76,7 +90,38 @@ def episode_view(episode: domain.RuptureEpisode, assessment: domain.ClientAssess
         )
         if ack
         else None,
+        from_history=episode.episode_id in getattr(emitted, "from_history", frozenset()),
+        alerts=list(announced_alerts(episode, assessment, emitted)),
     )
+
+
+def announced_alerts(
+    episode: domain.RuptureEpisode, assessment: domain.ClientAssessment, emitted: domain.EmittedLog
+) -> Iterator[AlertView]:
+    """The alerts the log says were announced for the episode, each dated by the session the timeline says it
+    was about. A stale escalation is recorded in the log as a high alert too: that high counts once, as the
+    stale alert, unless the timeline holds a high alert of its own before it."""
+    alerts = {
+        ("stale" if event.stale else event.severity.value): event
+        for event in assessment.timeline.events
+        if isinstance(event, domain.RuptureSuspected) and event.episode_id == episode.episode_id
+    }
+    levels: list[AlertLevel] = [
+        level.value  # type: ignore[misc]  # alerted levels are never none
+        for eid, level in sorted(emitted.alerted, key=lambda alert: alert[1])
+        if eid == episode.episode_id
+    ]
+    if episode.episode_id in emitted.stale_alerted:
+        if "high" not in alerts and "high" in levels:
+            levels.remove("high")
+        levels.append("stale")
+    for level in levels:
+        event = alerts.get(level)
+        yield AlertView(
+            level=level,
+            session_id=event.session_id if event else episode.opening_session_id,
+            session_at=event.session_at if event else episode.opened_at,
+        )
 
 
 def session_view(marked: domain.MarkedSession) -> SessionView:
@@ -86,6 +131,7 @@ def session_view(marked: domain.MarkedSession) -> SessionView:
         occurred_at=session.occurred_at,
         therapist_id=session.therapist_id,
         attendance=session.attendance.value if session.attendance else None,
+        counts=session.counts,
         srs_total=number(marked.srs_total),
         baseline=number(marked.baseline),
         severity=marked.severity.value,

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SeverityName = Literal["none", "low", "medium", "high"]
+AlertLevel = Literal["low", "medium", "high", "stale"]
+ResolutionName = Literal["repaired", "manual", "settled"]
 
 
 class View(BaseModel):
@@ -19,7 +21,13 @@ class View(BaseModel):
 class MarkerView(View):
     code: str = Field(description="Marker code, e.g. below_cutoff, steep_drop.")
     family: str = Field(description="score, change, outcome, behaviour or perspective.")
-    level: SeverityName = Field(description="The marker's own level.")
+    level: SeverityName = Field(
+        description=(
+            "The marker's level for this client at this session. below_cutoff and item_low are medium while the "
+            "client has no baseline yet or their baseline is at or above the cutoff, and low when the client's "
+            "usual is below the cutoff (still shown, but not alerting on its own)."
+        )
+    )
     value: float = Field(description="The observed value the rule looked at.")
     threshold: float = Field(description="The threshold it was compared with.")
     dimension: str | None = Field(default=None, description="Alliance dimension, for item_low.")
@@ -39,18 +47,36 @@ class SessionView(View):
     attendance: str | None = Field(
         description="attended, late, no_show, late_cancel, cancelled; None if unknown."
     )
+    counts: bool = Field(
+        default=True, description="False for a session the clinic cancelled: no session count includes it."
+    )
     srs_total: float | None = Field(description="The client's SRS total for the session.")
-    baseline: float | None = Field(description="Mean of the client's last ≤5 earlier SRS totals.")
+    baseline: float | None = Field(
+        description=(
+            "The client's usual the session was judged against: mean of the last ≤5 earlier client SRS totals "
+            "outside rupture episodes (during an episode, the baseline from before it opened)."
+        )
+    )
     severity: SeverityName = Field(description="Severity implied by this session's markers.")
     markers: list[MarkerView] = Field(description="Every marker that fired for this session.")
     ratings: list[RatingView] = Field(description="The winning rating per instrument and respondent.")
 
 
 class ResolutionView(View):
-    how: Literal["repaired", "manual"]
+    how: ResolutionName = Field(
+        description=(
+            "repaired: a session came back to the client's usual with no marker; settled: the latest 2 "
+            "sessions with a client SRS carried no medium or high marker, without a return to the usual (not a "
+            "repair, counted apart); manual: a clinician closed it with a note."
+        )
+    )
     resolved_at: datetime
-    session_id: str | None = Field(description="The repairing session; None for a manual resolution.")
-    sessions_to_repair: int | None = Field(description="Sessions after the opening one, up to the repair.")
+    session_id: str | None = Field(
+        description="The repairing or settling session; None for a manual resolution."
+    )
+    sessions_to_repair: int | None = Field(
+        description="Sessions after the opening one, up to the repair; only for a repair."
+    )
     note: str | None = Field(description="The clinician's note of a manual resolution.")
     resolved_by: str | None = Field(description="Who resolved by hand.")
 
@@ -60,18 +86,43 @@ class AcknowledgementView(View):
     acknowledged_at: datetime
 
 
+class AlertView(View):
+    level: AlertLevel = Field(description="The level announced; stale: the escalation of a stale episode.")
+    session_id: str = Field(description="The session the alert was about.")
+    session_at: datetime = Field(description="That session's time: what the clinic's alert rate is dated by.")
+
+
 class EpisodeView(View):
     rupture_id: str = Field(description="Deterministic id of the rupture episode.")
     therapist_id: str = Field(description="Therapist of the session that opened the episode.")
     opening_session_id: str
     opened_at: datetime = Field(description="Time of the opening session.")
     severity: SeverityName = Field(description="Highest severity the episode reached.")
-    stale: bool = Field(description="Open too long without repair.")
+    stale: bool = Field(
+        description=(
+            "Still open after 3 more sessions (the clinic's stale_after_sessions) while its latest session still "
+            "carried a medium or high marker: it still hurts. Escalated to high and to the supervisor."
+        )
+    )
     session_ids: list[str] = Field(description="Sessions whose markers joined the episode.")
     sessions_since_opening: int
     pre_episode_mean: float | None = Field(description="Mean client SRS total before the episode.")
     resolution: ResolutionView | None = Field(description="None while open.")
     acknowledgement: AcknowledgementView | None = Field(description="The earliest acknowledgement, if any.")
+    from_history: bool = Field(
+        default=False,
+        description=(
+            "From imported history: its first alert was about a session older than the clinic's push horizon "
+            "(push_horizon_days) when announced. Recorded and shown, but not e-mailed or sent by webhook."
+        ),
+    )
+    alerts: list[AlertView] = Field(
+        default_factory=list,
+        description=(
+            "The rupture.suspected alerts announced for the episode, in rising level, dated by the session each "
+            "was about (the episode's opening session when the current history no longer holds that one)."
+        ),
+    )
 
 
 class SummaryView(View):
@@ -88,6 +139,7 @@ class SummaryView(View):
     episode_count: int
     repaired_count: int
     resolved_by_hand_count: int
+    settled_count: int = Field(default=0, description="Episodes that settled: not counted as repaired.")
 
 
 class ClientAlliance(View):
@@ -123,13 +175,43 @@ class ClinicSummary(View):
     active_clients: int
     clients_with_open_episode: int
     open_episode_share: float | None = Field(description="Share of active clients with an open episode.")
-    repair_rate: float | None = Field(
-        description="Of the active clients' closed episodes, the share repaired (not resolved by hand)."
+    closed_episodes: int = Field(description="The active clients' closed episodes, however they closed.")
+    repaired_count: int = Field(description="Closed episodes that were repaired.")
+    settled_count: int = Field(
+        description="Closed episodes that settled: calmer, but without a return to the client's usual."
     )
+    resolved_by_hand_count: int = Field(description="Closed episodes a clinician resolved by hand.")
+    repair_rate: float | None = Field(
+        description="Of the active clients' closed episodes, the share repaired (settled and by hand excluded)."
+    )
+    settle_rate: float | None = Field(description="Of the same closed episodes, the share that settled.")
     median_sessions_to_repair: float | None
     clients_by_severity: dict[SeverityName, int] = Field(
         description="Active clients by the severity of their open episode (none without one)."
     )
+    alert_window_days: int = Field(description="The alert rate looks back this many days from now.")
+    client_sessions: int = Field(
+        description=(
+            "Sessions that count (not cancelled by the clinic) of the clinic's clients, held in the last "
+            "alert_window_days days."
+        )
+    )
+    push_alerts: int = Field(
+        description=(
+            "Announced rupture.suspected alerts not from imported history (of episodes whose first alert was "
+            "news, stale escalations included), whose session falls in the same window."
+        )
+    )
+    alerts_from_history: int = Field(
+        description="Announced alerts of episodes from imported history in the window: recorded, not pushed."
+    )
+    push_alerts_per_client_session: float | None = Field(
+        description="push_alerts / client_sessions; None without sessions in the window."
+    )
+    push_alert_budget: float = Field(
+        description="The budget: push alerts per client-session, all clients (DOMAIN.md, version 2.1)."
+    )
+    within_budget: bool | None = Field(description="The rate is at or below the budget; None without a rate.")
 
 
 class ResolveRequest(BaseModel):

@@ -1,22 +1,22 @@
-"""Pure computations behind the views: chart series, caseload order, sparklines, clinic figures.
+"""Pure computations behind the client and caseload views: chart series, caseload order, sparklines (the clinic
+figures are ``services.scoring.clinic_figures``, shared with the JSON API).
 
 Everything here works on the stored read model (``views.py``); nothing is re-assessed on a read.
 """
 
 import math
 import statistics
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.scoring import domain
+from services.scoring.clinic_figures import SEVERITY_RANK
 from services.scoring.views import ClientAlliance, EpisodeView, SessionView, SummaryView
+from services.scoring.web.wording import marker_words
 
 SRS_ITEMS = ("relationship", "goals", "approach", "overall")
-SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
-ONE_IN_TEN = 0.10
 SPARK_SESSIONS = 10
 
 
@@ -89,8 +89,10 @@ def client_chart(alliance: ClientAlliance, thresholds: domain.Thresholds) -> dic
                 "start": start,
                 "end": end,
                 "open": resolution is None,
+                "how": resolution.how if resolution else None,
                 "stale": episode.stale,
                 "severity": episode.severity,
+                "from_history": episode.from_history,
             }
         )
         if episode.acknowledgement is not None:
@@ -122,6 +124,7 @@ def client_chart(alliance: ClientAlliance, thresholds: domain.Thresholds) -> dic
                 "x": i,
                 "y": s.srs_total if s.srs_total is not None else cutoff,
                 "codes": [m.code for m in s.markers],
+                "words": [marker_words(m) for m in s.markers],
                 "severity": s.severity,
             }
             for i, s in enumerate(sessions)
@@ -196,96 +199,3 @@ def sparkline_points(totals: Sequence[float], width: int = 120, height: int = 28
 def spark_y(total: float, height: int = 28) -> float:
     share = (min(max(total, SPARK_FLOOR), SPARK_TOP) - SPARK_FLOOR) / (SPARK_TOP - SPARK_FLOOR)
     return round(height - share * height, 1)
-
-
-# ---- clinic ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    """One group's figures: the whole clinic, or one therapist's clients and episodes."""
-
-    active_clients: int = 0
-    with_open_episode: int = 0
-    closed: int = 0
-    repaired: list[int] = field(default_factory=list)
-    hours_to_acknowledge: list[float] = field(default_factory=list)
-
-    @property
-    def open_share(self) -> float | None:
-        return self.with_open_episode / self.active_clients if self.active_clients else None
-
-    @property
-    def repair_rate(self) -> float | None:
-        return len(self.repaired) / self.closed if self.closed else None
-
-    @property
-    def median_sessions_to_repair(self) -> float | None:
-        return statistics.median(self.repaired) if self.repaired else None
-
-    @property
-    def median_hours_to_acknowledge(self) -> float | None:
-        return statistics.median(self.hours_to_acknowledge) if self.hours_to_acknowledge else None
-
-    @property
-    def guide(self) -> str:
-        """The open-episode share against the one-in-ten guide of feedback systems in practice."""
-        share = self.open_share
-        if share is None:
-            return "no active clients"
-        if share > ONE_IN_TEN * 1.5:
-            return "well above one in ten: thresholds may be too loose"
-        if share < ONE_IN_TEN * 0.5:
-            return "well below one in ten: thresholds may be too strict, or feedback is missing"
-        return "around one in ten"
-
-
-@dataclass(frozen=True)
-class OpenEpisode:
-    client_id: str
-    episode: EpisodeView
-    days_open: int
-
-
-@dataclass
-class ClinicFigures:
-    clinic: Figures
-    therapists: dict[str, Figures]
-    open_episodes: list[OpenEpisode]
-
-
-def clinic_figures(active: Iterable[ClientAlliance], now: datetime) -> ClinicFigures:
-    """Clients count under the therapist of their latest session; episodes under the therapist alerted."""
-    clinic = Figures()
-    therapists: dict[str, Figures] = defaultdict(Figures)
-    open_episodes: list[OpenEpisode] = []
-    for alliance in active:
-        mine = therapists[alliance.therapist_id or "unknown"]
-        for figures in (clinic, mine):
-            figures.active_clients += 1
-            figures.with_open_episode += alliance.open_episode is not None
-        episodes = [*alliance.past_episodes, *([alliance.open_episode] if alliance.open_episode else [])]
-        for episode in episodes:
-            alerted = therapists[episode.therapist_id]
-            for figures in (clinic, alerted):
-                _count_episode(figures, episode)
-        if alliance.open_episode is not None:
-            opened = alliance.open_episode.opened_at
-            open_episodes.append(
-                OpenEpisode(alliance.client_id, alliance.open_episode, max((now - opened).days, 0))
-            )
-    open_episodes.sort(
-        key=lambda o: (-int(o.episode.stale), -SEVERITY_RANK[o.episode.severity], o.episode.opened_at)
-    )
-    return ClinicFigures(clinic, dict(sorted(therapists.items())), open_episodes)
-
-
-def _count_episode(figures: Figures, episode: EpisodeView) -> None:
-    resolution = episode.resolution
-    if resolution is not None:
-        figures.closed += 1
-        if resolution.how == "repaired" and resolution.sessions_to_repair is not None:
-            figures.repaired.append(resolution.sessions_to_repair)
-    if episode.acknowledgement is not None:
-        waited: timedelta = episode.acknowledgement.acknowledged_at - episode.opened_at
-        figures.hours_to_acknowledge.append(max(waited.total_seconds() / 3600, 0.0))

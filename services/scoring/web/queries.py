@@ -1,7 +1,6 @@
 """The views' reads of the stored read model (``scoring_clients.alliance``), each limited to one clinic and
 projected to what the page shows, so a caseload of hundreds of clients stays one small query."""
 
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -41,17 +40,3 @@ class ViewQueries:
             totals = [s["srs_total"] for s in alliance.pop("sessions", []) if s.get("srs_total") is not None]
             rows.append((_alliance(alliance), totals))
         return rows
-
-    async def active(self, clinic_id: str, since: datetime) -> list[ClientAlliance]:
-        cursor = self.collection.find(
-            {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
-            {
-                "_id": 0,
-                "alliance.client_id": 1,
-                "alliance.therapist_id": 1,
-                "alliance.summary": 1,
-                "alliance.open_episode": 1,
-                "alliance.past_episodes": 1,
-            },
-        )
-        return [_alliance(document["alliance"]) async for document in cursor]

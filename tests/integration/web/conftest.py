@@ -17,6 +17,8 @@ from devstack import demo
 from services.scoring import domain
 from services.scoring.app import create_app
 from services.scoring.clients import ClientRecord, ClientStore
+from services.scoring.domain.announcements import alerts_from_history
+from services.scoring.projection import alliance_view
 from services.scoring.service import assess
 from services.scoring.settings import ScoringSettings
 from services.scoring.web import WebSettings
@@ -54,18 +56,49 @@ def demo_events(clinic_id: str, now: datetime, clients: tuple[demo.DemoClient, .
     return events
 
 
-async def seed_read_models(
-    db: AsyncDatabase[Document], clinic_id: str, events: list[CloudEvent[Any]]
-) -> None:
-    """Store each client's record and read model exactly as scoring would after applying ``events``."""
-    store = ClientStore(db["scoring_clients"])
+def records_of(clinic_id: str, events: list[CloudEvent[Any]]) -> dict[str, ClientRecord]:
     records: dict[str, ClientRecord] = {}
     for event in events:
         client_id = event.data.client_id
         record = records.setdefault(client_id, ClientRecord(clinic_id, client_id))
         record.events[event.id] = event
-    for record in records.values():
-        await store.save(record, assess(record, domain.Thresholds()))
+    return records
+
+
+def announce(record: ClientRecord, assessment: domain.ClientAssessment, imported_at: datetime | None) -> None:
+    """Record in ``record.emitted`` what scoring announces for ``assessment``: every alert news, as when each
+    rating arrived right after its session; or, for a history imported at ``imported_at``, each alert whose
+    session is older than the push horizon then is from history."""
+    owed = assessment.owed_events(record.emitted)
+    horizon = assessment.thresholds.push_horizon_days
+    history = frozenset() if imported_at is None else alerts_from_history(owed, imported_at, horizon)
+    record.emitted = record.emitted.record(owed, from_history=history)
+
+
+async def seed_read_models(
+    db: AsyncDatabase[Document],
+    clinic_id: str,
+    events: list[CloudEvent[Any]],
+    imported_at: datetime | None = None,
+) -> None:
+    """Store each client's record and read model as scoring would after applying ``events`` (announced live,
+    or imported at ``imported_at``)."""
+    store = ClientStore(db["scoring_clients"])
+    for record in records_of(clinic_id, events).values():
+        assessment = assess(record, domain.Thresholds())
+        announce(record, assessment, imported_at)
+        await store.save(record, assessment)
+        # The read model with what was announced: its alerts, and which episodes are imported history.
+        alliance = alliance_view(assessment, record.emitted).model_dump()
+        await db["scoring_clients"].update_one({"_id": record.key}, {"$set": {"alliance": alliance}})
+
+
+# Version 2.1's stories beside the demo: a client whose usual sits below the cutoff (its first episode, opened
+# before it had a baseline, settles once its low totals are its usual).
+USUAL_LOW = demo.DemoClient(
+    "c-usual-low", "t-demo-2", (32.0,) * 10, (33.0,) * 10, (24.0,) * 10, "a usual below the cutoff"
+)
+IMPORTED_CLIENTS = (*demo.CLIENTS, USUAL_LOW)
 
 
 @dataclass
@@ -76,8 +109,9 @@ class ViewsStack:
     ring: KeyRing
     db: AsyncDatabase[Document]
     bootstrap: str
-    clinic: str  # clinic A: the demo history
+    clinic: str  # clinic A: the demo history, announced as it happened
     other_clinic: str  # clinic B: some of the same client ids, other numbers
+    imported_clinic: str  # clinic C: the demo history and a client whose usual is low, imported today
 
     def key_for(self, clinic_id: str, *scopes: Scope) -> str:
         api_key = f"key-{clinic_id}-{'-'.join(scopes)}-{uuid.uuid4().hex[:6]}"
@@ -122,6 +156,8 @@ async def views_stack(servers: Servers) -> AsyncIterator[ViewsStack]:
         demo.DemoClient("c-only-in-b", "t-demo-1", (38.0,) * 10, (38.0,) * 10, (30.0,) * 10, "clinic B's"),
     )
     await seed_read_models(db, other, demo_events(other, now, b_clients))
+    imported = f"clinic-c-{unique}"
+    await seed_read_models(db, imported, demo_events(imported, now, IMPORTED_CLIENTS), imported_at=now)
     # The app's group begins after what earlier tests left on the shared topics: working through that backlog
     # would keep its event loop, which also answers the browser, busy for many seconds.
     await start_group_at_end(servers.kafka_bootstrap, settings.group_id, [t.name for t in ALL_TOPICS])
@@ -130,7 +166,7 @@ async def views_stack(servers: Servers) -> AsyncIterator[ViewsStack]:
     app = create_app(settings, ring, web_settings)
     try:
         with served(app, port) as base_url:
-            yield ViewsStack(base_url, ring, db, servers.kafka_bootstrap, clinic, other)
+            yield ViewsStack(base_url, ring, db, servers.kafka_bootstrap, clinic, other, imported)
     finally:
         await client.drop_database(settings.mongodb_database)
         await client.close()

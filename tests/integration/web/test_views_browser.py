@@ -109,8 +109,10 @@ async def test_the_client_view_draws_the_stored_history(
             "start": 4,
             "end": 6,
             "open": False,
+            "how": "repaired",
             "stale": False,
             "severity": episode["severity"],
+            "from_history": False,
         }
     ]
     assert episode["resolution"]["sessions_to_repair"] == 2

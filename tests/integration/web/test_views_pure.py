@@ -7,27 +7,34 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devstack import demo
-from services.scoring import domain
-from services.scoring.clients import ClientRecord
+from services.scoring import clinic_figures, domain
+from services.scoring.clinic_figures import ActiveClient
 from services.scoring.projection import alliance_view
 from services.scoring.service import assess
 from services.scoring.views import ClientAlliance
-from services.scoring.web import figures
+from services.scoring.web import figures, wording
 from services.scoring.web.access import SessionCookies, ViewLink, ViewLinks, ViewSession
-from tests.integration.web.conftest import demo_events
+from tests.integration.web.conftest import IMPORTED_CLIENTS, announce, demo_events, records_of
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def demo_alliances() -> dict[str, ClientAlliance]:
-    records: dict[str, ClientRecord] = {}
-    for event in demo_events("demo", NOW, demo.CLIENTS):
-        records.setdefault(event.data.client_id, ClientRecord("demo", event.data.client_id)).events[
-            event.id
-        ] = event
-    return {
-        client_id: alliance_view(assess(record, domain.Thresholds())) for client_id, record in records.items()
-    }
+def demo_alliances(
+    clients: tuple[demo.DemoClient, ...] = demo.CLIENTS, imported_at: datetime | None = None
+) -> dict[str, ClientAlliance]:
+    alliances = {}
+    for client_id, record in records_of("demo", demo_events("demo", NOW, clients)).items():
+        assessment = assess(record, domain.Thresholds())
+        announce(record, assessment, imported_at)
+        alliances[client_id] = alliance_view(assessment, record.emitted)
+    return alliances
+
+
+def active(alliances: dict[str, ClientAlliance]) -> list[ActiveClient]:
+    return [
+        ActiveClient(a, tuple((s.occurred_at, s.therapist_id) for s in a.sessions if s.counts))
+        for a in alliances.values()
+    ]
 
 
 def test_the_demo_history_holds_a_repair_a_stale_episode_and_a_blind_spot() -> None:
@@ -61,13 +68,39 @@ def test_the_caseload_puts_open_episodes_first_then_the_steepest_decline() -> No
     assert rows[0].days_since == 3
 
 
-def test_the_clinic_figures_follow_the_one_in_ten_guide() -> None:
-    found = figures.clinic_figures(demo_alliances().values(), NOW)
+def test_the_clinic_figures_follow_the_one_in_ten_guide_and_the_alert_budget() -> None:
+    found = clinic_figures.clinic_figures(active(demo_alliances()), NOW, window_days=90)
     assert found.clinic.active_clients == 5 and found.clinic.with_open_episode == 2
     assert found.clinic.open_share == pytest.approx(0.4) and found.clinic.guide.startswith("well above")
     assert found.clinic.repair_rate == 1.0 and found.clinic.median_sessions_to_repair == 2
     assert [o.client_id for o in found.open_episodes] == ["c-stale", "c-blind-spot"]
     assert found.therapists["t-demo-2"].open_share == 0.5
+    # Announced live: the high alerts of three episodes and one stale escalation, in 50 sessions.
+    assert (found.clinic.push_alerts, found.clinic.client_sessions) == (4, 50)
+    assert found.clinic.alert_rate == pytest.approx(0.08) and found.clinic.within_budget is False
+    assert found.clinic.budget_note.startswith("above the budget")
+    assert found.therapists["t-demo-1"].alert_rate == pytest.approx(3 / 30)
+
+
+def test_an_imported_history_is_shown_but_not_counted_as_pushed_and_settling_is_not_repair() -> None:
+    alliances = demo_alliances(IMPORTED_CLIENTS, imported_at=NOW)
+    stale = alliances["c-stale"].open_episode
+    assert stale is not None and stale.from_history
+    assert [a.level for a in stale.alerts] == ["high", "stale"]
+    assert wording.stale_words(stale) == "still open after 5 sessions and still hurting"
+    low = alliances["c-usual-low"]
+    assert [e.resolution.how for e in low.past_episodes if e.resolution] == ["settled"] * 3
+    assert low.summary.settled_count == 3 and low.summary.repaired_count == 0
+    marker = low.sessions[3].markers[0]
+    assert (marker.code, marker.level) == ("below_cutoff", "low")
+    assert "but this is the client's usual" in wording.marker_words(marker)
+    assert "usual" not in wording.marker_words(low.sessions[0].markers[0])  # no baseline yet: medium
+    found = clinic_figures.clinic_figures(active(alliances), NOW, window_days=90)
+    c = found.clinic
+    assert (c.push_alerts, c.alerts_from_history, c.client_sessions) == (0, 5, 60)
+    assert c.alert_rate == 0.0 and c.within_budget is True
+    assert (len(c.repaired), c.settled, c.by_hand, c.closed) == (1, 3, 0, 4)
+    assert (c.repair_rate, c.settle_rate) == (0.25, 0.75)
 
 
 def test_a_view_link_opens_only_while_valid_and_untouched(monkeypatch: pytest.MonkeyPatch) -> None:

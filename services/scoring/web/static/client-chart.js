@@ -63,7 +63,8 @@
         ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
         ctx.fillStyle = e.open ? colors.high : colors.cutoff;
         ctx.font = "12px system-ui, sans-serif";
-        ctx.fillText((e.open ? "open " : "") + e.severity + (e.stale ? ", stale" : ""), left + 4, area.top + 14);
+        var label = (e.open ? "open " : "") + e.severity + (e.stale ? ", stale" : "") + (e.how ? ", " + e.how : "");
+        ctx.fillText(label + (e.from_history ? " (imported)" : ""), left + 4, area.top + 14);
       });
       ctx.restore();
     }
@@ -99,7 +100,7 @@
           },
           label: function (item) {
             var raw = item.raw || {};
-            if (item.dataset.label === "Markers") { return "Markers: " + raw.codes.join(", ") + " (" + raw.severity + ")"; }
+            if (item.dataset.label === "Markers") { return ["Markers (" + raw.severity + "):"].concat(raw.words); }
             if (item.dataset.label === "Acknowledged") { return "Acknowledged by " + raw.by; }
             if (item.dataset.label === "Resolved by hand") { return "Resolved by hand by " + raw.by; }
             return item.dataset.label + ": " + item.formattedValue;

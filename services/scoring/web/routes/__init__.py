@@ -1,0 +1,28 @@
+"""The clinician views' routes, one module per view, assembled here.
+
+Routes (``/views/...``, outside the JSON API and its OpenAPI document, except ``POST /v1/view-links``):
+
+- ``POST /v1/view-links`` (a ``read`` or ``admin`` key): a signed, expiring link to one client's view or one
+  therapist's caseload, for one therapist (``links``);
+- ``GET /views/links/{token}``: opens such a link: starts a view session limited to it, then goes to the view;
+- ``GET``/``POST /views/sign-in``: supervisors sign in with a ``read`` clinic key; ``POST /views/sign-out``
+  (``sign_in``);
+- ``GET /views/clients/{id}`` (``client``), ``GET /views/caseload/{therapist_id}`` (``caseload``),
+  ``GET /views/clinic`` (``clinic``): the views;
+- ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons (``client``).
+
+Every POST form carries the session's CSRF token. Anything of another clinic, or outside what a link grants,
+answers 404 exactly like what does not exist. Every view of one client's data is written to the audit log.
+"""
+
+from fastapi import APIRouter
+
+from services.scoring.web.routes import caseload, client, clinic, links, sign_in
+from services.scoring.web.routes.pages import STATIC_DIR, STATIC_URL, Views, install_handlers
+
+__all__ = ["STATIC_DIR", "STATIC_URL", "Views", "install_handlers", "link_router", "router"]
+
+link_router = links.link_router
+router = APIRouter(prefix="/views", include_in_schema=False)
+for view in (links, sign_in, client, caseload, clinic):
+    router.include_router(view.router)

@@ -1,0 +1,90 @@
+"""Each rule in plain words, as the views say it: what a marker saw and at what level, how an episode closed
+(repaired and settled are not the same), why one is stale, and which came from imported history."""
+
+from services.scoring.views import AlertView, EpisodeView, MarkerView, ResolutionView
+
+SCORE_MARKERS = frozenset({"below_cutoff", "item_low"})
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def marker_words(marker: MarkerView) -> str:
+    """One marker in a sentence, with its actual level for this client (not the table's)."""
+    seen, bound = _n(marker.value), _n(marker.threshold)
+    match marker.code:
+        case "below_cutoff":
+            text = f"SRS total {seen} below the clinic cutoff {bound}"
+        case "item_low":
+            text = f"{marker.dimension or 'an'} item {seen} below {bound}"
+        case "drop_from_last":
+            text = f"SRS total {seen} fell at least a point from the last session (to {bound} or below)"
+        case "drop_from_baseline":
+            text = f"SRS total {seen} well below the client's own baseline (below {bound})"
+        case "steep_drop":
+            text = f"steep drop: SRS total {seen} (bound {bound})"
+        case "ors_deterioration":
+            text = f"ORS total {seen} at least 5 below the client's first ORS (bound {bound})"
+        case "attendance":
+            text = "missed or cancelled late, soon after an alliance marker or twice in a row"
+        case "missing_feedback":
+            text = f"{marker.value:.0f} attended sessions in a row without the client's SRS"
+        case "blindspot":
+            text = f"the therapist rated the session {seen} points above the client"
+        case _:
+            text = f"{marker.code} ({seen} against {bound})"
+    if marker.code in SCORE_MARKERS and marker.level == "low":
+        text += ", but this is the client's usual"
+    return f"{text} — {marker.level}"
+
+
+def resolution_words(resolution: ResolutionView) -> str:
+    match resolution.how:
+        case "repaired":
+            took = resolution.sessions_to_repair
+            after = f" after {took} session{'' if took == 1 else 's'}" if took is not None else ""
+            return f"repaired{after}: back to the client's usual"
+        case "settled":
+            return (
+                "settled: the latest sessions were calmer, but not back to the client's usual (not a repair)"
+            )
+        case _:
+            return f"by hand ({resolution.resolved_by or 'unknown'})"
+
+
+def how_words(resolution: ResolutionView) -> str:
+    """The short form, for a table cell."""
+    match resolution.how:
+        case "repaired":
+            return "repaired"
+        case "settled":
+            return "settled (not a repair)"
+        case _:
+            return f"by hand ({resolution.resolved_by or 'unknown'})"
+
+
+def stale_words(episode: EpisodeView) -> str:
+    n = episode.sessions_since_opening
+    return f"still open after {n} session{'' if n == 1 else 's'} and still hurting"
+
+
+HISTORY_WORDS = (
+    "from imported history: its first alert was about a session older than the clinic's push horizon, "
+    "so it was recorded and shown, not e-mailed"
+)
+
+
+def alert_words(alerts: list[AlertView]) -> str:
+    if not alerts:
+        return "no alert (below the clinic's alert threshold)"
+    return ", ".join(f"{a.level} ({a.session_at:%Y-%m-%d})" for a in alerts)
+
+
+FILTERS = {
+    "marker_words": marker_words,
+    "resolution_words": resolution_words,
+    "how_words": how_words,
+    "stale_words": stale_words,
+    "alert_words": alert_words,
+}
