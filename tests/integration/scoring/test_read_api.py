@@ -76,14 +76,27 @@ async def test_alliance_caseload_summary_isolation_and_audit(
         entries[dipping.client_id]["latest_srs_total"] == 29.0 and entries[dipping.client_id]["trend"] == -9.0
     )
 
+    # Both alerts were about sessions weeks older than the push horizon when announced: history, not news.
     assert summary.json() == {
         "active_days": 90,
         "active_clients": 2,
         "clients_with_open_episode": 1,
         "open_episode_share": 0.5,
+        "closed_episodes": 1,
+        "repaired_count": 1,
+        "settled_count": 0,
+        "resolved_by_hand_count": 0,
         "repair_rate": 1.0,
+        "settle_rate": 0.0,
         "median_sessions_to_repair": 1.0,
         "clients_by_severity": {"none": 1, "low": 0, "medium": 0, "high": 1},
+        "alert_window_days": 90,
+        "client_sessions": 6,
+        "push_alerts": 0,
+        "alerts_from_history": 2,
+        "push_alerts_per_client_session": 0.0,
+        "push_alert_budget": 0.06,
+        "within_budget": True,
     }
     assert foreign.status_code == 404  # another clinic's client looks exactly like no client
     assert foreign_caseload.json()["clients"] == []
@@ -103,6 +116,62 @@ async def test_alliance_caseload_summary_isolation_and_audit(
         (clinic, "/v1/clients/{client_id}/alliance", [f"nobody-{unique}"], False),
     ]
     assert all(a["key_id"] and isinstance(a["at"], datetime) for a in audit)
+
+
+async def test_settled_apart_from_repaired_imported_history_apart_from_news_and_the_alert_rate(
+    scoring: Scoring, publisher: Publisher, unique: str
+) -> None:
+    clinic = f"clinic-{unique}"
+    repaired = ClientStream(clinic, f"r-{unique}")
+    settled = ClientStream(clinic, f"s-{unique}")
+    live = ClientStream(clinic, f"l-{unique}", therapist_id="t-2")
+    key = scoring.key_for(clinic, Scope.READ)
+    async with scoring.running() as http:
+        # Weeks ago, sent today: a rupture and its repair; a rupture that settles (calm again at 37, but not
+        # back to the usual of 39).
+        await feed(
+            scoring,
+            publisher,
+            repaired,
+            [repaired.srs(n, t) for n, t in enumerate(["38", "38", "29", "37.5"], 1)],
+        )
+        totals = ["39", "39", "39", "39", "30", "37", "37"]
+        await feed(scoring, publisher, settled, [settled.srs(n, t) for n, t in enumerate(totals, 1)])
+        # News: a drop in this week's session (sessions 10 to 13 are the last four weeks).
+        await feed(scoring, publisher, live, [*(live.srs(n, "38") for n in (10, 11, 12)), live.srs(13, "29")])
+        calm = (await http.get(f"/v1/clients/{settled.client_id}/alliance", headers=bearer(key))).json()
+        news = (await http.get(f"/v1/clients/{live.client_id}/alliance", headers=bearer(key))).json()
+        summary = (await http.get("/v1/clinic/summary", headers=bearer(key))).json()
+
+    [episode] = calm["past_episodes"]
+    assert episode["resolution"]["how"] == "settled" and episode["resolution"]["sessions_to_repair"] is None
+    assert episode["resolution"]["session_id"] == "s07"
+    assert (calm["summary"]["settled_count"], calm["summary"]["repaired_count"]) == (1, 0)
+    assert episode["from_history"] is True
+    assert [(a["level"], a["session_id"]) for a in episode["alerts"]] == [("high", "s05")]
+    assert news["open_episode"]["from_history"] is False
+    assert [(a["level"], a["session_id"]) for a in news["open_episode"]["alerts"]] == [("high", "s13")]
+    # One push alert in 15 client-sessions: above the budget of 0.06.
+    assert {name: summary[name] for name in summary if name not in ("open_episode_share",)} == {
+        "active_days": 90,
+        "active_clients": 3,
+        "clients_with_open_episode": 1,
+        "closed_episodes": 2,
+        "repaired_count": 1,
+        "settled_count": 1,
+        "resolved_by_hand_count": 0,
+        "repair_rate": 0.5,
+        "settle_rate": 0.5,
+        "median_sessions_to_repair": 1.0,
+        "clients_by_severity": {"none": 2, "low": 0, "medium": 0, "high": 1},
+        "alert_window_days": 90,
+        "client_sessions": 15,
+        "push_alerts": 1,
+        "alerts_from_history": 2,
+        "push_alerts_per_client_session": 1 / 15,
+        "push_alert_budget": 0.06,
+        "within_budget": False,
+    }
 
 
 async def test_manual_resolution_and_acknowledgement_show_on_the_episode(

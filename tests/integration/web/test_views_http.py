@@ -1,6 +1,7 @@
 """The views over plain HTTP on the real servers: who may issue links, CSRF, the session cookie, revocation, the
 audit log, and a caseload of 200 clients rendered in under a second."""
 
+import html
 import re
 import time
 from datetime import UTC, datetime
@@ -150,4 +151,68 @@ async def test_a_caseload_of_200_clients_renders_in_under_a_second(views_stack: 
     )
     assert (
         audit is not None and len(audit["client_ids"]) == BIG_CASELOAD and audit["actor"] == "therapist:t-big"
+    )
+
+
+async def signed_in_supervisor(views_stack: ViewsStack, http: httpx.AsyncClient, clinic_id: str) -> None:
+    form = await http.get("/views/sign-in")
+    match = CSRF.search(form.text)
+    assert match is not None
+    key = views_stack.key_for(clinic_id, Scope.READ)
+    signed = await http.post(
+        "/views/sign-in", data={"api_key": key, "your_id": "sup-9", "csrf_token": match.group(1)}
+    )
+    assert signed.status_code == 303
+
+
+def text_of(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', page, re.S)
+    assert match is not None, element_id
+    return " ".join(match.group(1).split())
+
+
+async def test_the_clinic_view_sets_its_alert_rate_beside_the_budget(views_stack: ViewsStack) -> None:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        await signed_in_supervisor(views_stack, http, views_stack.clinic)
+        live = (await http.get("/views/clinic")).text
+    # Announced live: 4 alerts (three episodes' high alerts and one stale escalation) in 50 sessions.
+    assert text_of(live, "alert-rate") == "0.080"
+    assert text_of(live, "alert-budget") == "0.06"
+    assert text_of(live, "budget-note").startswith("above the budget")
+    assert text_of(live, "alert-counts") == (
+        "4 push alerts in 50 sessions; 0 from imported history, not pushed"
+    )
+    assert 'class="over"' in live
+
+
+async def test_an_imported_history_is_marked_and_settled_is_not_repaired(views_stack: ViewsStack) -> None:
+    clinic = views_stack.imported_clinic
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        await signed_in_supervisor(views_stack, http, clinic)
+        page = (await http.get("/views/clinic")).text
+        stale = (await http.get("/views/clients/c-stale")).text
+        usual_low = (await http.get("/views/clients/c-usual-low")).text
+    # Every alert of the import was about a session older than the push horizon: none counts as pushed.
+    assert text_of(page, "alert-rate") == "0.000"
+    assert text_of(page, "budget-note") == "within the budget"
+    assert (
+        text_of(page, "alert-counts") == "0 push alerts in 60 sessions; 5 from imported history, not pushed"
+    )
+    assert text_of(page, "closed-counts") == "1 / 3 / 0"
+    assert (text_of(page, "repair-rate"), text_of(page, "settle-rate")) == ("25 %", "75 %")
+    assert page.count(">from imported history</span>") == 2  # the two open episodes
+    assert "still open after 5 sessions and still hurting" in page
+
+    assert "from imported history" in text_of(stale, "from-history")
+    assert "not e-mailed" in stale
+    assert text_of(stale, "stale-words") == "still open after 5 sessions and still hurting"
+    assert text_of(stale, "episode-alerts").startswith("Alerts: high (")
+
+    assert text_of(usual_low, "closed-counts") == "0 / 3 / 0"
+    hows = re.findall(r'<td class="how"[^>]*>([^<]*)</td>', usual_low)
+    assert hows == ["settled (not a repair)"] * 3
+    low = re.findall(r'data-code="below_cutoff" data-level="(\w+)" class="lvl-\w+">([^<]*)<', usual_low)
+    assert [level for level, _ in low] == ["medium"] * 3 + ["low"] * 7  # medium until a baseline exists
+    assert all(
+        ("but this is the client's usual" in html.unescape(words)) == (level == "low") for level, words in low
     )
