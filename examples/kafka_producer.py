@@ -2,9 +2,10 @@
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 CLINIC_ID=demo python examples/kafka_producer.py
 
-The contract (docs/integration.md): topic ``feedback.submitted``; record key ``<clinic_id>:<client_id>``; the
-value a CloudEvents 1.0 JSON envelope with the tenant in the ``clinicid`` extension and ``data`` valid against
-schemas/feedback.submitted.v1.json; acks=all with an idempotent producer. Needs only ``aiokafka``.
+The contract (docs/integration.md): topic ``client.events`` (a client's session records and ratings share it,
+so send each client's events in the order they happened); record key ``<clinic_id>:<client_id>``; the
+value a CloudEvents 1.0 JSON envelope whose ``type`` names the event, with the tenant in the ``clinicid``
+extension and ``data`` valid against schemas/feedback.submitted.v1.json; acks=all with an idempotent producer. Needs only ``aiokafka``.
 """
 
 import asyncio
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-TOPIC = "feedback.submitted"
+TOPIC = "client.events"
 
 
 def feedback_event(clinic_id: str, client_id: str) -> dict[str, object]:

@@ -3,11 +3,12 @@ deprecated ``session.completed`` and ``feedback.submitted`` for one release, and
 type it does not read on ``client.events`` with a reason that says so."""
 
 import json
+from typing import Any
 
 import pytest
 
 from shared import topics
-from shared.contracts import encode
+from shared.contracts import CloudEvent, encode
 from tests.integration.scoring.conftest import Scoring, applied_count, eventually
 from tests.integration.scoring.streams import ClientStream, Publisher
 from tests.support.kafka import records_matching
@@ -20,7 +21,12 @@ async def test_a_clients_history_on_client_events_is_applied_whatever_its_kinds(
 ) -> None:
     stream = ClientStream(f"clinic-{unique}", f"c-{unique}")
     # A rating before its session record, then a session record before its rating: both on one topic.
-    history = [stream.srs(1, "38.5"), stream.session(1), stream.session(2), stream.srs(2, "38.0")]
+    history: list[CloudEvent[Any]] = [
+        stream.srs(1, "38.5"),
+        stream.session(1),
+        stream.session(2),
+        stream.srs(2, "38.0"),
+    ]
 
     async with scoring.running():
         for event in history:
@@ -40,7 +46,7 @@ async def test_the_deprecated_topics_are_still_applied(
     scoring: Scoring, publisher: Publisher, unique: str
 ) -> None:
     stream = ClientStream(f"clinic-{unique}", f"c-{unique}")
-    old = [
+    old: list[tuple[str, CloudEvent[Any]]] = [
         (topics.SESSION_COMPLETED.name, stream.session(1)),
         (topics.FEEDBACK_SUBMITTED.name, stream.srs(1, "38.5")),
     ]
@@ -75,8 +81,8 @@ async def test_an_unknown_type_on_client_events_is_dead_lettered_with_the_reason
     misplaced = encode(stream.session(1))
 
     async with scoring.running():
-        for document in (unknown, not_read_here, no_type, newer):
-            await publisher.raw(topics.CLIENT_EVENTS.name, stream.key, json.dumps(document).encode())
+        for poison in (unknown, not_read_here, no_type, newer):
+            await publisher.raw(topics.CLIENT_EVENTS.name, stream.key, json.dumps(poison).encode())
         await publisher.raw(topics.FEEDBACK_SUBMITTED.name, stream.key, misplaced)
         await publisher.raw(topics.CLIENT_EVENTS.name, stream.key, encode(valid))
 
