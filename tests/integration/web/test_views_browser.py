@@ -211,6 +211,10 @@ async def test_a_supervisor_signs_in_to_the_clinic_view(
     open_now = sum(a["open_episode"] is not None for a in stored)
     assert browser.find_element(By.ID, "open-share").text == f"{open_now / 5 * 100:.0f} %"
     assert browser.find_element(By.ID, "median-repair").text == "2.0"
+    # The clinic's own alert rate beside the budget: 4 alerts announced live in 50 sessions.
+    assert browser.find_element(By.ID, "alert-rate").text == "0.080"
+    assert browser.find_element(By.ID, "alert-budget").text == "0.06"
+    assert browser.find_element(By.ID, "budget-note").text.startswith("above the budget")
     listed = [
         r.get_attribute("data-client-id")
         for r in browser.find_elements(By.CSS_SELECTOR, "#open-episodes tbody tr")
