@@ -18,9 +18,10 @@ from pathlib import Path
 from services.scoring.domain import Thresholds
 
 from . import plots, report
-from .figures import Row, table
-from .population import Parameters, parameter_fields
-from .sweep import Cell, Worst, grid, run, sweep, worst_cases
+from .figures import Row, alert_reasons, measure, table
+from .population import Parameters, generate, parameter_fields
+from .replay import replay_population
+from .sweep import Cell, Worst, grid, sweep, worst_cases
 
 DEFAULT_OUT = Path("docs/calibration")
 
@@ -112,9 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parameters = Parameters(**{f.name: getattr(args, f.name) for f in fields(Parameters)})
     started = time.monotonic()
     say(f"replaying {parameters.clients} clients (seed {args.seed}, {args.workers} workers)...")
-    values, _ = run(parameters, [args.seed], thresholds, args.workers)
-    rows = table(values)
+    outcomes = replay_population(generate(parameters, args.seed), thresholds, args.workers)
+    rows = table(measure(outcomes))
+    reasons = alert_reasons([outcome for outcome in outcomes if not outcome.planted])
     print(report.text_table(rows))
+    print(
+        "\nWhat the push alerts of clients without a planted rupture rest on (markers of the alerted session):"
+    )
+    print(report.reasons_text(reasons))
     say(f"done in {time.monotonic() - started:.1f} s")
     settings = {
         "population": f"{parameters.clients} clients, seed {args.seed}, other parameters at their defaults"
@@ -140,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(seeds)} seeds × {args.sweep_clients} clients per cell"
         )
         misses = misses or not all(case.figure.passes(case.value) for case in worst)
-    _write(args.out, rows, settings, cells, worst, per_seed)
+    _write(args.out, rows, reasons, settings, cells, worst, per_seed)
     say(f"written under {args.out} in {time.monotonic() - started:.1f} s in all")
     return 1 if misses and not args.no_fail else 0
 
@@ -157,13 +163,14 @@ def _changed(parameters: Parameters) -> str:
 def _write(
     out: Path,
     rows: Sequence[Row],
+    reasons: Sequence[tuple[str, int, float]],
     settings: dict[str, str],
     cells: Sequence[Cell] | None,
     worst: Sequence[Worst] | None,
     per_seed: Sequence[Worst] | None,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "budget.md").write_text(report.markdown_document(rows, settings, cells, worst, per_seed))
+    (out / "budget.md").write_text(report.markdown_document(rows, reasons, settings, cells, worst, per_seed))
     (out / "budget.csv").write_text(report.csv_defaults(rows))
     if cells:
         (out / "sweep.csv").write_text(report.csv_sweep(cells))

@@ -137,3 +137,18 @@ def measure(outcomes: Sequence[ClientOutcome]) -> dict[str, float]:
 
 def table(values: dict[str, float]) -> list[Row]:
     return [Row(figure, values[figure.key]) for figure in FIGURES]
+
+
+def alert_reasons(outcomes: Sequence[ClientOutcome]) -> list[tuple[str, int, float]]:
+    """Not a budget figure but where to look when one misses: for each marker code (and ``stale``), how many
+    push alerts of ``outcomes`` carried it and their share of all the alerts (an alert may carry several)."""
+    counts: dict[str, int] = {}
+    total = 0
+    for outcome in outcomes:
+        for session in outcome.sessions:
+            for reason in session.alert_reasons:
+                total += 1
+                for code in reason:
+                    counts[code] = counts.get(code, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(code, count, count / total) for code, count in ranked]

@@ -4,7 +4,9 @@ For each session the session record comes first, then the client's ORS (start of
 the therapist's SRS (end of session). After every fact the client is assessed and what the assessment owes
 beyond what was already announced is announced, exactly as the scoring service does with its outbox, so the
 count of ``RuptureSuspected`` is the count of push alerts a clinician would have received (stale escalations
-included). No servers: the domain's own functions, nothing else.
+included). Each fact is announced at the moment it is recorded, and an alert that is about history by then
+(older than the clinic's push horizon) is recorded but not counted as pushed, as in production; fed in real
+time, none is. No servers: the domain's own functions, nothing else.
 
 The client's psq report of a planted rupture is not fed: the domain has no ``psq`` instrument yet.
 """
@@ -32,6 +34,7 @@ from services.scoring.domain import (
     assess_client,
     validate_scores,
 )
+from services.scoring.domain.announcements import alerts_from_history
 
 from .population import PlannedClient, PlannedSession
 
@@ -47,11 +50,13 @@ class SessionOutcome:
     ``alerts``: push alerts announced while this session's facts arrived. ``open_severity``: the severity of
     the client's open episode once they all had (NONE when no episode is open). ``joined_high_alerted``: this
     session joined an open episode that had already been alerted at high before the session, so no new alert
-    was owed for it (alerts only go up)."""
+    was owed for it (alerts only go up). ``alert_reasons``: per push alert, the marker codes of its session
+    (``stale`` for a stale escalation), to show which rules the alerts rest on."""
 
     alerts: int
     open_severity: Severity
     joined_high_alerted: bool
+    alert_reasons: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,13 +115,18 @@ def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcom
     for session in client.sessions:
         before = assessment.timeline.open_episode if assessment is not None else None
         high_before = before is not None and emitted.highest_alert(before.episode_id) is Severity.HIGH
-        alerts = 0
+        reasons: list[frozenset[str]] = []
         for fact in facts_of(client, session):
             history = history.with_fact(fact)
             assessment = assess_client(history, thresholds, previous=assessment)
             owed = assessment.owed_events(emitted)
-            emitted = emitted.record(owed)
-            alerts += sum(1 for event in owed if isinstance(event, RuptureSuspected))
+            history_ids = alerts_from_history(owed, fact.recorded_at, thresholds.push_horizon_days)
+            emitted = emitted.record(owed, history_ids)
+            reasons.extend(
+                _reasons(event)
+                for event in owed
+                if isinstance(event, RuptureSuspected) and event.event_id not in history_ids
+            )
         assert assessment is not None  # every session has at least its session record
         after = assessment.timeline.open_episode
         session_id = f"{client.client_id}-s{session.index + 1:02d}"
@@ -127,9 +137,15 @@ def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcom
             and after.episode_id == before.episode_id
             and session_id in after.session_ids
         )
-        outcomes.append(SessionOutcome(alerts, after.severity if after else Severity.NONE, joined))
+        severity = after.severity if after else Severity.NONE
+        outcomes.append(SessionOutcome(len(reasons), severity, joined, tuple(reasons)))
     rupture = client.rupture
     return ClientOutcome(rupture is not None, rupture.start if rupture else None, tuple(outcomes))
+
+
+def _reasons(alert: RuptureSuspected) -> frozenset[str]:
+    codes = {marker.code.value for marker in alert.markers}
+    return frozenset(codes | {"stale"} if alert.stale else codes)
 
 
 def _replay_chunk(args: tuple[Sequence[PlannedClient], Thresholds]) -> list[ClientOutcome]:

@@ -35,6 +35,16 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def reasons_text(reasons: Sequence[tuple[str, int, float]]) -> str:
+    return "\n".join(f"{code:<20} {count:>6}  {share * 100:5.1f} %" for code, count, share in reasons)
+
+
+def markdown_reasons(reasons: Sequence[tuple[str, int, float]]) -> str:
+    lines = ["| marker at the alerted session | alerts | share of alerts |", "|---|---|---|"]
+    lines += [f"| `{code}` | {count} | {share * 100:.1f} % |" for code, count, share in reasons]
+    return "\n".join(lines)
+
+
 def worst_text(worst: Sequence[Worst]) -> str:
     lines = []
     for case in worst:
@@ -92,6 +102,7 @@ def markdown_grids(cells: Sequence[Cell]) -> str:
 
 def markdown_document(
     rows: Sequence[Row],
+    reasons: Sequence[tuple[str, int, float]],
     settings: Mapping[str, str],
     cells: Sequence[Cell] | None,
     worst: Sequence[Worst] | None,
@@ -108,6 +119,11 @@ def markdown_document(
         "## At the default population",
         "",
         markdown_table(rows),
+        "",
+        "What the push alerts of the clients without a planted rupture rest on (the markers of the alerted",
+        "session; `stale`: a stale escalation; an alert may carry several):",
+        "",
+        markdown_reasons(reasons),
     ]
     if cells and worst and per_seed:
         parts += [

@@ -4,6 +4,7 @@ import pytest
 
 from calibration.figures import (
     FIGURES,
+    alert_reasons,
     alerts_per_session,
     detected_share,
     measure,
@@ -91,3 +92,14 @@ def test_a_figure_passes_on_its_budgets_side_only() -> None:
     at_most, at_least = FIGURES[0], FIGURES[3]
     assert at_most.passes(0.03) and not at_most.passes(0.0301)
     assert at_least.passes(0.90) and not at_least.passes(0.8999)
+
+
+def test_alert_reasons_count_each_code_once_per_alert() -> None:
+    first = SessionOutcome(
+        2, Severity.HIGH, False, (frozenset({"below_cutoff", "drop_from_last"}), frozenset({"stale"}))
+    )
+    second = SessionOutcome(1, Severity.MEDIUM, False, (frozenset({"below_cutoff"}),))
+    reasons = alert_reasons([client(first, QUIET, second)])
+    code, count, share = reasons[0]
+    assert (code, count) == ("below_cutoff", 2) and share == pytest.approx(2 / 3)
+    assert {code for code, _, _ in reasons} == {"below_cutoff", "drop_from_last", "stale"}

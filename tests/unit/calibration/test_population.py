@@ -4,11 +4,20 @@ import functools
 import random
 import statistics
 from dataclasses import replace
+from pathlib import Path
 
-from calibration.population import Course, Parameters, PlannedClient, generate, planned_client, split_total
+from calibration.population import (
+    Course,
+    Parameters,
+    PlannedClient,
+    generate,
+    parameter_fields,
+    planned_client,
+    split_total,
+)
 
 # Far from the 40 ceiling, so the cap does not trim the spread being checked.
-UNCAPPED = Parameters(clients=1500, srs_mean=30.0)
+UNCAPPED = Parameters(clients=1000, srs_mean=30.0)
 
 
 @functools.cache
@@ -73,9 +82,9 @@ def test_session_counts_stay_within_their_bounds() -> None:
 
 
 def test_a_sixth_of_clients_have_a_planted_drop_of_five_to_eight_points() -> None:
-    population = generate(replace(UNCAPPED, clients=1000, srs_within_sd=0.0001), seed=11)
+    population = generate(replace(UNCAPPED, clients=600, srs_within_sd=0.0001), seed=11)
     planted = [client for client in population if client.rupture is not None]
-    assert abs(len(planted) / len(population) - 1 / 6) < 0.03
+    assert abs(len(planted) / len(population) - 1 / 6) < 0.04
     for client in planted:
         rupture = client.rupture
         assert rupture is not None
@@ -90,9 +99,9 @@ def test_a_sixth_of_clients_have_a_planted_drop_of_five_to_eight_points() -> Non
 
 
 def test_a_fifth_of_clients_do_not_improve_on_the_ors() -> None:
-    population = generate(replace(Parameters(clients=1000), ors_noise_sd=0.0, ors_gain_sd=0.0), seed=9)
+    population = generate(replace(Parameters(clients=600), ors_noise_sd=0.0, ors_gain_sd=0.0), seed=9)
     flat = [c for c in population if len({totals(s.ors) for s in c.sessions if s.ors}) == 1]
-    assert abs(len(flat) / len(population) - 0.2) < 0.03
+    assert abs(len(flat) / len(population) - 0.2) < 0.04
 
 
 def test_the_same_seed_gives_the_same_population_and_another_seed_another() -> None:
@@ -103,3 +112,9 @@ def test_the_same_seed_gives_the_same_population_and_another_seed_another() -> N
 
 def test_a_client_is_the_same_whatever_the_size_of_the_population() -> None:
     assert generate(Parameters(clients=80), seed=4)[42] == planned_client(Parameters(clients=3), 4, 42)
+
+
+def test_every_parameter_is_documented_with_its_default() -> None:
+    readme = (Path(__file__).parents[3] / "docs" / "calibration" / "README.md").read_text()
+    for name, default, _, _ in parameter_fields():
+        assert f"| `--{name.replace('_', '-')}` | {default:.4g}" in readme, name

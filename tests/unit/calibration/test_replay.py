@@ -70,7 +70,7 @@ def test_threshold_overrides_parse_numbers_and_whole_session_counts() -> None:
 
 
 def test_the_command_writes_its_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--clients", "40", "--no-sweep", "--no-fail", "--workers", "1", "--out", str(tmp_path)])
+    code = main(["--clients", "20", "--no-sweep", "--no-fail", "--workers", "1", "--out", str(tmp_path)])
     assert code == 0
     assert "planted ruptures alerted within 2 sessions" in capsys.readouterr().out
     assert "| figure | budget | measured | result |" in (tmp_path / "budget.md").read_text()

@@ -27,7 +27,7 @@ def test_the_table_marks_a_miss_and_only_that_one() -> None:
 def test_every_output_marks_a_missed_detection() -> None:
     rows = table({**PASSING, "detected_at_start": 0.5})
     assert "| planted ruptures alerted in the session they start | ≥ 90.0 % | 50.0 % | MISS |" in (
-        markdown_document(rows, {"population": "test"}, None, None, None)
+        markdown_document(rows, [], {"population": "test"}, None, None, None)
     )
     results = {line["figure"]: line["result"] for line in csv.DictReader(io.StringIO(csv_defaults(rows)))}
     assert results["detected_at_start"] == "MISS"
