@@ -226,7 +226,7 @@ def _stored_event(stored: Document) -> CloudEvent[Any]:
 
 
 def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> Document:
-    alliance = alliance_view(assessment)
+    alliance = alliance_view(assessment, record.emitted)  # its alerts, and which are from history
     return {
         "clinic_id": record.clinic_id,
         "client_id": record.client_id,

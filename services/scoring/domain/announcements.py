@@ -81,6 +81,23 @@ class EmittedLog:
             frozenset(alerted), frozenset(stale_alerted), frozenset(resolved), frozenset(history)
         )
 
+    def with_alert(
+        self, episode_id: str, severity: Severity, *, stale: bool = False, from_history: bool = False
+    ) -> EmittedLog:
+        """The log once one alert is announced, read back from its wire form (a replay reads the alerts of one
+        client in the order they were announced: the first one read for an episode is its first alert)."""
+        first = self.highest_alert(episode_id) is Severity.NONE
+        return EmittedLog(
+            self.alerted | {(episode_id, severity)},
+            self.stale_alerted | ({episode_id} if stale else set()),
+            self.resolved,
+            self.from_history | ({episode_id} if first and from_history else set()),
+        )
+
+    def with_resolution(self, episode_id: str) -> EmittedLog:
+        """The log once the episode's resolution is announced."""
+        return EmittedLog(self.alerted, self.stale_alerted, self.resolved | {episode_id}, self.from_history)
+
 
 def owed_events(timeline: EpisodeTimeline, emitted: EmittedLog) -> tuple[DomainEvent, ...]:
     """The timeline's events not yet announced, in timeline order."""

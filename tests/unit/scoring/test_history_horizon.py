@@ -124,3 +124,26 @@ def test_every_way_an_episode_closes_has_its_own_word_on_the_wire() -> None:
         ResolutionHow.MANUAL: "manual",
         ResolutionHow.SETTLED: "settled",
     }
+
+
+def test_a_log_read_back_alert_by_alert_equals_the_recorded_one() -> None:
+    medium, high, stale = (
+        alert("e-1", Severity.MEDIUM),
+        alert("e-1", Severity.HIGH),
+        alert("e-1", Severity.HIGH, stale=True),
+    )
+    live, other = alert("e-2", Severity.MEDIUM), alert("e-2", Severity.HIGH)
+    events = [medium, live, high, other, stale, resolution("e-2")]
+    history = {medium.event_id, high.event_id, other.event_id}
+    recorded = EmittedLog().record(events, from_history=history)
+
+    read_back = EmittedLog()
+    for event in events:
+        if isinstance(event, RuptureSuspected):
+            read_back = read_back.with_alert(
+                event.episode_id, event.severity, stale=event.stale, from_history=event.event_id in history
+            )
+        else:
+            read_back = read_back.with_resolution(event.episode_id)
+
+    assert read_back == recorded and recorded.from_history == {"e-1"}
