@@ -90,7 +90,7 @@ def episode_view(
         )
         if ack
         else None,
-        from_history=episode.episode_id in getattr(emitted, "from_history", frozenset()),
+        from_history=episode.episode_id in emitted.from_history,
         alerts=list(announced_alerts(episode, assessment, emitted)),
     )
 

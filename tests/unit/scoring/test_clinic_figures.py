@@ -59,8 +59,7 @@ def episode(
         acknowledgement=None,
         from_history=from_history,
         alerts=[
-            AlertView(level=level, session_id=f"s-{n}", session_at=days_ago(age))
-            for level, age in alerts
+            AlertView(level=level, session_id=f"s-{n}", session_at=days_ago(age)) for level, age in alerts
         ],
     )
 
