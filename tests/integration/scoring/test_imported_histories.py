@@ -27,14 +27,16 @@ from services.scoring.translate import fact_from
 from shared import topics
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED
 from shared.messaging.subscription import InboundTopics
+from shared.topics import ALL_TOPICS
 from tests.integration.feedback.conftest import running_intake
 from tests.integration.scoring.conftest import Scoring, eventually
-from tests.support.kafka import records_matching
+from tests.support.kafka import records_matching, start_group_at_end
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
 
 CLIENTS = 200
+POLL = 100  # records per scoring poll
 SESSIONS = 8
 SRS_ITEMS = ("relationship", "goals", "approach", "overall")
 HISTORY = InboundTopics.of((SESSION_COMPLETED, FEEDBACK_SUBMITTED))
@@ -108,10 +110,13 @@ async def test_imported_recent_histories_announce_each_planted_drop_once_and_not
     items = interleaved(clients)
     assert len(items) == CLIENTS * SESSIONS * 2
 
-    async with (
-        scoring.running(),
-        running_intake(servers.kafka_bootstrap, servers.mongodb_uri, unique) as intake,
-    ):
+    # Scoring starts once the whole import waits on Kafka, as after a restart, and takes it in small polls:
+    # a poll then holds whatever partitions the broker returns first, so only the order Kafka keeps for one
+    # client (one topic, one partition) keeps its events in the order they were produced.
+    await start_group_at_end(scoring.bootstrap, scoring.settings.group_id, [t.name for t in ALL_TOPICS])
+    scoring.started = True
+    scoring.settings = scoring.settings.model_copy(update={"batch_max_records": POLL})
+    async with running_intake(servers.kafka_bootstrap, servers.mongodb_uri, unique) as intake:
         clinic = intake.clinic_id
         event_ids: list[str] = []
         for start in range(0, len(items), MAX_ITEMS):
@@ -122,6 +127,8 @@ async def test_imported_recent_histories_announce_each_planted_drop_once_and_not
             results = answer.json()["results"]
             assert {r["status"] for r in results} == {"accepted"}, results
             event_ids += [r["id"] for r in results]
+
+    async with scoring.running():
 
         async def all_applied() -> bool:
             pipeline: list[dict[str, Any]] = [
