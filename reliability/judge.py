@@ -1,6 +1,6 @@
 """Comparing what the platform ended with against the oracle: Kafka, the scoring read model and the alerts.
 
-- Kafka: every accepted event id is on its topic; nothing of the run's clinics that was not accepted. A second
+- Kafka: every accepted event id is on ``client.events``; nothing of the run's clinics that was not accepted. A second
   record of an id (the intake retried after a crash) is counted apart (``copies``): consumers drop it.
 - State: scoring's read model of every client (``GET /v1/clients/{id}/alliance`` with the clinic's read key)
   equals the oracle's assessment put through the same projection (markers per session, episodes with their
@@ -30,7 +30,8 @@ from shared import topics
 from shared.contracts import Severity
 from shared.messaging.reading import read_to_end
 
-INBOUND = (topics.SESSION_COMPLETED, topics.FEEDBACK_SUBMITTED)
+# The intake publishes a client's session records and ratings on one topic, in the order it accepts them.
+INBOUND = (topics.CLIENT_EVENTS,)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,24 @@ async def account_kafka(bootstrap: str, prefix: str, accepted_ids: Collection[st
         copies=sum(n - 1 for n in ids.values()),
         extra=len(ids.keys() - accepted),
     )
+
+
+def _inbound_position(prefix: str) -> Any:
+    def keep(record: Any) -> tuple[str, int] | None:
+        event_id = _inbound_id(prefix)(record)
+        return None if event_id is None else (event_id, record.offset)
+
+    return keep
+
+
+async def production_order(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Event id -> offset of its first record on ``client.events``, for the run's clinics. A client's events
+    share one partition, so comparing the offsets of one client's events gives the order they were produced
+    in (a later copy of an event, after an intake retry, does not move it)."""
+    first: dict[str, int] = {}
+    for event_id, offset in await read_topics(bootstrap, INBOUND, _inbound_position(prefix)):
+        first[event_id] = min(offset, first.get(event_id, offset))
+    return first
 
 
 async def state_differences(

@@ -1,7 +1,8 @@
 """What the platform must end with, computed from the stream alone with the pure domain.
 
-The stream is fed, client by client and in sending order, through the same adapter and domain the scoring
-service uses; the events each step owes are collected. A fault-free run and a run with crashes, restarts and
+The stream is fed, client by client, through the same adapter and domain the scoring service uses, each
+client's events in the order they were produced on ``client.events`` (the order scoring applies them in); the
+events each step owes are collected. A fault-free run and a run with crashes, restarts and
 outages must both end exactly here: the same per-client state and every owed alert delivered exactly once.
 """
 
@@ -41,15 +42,24 @@ def inbound_event(item: StreamItem, event_id: str, time: datetime) -> CloudEvent
 
 
 def expect(
-    items: Iterable[StreamItem], event_ids: Mapping[str, str], thresholds: domain.Thresholds | None = None
+    items: Iterable[StreamItem],
+    event_ids: Mapping[str, str],
+    thresholds: domain.Thresholds | None = None,
+    produced: Mapping[str, int] | None = None,
 ) -> Expectation:
-    """``event_ids`` maps each item id to the id the platform gave its event (from the 202 answers)."""
+    """``event_ids`` maps each item id to the id the platform gave its event (from the 202 answers).
+
+    ``produced`` maps an event id to the offset of its first record on ``client.events``: one client's events
+    share a partition, so within a client it is the order they were produced, the one scoring applies them
+    in. Events not found there (none, or not yet read) follow, in the order of ``items``.
+    """
     thresholds = thresholds or domain.Thresholds()
     by_client: dict[tuple[str, str], list[StreamItem]] = defaultdict(list)
     for item in items:
         by_client[(item.clinic_id, item.client_id)].append(item)
     expectation = Expectation()
-    for (clinic, client), client_items in by_client.items():
+    for (clinic, client), sent in by_client.items():
+        client_items = production_order(sent, event_ids, produced or {})
         history = domain.ClientHistory(clinic, client)
         emitted = domain.EmittedLog()
         assessment = domain.assess_client(history, thresholds)
@@ -69,6 +79,14 @@ def expect(
                     expectation.resolved.add(owed_event.episode_id)
         expectation.assessments[(clinic, client)] = assessment
     return expectation
+
+
+def production_order(
+    items: list[StreamItem], event_ids: Mapping[str, str], produced: Mapping[str, int]
+) -> list[StreamItem]:
+    """One client's items in the order their events were produced (a stable sort: unknown ones last)."""
+    unknown = float("inf")
+    return sorted(items, key=lambda item: produced.get(event_ids[item.item_id], unknown))
 
 
 @dataclass(frozen=True)

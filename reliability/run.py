@@ -24,6 +24,7 @@ from reliability.judge import (
     account_kafka,
     applied_events,
     email_alerts,
+    production_order,
     state_differences,
     webhook_alerts,
 )
@@ -90,17 +91,20 @@ class Run:
         return delivered
 
     async def expectation(self, applied: set[tuple[str, str]] | None = None) -> oracle.Expectation:
-        """What the accepted submissions owe, from the stream alone: each client's events in sending order.
+        """What the accepted submissions owe: each client's events in the order they were produced.
 
-        Scoring applies a poll's records merged in the order they were produced, so however a crash or an
-        outage splits the two inbound topics' backlogs, a client's events are applied in the order the intake
-        accepted them, which is the driver's sending order. Given ``applied`` (clinic, event id), the oracle
-        stops at those events: what the recovery watcher waits for.
+        A client's session records and ratings travel on one topic and partition (``client.events``), and
+        scoring applies them in that partition's order, however a crash or an outage splits the backlog. The
+        oracle reads that order from Kafka rather than assuming the driver's sending order: an intake retried
+        after a crash may have produced an event later than the driver sent it. Given ``applied`` (clinic,
+        event id), the oracle stops at those events: what the recovery watcher waits for.
         """
         accepted = [item for item in self.items if item.item_id in self.report.accepted]
         if applied is not None:
             accepted = [i for i in accepted if (i.clinic_id, self.report.accepted[i.item_id]) in applied]
-        return oracle.expect(accepted, self.report.accepted)
+        bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
+        produced = await _retrying(lambda: production_order(bootstrap, self.prefix), 60.0)
+        return oracle.expect(accepted, self.report.accepted, produced=produced)
 
     def _accepted_ids(self) -> set[tuple[str, str]]:
         by_item = {item.item_id: item.clinic_id for item in self.items}
