@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -106,29 +107,31 @@ class Rebuild:
         elif event.type.startswith("org.alliance.rupture.acknowledged."):
             self._record(key).acknowledgements[event.id] = acknowledgement_from(event)
         elif event.type.startswith("org.alliance.rupture.resolved."):
-            self._announce(key, event.data.rupture_id, None, stale=False)
+            self._announced(key, lambda log: log.with_resolution(event.data.rupture_id))
             if event.data.how == "manual":
                 resolution = manual_resolution_from(event)
                 if resolution is None:
                     raise ContractViolation("manual resolution without resolved_by")
                 self._record(key).resolutions[event.id] = resolution
         else:
-            severity = domain.Severity(event.data.severity.value)
-            self._announce(key, event.data.rupture_id, severity, stale=event.data.stale)
+            data = event.data
+            severity = domain.Severity(data.severity.value)
+            self._announced(
+                key,
+                lambda log: log.with_alert(
+                    data.rupture_id, severity, stale=data.stale, from_history=data.from_history
+                ),
+            )
 
     def _record(self, key: tuple[str, str]) -> ClientRecord:
         return self.records.setdefault(key, ClientRecord(*key))
 
-    def _announce(
-        self, key: tuple[str, str], episode_id: str, severity: domain.Severity | None, stale: bool
+    def _announced(
+        self, key: tuple[str, str], announce: Callable[[domain.EmittedLog], domain.EmittedLog]
     ) -> None:
-        log = self.announced.get(key, domain.EmittedLog())
-        if severity is None:
-            log = domain.EmittedLog(log.alerted, log.stale_alerted, log.resolved | {episode_id})
-        else:
-            stale_alerted = log.stale_alerted | ({episode_id} if stale else set())
-            log = domain.EmittedLog(log.alerted | {(episode_id, severity)}, stale_alerted, log.resolved)
-        self.announced[key] = log
+        """One announcement read back; a client's alerts are read in the order they were announced (one
+        partition), so the first alert read for an episode is its first."""
+        self.announced[key] = announce(self.announced.get(key, domain.EmittedLog()))
 
 
 async def read_topics(bootstrap: str, rebuild: Rebuild, progress_every: int, out: TextIO) -> None:
