@@ -188,13 +188,14 @@ def planned_client(p: Parameters, seed: int, index: int) -> PlannedClient:
     rng = random.Random(f"calibration:{seed}:{index}")
     therapist = index // p.clients_per_therapist
     clinic = therapist // p.therapists_per_clinic
-    # Draws in a fixed order whatever the parameters: a sweep changes values, not which draw is which.
+    # Draws in a fixed order whatever the SRS and ORS values: a sweep changes values, not which draw is which.
     usual = min(TOTAL_MAX, p.srs_mean + p.srs_between_sd * rng.gauss(0, 1))
     count = rng.randint(p.min_sessions, p.max_sessions)
     start_week = rng.randrange(52)
     intake = _clip(p.ors_intake_mean + p.ors_intake_sd * rng.gauss(0, 1), 0, TOTAL_MAX)
     improving = rng.random() >= p.not_improving_share
-    gain = max(0.0, p.ors_gain_mean + p.ors_gain_sd * rng.gauss(0, 1)) if improving else 0.0
+    gain_draw = rng.gauss(0, 1)
+    gain = max(0.0, p.ors_gain_mean + p.ors_gain_sd * gain_draw) if improving else 0.0
     rupture = _rupture(p, rng, count)
     course_levels = _levels(p, rng, usual, count, rupture)
     sessions: list[PlannedSession] = []
@@ -209,10 +210,10 @@ def planned_client(p: Parameters, seed: int, index: int) -> PlannedClient:
             rng.random(),
             rng.random(),
         )
+        # Item noise comes from a stream of its own, so the client's stream moves on by the same draws per session.
         item_stream = random.Random(rng.random())
-        if (
-            no_show and not in_rupture
-        ):  # a planted drop is rated: it is a rupture in a session that took place
+        # A planted drop is always rated: it is a rupture in a session that took place.
+        if no_show and not in_rupture:
             sessions.append(PlannedSession(i, False, None, None, None, False, False))
             continue
         ors_count += 1

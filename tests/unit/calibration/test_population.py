@@ -118,3 +118,12 @@ def test_every_parameter_is_documented_with_its_default() -> None:
     readme = (Path(__file__).parents[3] / "docs" / "calibration" / "README.md").read_text()
     for name, default, _, _ in parameter_fields():
         assert f"| `--{name.replace('_', '-')}` | {default:.4g}" in readme, name
+
+
+def test_neighbouring_sweep_cells_differ_only_in_the_ratings() -> None:
+    lower = generate(Parameters(clients=60, srs_mean=36.5, srs_within_sd=0.8), seed=2)
+    higher = generate(Parameters(clients=60, srs_mean=38.5, srs_within_sd=1.6), seed=2)
+    for a, b in zip(lower, higher, strict=True):
+        assert (a.rupture, a.start_week, a.therapist_id) == (b.rupture, b.start_week, b.therapist_id)
+        assert [(s.attended, s.ors) for s in a.sessions] == [(s.attended, s.ors) for s in b.sessions]
+    assert [a.usual_srs for a in lower] != [b.usual_srs for b in higher]
