@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.scoring.clients import _emitted_from, _emitted_to
-from services.scoring.domain import EmittedLog, ResolutionHow, RuptureResolved, RuptureSuspected, Severity
+from services.scoring.domain import (
+    DomainEvent,
+    EmittedLog,
+    ResolutionHow,
+    RuptureResolved,
+    RuptureSuspected,
+    Severity,
+)
 from services.scoring.domain.announcements import alerts_from_history, is_history
 from services.scoring.translate import RESOLUTION_HOW
 
@@ -133,7 +140,7 @@ def test_a_log_read_back_alert_by_alert_equals_the_recorded_one() -> None:
         alert("e-1", Severity.HIGH, stale=True),
     )
     live, other = alert("e-2", Severity.MEDIUM), alert("e-2", Severity.HIGH)
-    events = [medium, live, high, other, stale, resolution("e-2")]
+    events: list[DomainEvent] = [medium, live, high, other, stale, resolution("e-2")]
     history = {medium.event_id, high.event_id, other.event_id}
     recorded = EmittedLog().record(events, from_history=history)
 
