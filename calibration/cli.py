@@ -100,7 +100,10 @@ def thresholds_of(assignments: Sequence[str]) -> Thresholds:
             raise SystemExit(f"--set expects NAME=VALUE, got {assignment!r}")
         current = getattr(defaults, name.strip(), None)
         is_count = isinstance(current, int) and not isinstance(current, bool)
-        overrides[name.strip()] = int(value) if is_count else value.strip()
+        try:
+            overrides[name.strip()] = int(value) if is_count else value.strip()
+        except ValueError:
+            raise SystemExit(f"--set {name.strip()} expects a whole number, got {value!r}") from None
     try:
         return Thresholds.from_mapping(overrides)
     except ValueError as error:
@@ -110,7 +113,10 @@ def thresholds_of(assignments: Sequence[str]) -> Thresholds:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     thresholds = thresholds_of(args.set)
-    parameters = Parameters(**{f.name: getattr(args, f.name) for f in fields(Parameters)})
+    try:
+        parameters = Parameters(**{f.name: getattr(args, f.name) for f in fields(Parameters)})
+    except ValueError as error:
+        raise SystemExit(f"invalid population: {error}") from None
     started = time.monotonic()
     say(f"replaying {parameters.clients} clients (seed {args.seed}, {args.workers} workers)...")
     outcomes = replay_population(generate(parameters, args.seed), thresholds, args.workers)

@@ -129,6 +129,38 @@ class Parameters:
         "clients report tension in many, not all, ruptures; recorded only, the domain has no psq yet",
     )
 
+    def __post_init__(self) -> None:
+        shares = (
+            "not_improving_share",
+            "no_show_share",
+            "therapist_higher_share",
+            "rupture_share",
+            "repair_share",
+        )
+        problems = [f"{name} must be between 0 and 1" for name in shares if not 0 <= getattr(self, name) <= 1]
+        problems += [
+            f"{name} must be at least 1"
+            for name in (
+                "clients",
+                "min_sessions",
+                "therapists_per_clinic",
+                "clients_per_therapist",
+                "rupture_max_sessions",
+                "rupture_first_session",
+                "drift_sessions",
+            )
+            if getattr(self, name) < 1
+        ]
+        if self.min_sessions > self.max_sessions:
+            problems.append("min_sessions must not exceed max_sessions")
+        if (
+            self.rupture_min_drop > self.rupture_max_drop
+            or self.therapist_higher_min > self.therapist_higher_max
+        ):
+            problems.append("each min must not exceed its max")
+        if problems:
+            raise ValueError("; ".join(problems))
+
 
 def parameter_fields() -> list[tuple[str, Any, str, str]]:
     """(name, default, help, source) of every parameter, in declaration order."""

@@ -6,6 +6,8 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from calibration.population import (
     Course,
     Parameters,
@@ -127,3 +129,10 @@ def test_neighbouring_sweep_cells_differ_only_in_the_ratings() -> None:
         assert (a.rupture, a.start_week, a.therapist_id) == (b.rupture, b.start_week, b.therapist_id)
         assert [(s.attended, s.ors) for s in a.sessions] == [(s.attended, s.ors) for s in b.sessions]
     assert [a.usual_srs for a in lower] != [b.usual_srs for b in higher]
+
+
+def test_impossible_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="min_sessions must not exceed max_sessions"):
+        Parameters(min_sessions=12, max_sessions=11)
+    with pytest.raises(ValueError, match="no_show_share must be between 0 and 1"):
+        Parameters(no_show_share=1.5)
