@@ -18,7 +18,7 @@ from pathlib import Path
 from services.scoring.domain import Thresholds
 
 from . import plots, report
-from .figures import Row, alert_reasons, measure, table
+from .figures import Row, alert_reasons, basis, measure, table
 from .population import Parameters, generate, parameter_fields
 from .replay import replay_population
 from .sweep import Cell, Worst, grid, sweep, worst_cases
@@ -123,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = table(measure(outcomes))
     reasons = alert_reasons([outcome for outcome in outcomes if not outcome.planted])
     print(report.text_table(rows))
+    print(f"on {basis(outcomes)}")
     print(
         "\nWhat the push alerts of clients without a planted rupture rest on (markers of the alerted session):"
     )
@@ -133,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if parameters == replace(Parameters(), clients=parameters.clients)
         else f"{parameters.clients} clients, seed {args.seed}, parameters: {_changed(parameters)}",
         "threshold overrides": ", ".join(args.set) or "none (the domain's defaults)",
+        "figures at the population rest on": basis(outcomes),
     }
     misses = not all(row.passes for row in rows)
     cells = worst = per_seed = None

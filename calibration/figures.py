@@ -152,3 +152,14 @@ def alert_reasons(outcomes: Sequence[ClientOutcome]) -> list[tuple[str, int, flo
                     counts[code] = counts.get(code, 0) + 1
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [(code, count, count / total) for code, count in ranked]
+
+
+def basis(outcomes: Sequence[ClientOutcome]) -> str:
+    """What the figures rest on, to judge their precision."""
+    sessions = sum(len(o.sessions) for o in outcomes)
+    unplanted = sum(len(o.sessions) for o in outcomes if not o.planted)
+    planted = sum(o.planted for o in outcomes)
+    return (
+        f"{len(outcomes)} clients, {sessions} client-sessions ({unplanted} of clients without a planted "
+        f"rupture), {planted} planted ruptures"
+    )

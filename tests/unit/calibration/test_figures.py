@@ -6,6 +6,7 @@ from calibration.figures import (
     FIGURES,
     alert_reasons,
     alerts_per_session,
+    basis,
     detected_share,
     measure,
     open_medium_share,
@@ -103,3 +104,11 @@ def test_alert_reasons_count_each_code_once_per_alert() -> None:
     code, count, share = reasons[0]
     assert (code, count) == ("below_cutoff", 2) and share == pytest.approx(2 / 3)
     assert {code for code, _, _ in reasons} == {"below_cutoff", "drop_from_last", "stale"}
+
+
+def test_basis_counts_clients_sessions_and_ruptures() -> None:
+    outcomes = [client(QUIET, QUIET, ALERT, start=1), client(QUIET, QUIET)]
+    assert (
+        basis(outcomes)
+        == "2 clients, 5 client-sessions (2 of clients without a planted rupture), 1 planted ruptures"
+    )
