@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +27,8 @@ from tests.ops.tools import GRAFANA_DIR, tool
 from tests.support.servers import Servers, local_stack
 
 pytestmark = pytest.mark.e2e
+# Yesterday: a session older than the push horizon (14 days) would be history, recorded but not pushed.
+SESSION_AT = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
 
 # Label keys that would name a person or an event; metrics may carry the clinic, never these.
 FORBIDDEN_LABEL_KEYS = {"client", "therapist", "session", "event", "comment", "api_key", "key", "subject"}
@@ -54,7 +57,7 @@ def srs(client_id: str, therapist_id: str, session_id: str, item: float, comment
         "session_id": session_id,
         "therapist_id": therapist_id,
         "client_id": client_id,
-        "session_at": "2026-11-20T10:00:00+00:00",
+        "session_at": SESSION_AT,
         "instrument": "srs",
         "respondent": "client",
         "items": {"relationship": item, "goals": item, "approach": item, "overall": item},
@@ -98,7 +101,7 @@ async def run(platform: Platform, servers: Servers) -> Run:
                     "session_id": f"s-obs-{index}-{tag}",
                     "therapist_id": therapist,
                     "client_id": client,
-                    "occurred_at": "2026-11-20T10:00:00+00:00",
+                    "occurred_at": SESSION_AT,
                     "attendance": "attended",
                     "scheduled_minutes": 50,
                 },

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from tests.e2e.conftest import Platform
 
 pytestmark = pytest.mark.e2e
+# Yesterday: a session older than the push horizon (14 days) would be history, recorded but not pushed.
+SESSION_AT = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
 
 
 def srs(
@@ -19,7 +22,7 @@ def srs(
         "session_id": session_id,
         "therapist_id": "t-1",
         "client_id": client_id,
-        "session_at": "2026-11-20T10:00:00+00:00",
+        "session_at": SESSION_AT,
         "instrument": "srs",
         "respondent": "client",
         "items": {"relationship": relationship, "goals": goals, "approach": approach, "overall": overall},
