@@ -63,12 +63,13 @@ def feedback_stream(
 
 
 def low_srs_feedback(client_id: str, session_id: str) -> dict[str, object]:
-    """An HTTP body whose first-session total of 30 opens an episode and alerts at once."""
+    """An HTTP body whose first-session total of 30 opens an episode and alerts at once. The session is an
+    hour old: one older than the push horizon would be history, recorded but never pushed."""
     return {
         "session_id": session_id,
         "therapist_id": "bench-t",
         "client_id": client_id,
-        "session_at": START.isoformat(),
+        "session_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
         "instrument": "srs",
         "respondent": "client",
         "items": {"relationship": 7.5, "goals": 7.5, "approach": 7.5, "overall": 7.5},
