@@ -18,6 +18,7 @@ def heatmaps(cells: Sequence[Cell], directory: Path) -> list[Path]:
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
 
     means = sorted({cell.srs_mean for cell in cells})
     sds = sorted({cell.srs_within_sd for cell in cells})
@@ -27,12 +28,14 @@ def heatmaps(cells: Sequence[Cell], directory: Path) -> list[Path]:
         scale = 100.0 if figure.percent else 1.0
         grid = [[by_point[(m, sd)].pooled[figure.key] * scale for sd in sds] for m in means]
         budget = figure.budget * scale
-        low = min(min(min(row) for row in grid), budget)
-        high = max(max(max(row) for row in grid), budget)
-        # Green is the budget's side whichever way the bound points.
+        # The budget is the middle of the colour scale: green on its side, red past it, whatever the range.
+        margin = max(abs(budget) * 0.01, 1e-6)
+        low = min(min(min(row) for row in grid), budget) - margin
+        high = max(max(max(row) for row in grid), budget) + margin
+        norm = TwoSlopeNorm(vcenter=budget, vmin=low, vmax=high)
         cmap = "RdYlGn_r" if figure.bound is Bound.AT_MOST else "RdYlGn"
         fig, axes = plt.subplots(figsize=(6.4, 4.8))
-        image = axes.imshow(grid, origin="lower", cmap=cmap, vmin=low, vmax=high if high > low else low + 1)
+        image = axes.imshow(grid, origin="lower", cmap=cmap, norm=norm)
         axes.set_xticks(range(len(sds)), [f"{sd:g}" for sd in sds])
         axes.set_yticks(range(len(means)), [f"{m:g}" for m in means])
         axes.set_xlabel("within-client SD of the SRS total")
