@@ -116,7 +116,7 @@ def markdown_document(
         "",
         setting_lines,
         "",
-        "## At the default population",
+        "## At the population",
         "",
         markdown_table(rows),
         "",
