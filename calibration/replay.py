@@ -70,9 +70,13 @@ class ClientOutcome:
         return sum(s.alerts for s in self.sessions)
 
 
+def session_id_of(client: PlannedClient, session: PlannedSession) -> str:
+    return f"{client.client_id}-s{session.index + 1:02d}"
+
+
 def facts_of(client: PlannedClient, session: PlannedSession) -> list[Fact]:
     """The session's facts in production order: the session record, the ORS, the client SRS, the therapist SRS."""
-    session_id = f"{client.client_id}-s{session.index + 1:02d}"
+    session_id = session_id_of(client, session)
     at = EPOCH + timedelta(weeks=client.start_week + session.index)
     ids = {"clinic_id": client.clinic_id, "client_id": client.client_id, "session_id": session_id}
     facts: list[Fact] = [
@@ -129,7 +133,7 @@ def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcom
             )
         assert assessment is not None  # every session has at least its session record
         after = assessment.timeline.open_episode
-        session_id = f"{client.client_id}-s{session.index + 1:02d}"
+        session_id = session_id_of(client, session)
         joined = (
             high_before
             and before is not None
