@@ -3,8 +3,9 @@
 - Kafka: every accepted event id is on ``client.events``; nothing of the run's clinics that was not accepted. A second
   record of an id (the intake retried after a crash) is counted apart (``copies``): consumers drop it.
 - State: scoring's read model of every client (``GET /v1/clients/{id}/alliance`` with the clinic's read key)
-  equals the oracle's assessment put through the same projection (markers per session, episodes with their
-  severity and resolution, the summary).
+  equals the oracle's assessment put through the same projection with the announcements the oracle expects
+  (markers per session, episodes with their severity, resolution, alerts and whether they are from imported
+  history, the summary).
 - Alerts: the distinct deliveries received (a receiver deduplicates on ``X-Alliance-Delivery``, as
   docs/notify.md asks) match the expected alerts exactly: none lost, none twice, none extra. How many copies
   of a delivery arrived again after a crash is counted separately (``redelivered``).
@@ -15,16 +16,16 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 from aiokafka import TopicPartition
 
-from reliability.oracle import AlertKey, AlertVerdict, Expectation, judge_alerts
+from reliability.oracle import AlertKey, AlertVerdict, Expectation, Produced, judge_alerts
 from reliability.receiver import Mailbox, WebhookCall
 from services.notify.alert import Recipient
 from services.notify.planning import delivery_id
-from services.scoring.projection import alliance_view
 from services.scoring.views import ClientAlliance
 from shared import topics
 from shared.contracts import Severity
@@ -85,20 +86,29 @@ async def account_kafka(bootstrap: str, prefix: str, accepted_ids: Collection[st
 
 
 def _inbound_position(prefix: str) -> Any:
-    def keep(record: Any) -> tuple[str, int] | None:
+    def keep(record: Any) -> tuple[str, Produced] | None:
         event_id = _inbound_id(prefix)(record)
-        return None if event_id is None else (event_id, record.offset)
+        if event_id is None:
+            return None
+        try:
+            time = datetime.fromisoformat(str(json.loads(record.value)["time"]))
+        except (KeyError, TypeError, ValueError):
+            return None  # not an event scoring applies (it goes to the dead-letter topic)
+        return event_id, Produced(record.offset, time)
 
     return keep
 
 
-async def production_order(bootstrap: str, prefix: str) -> dict[str, int]:
-    """Event id -> offset of its first record on ``client.events``, for the run's clinics. A client's events
-    share one partition, so comparing the offsets of one client's events gives the order they were produced
-    in (a later copy of an event, after an intake retry, does not move it)."""
-    first: dict[str, int] = {}
-    for event_id, offset in await read_topics(bootstrap, INBOUND, _inbound_position(prefix)):
-        first[event_id] = min(offset, first.get(event_id, offset))
+async def production_order(bootstrap: str, prefix: str) -> dict[str, Produced]:
+    """Event id -> its first record on ``client.events``, for the run's clinics. A client's events share one
+    partition, so comparing the offsets of one client's events gives the order they were produced in (a later
+    copy of an event, after an intake retry, does not move it); the record's time is the one scoring
+    announces the event's alerts at."""
+    first: dict[str, Produced] = {}
+    for event_id, produced in await read_topics(bootstrap, INBOUND, _inbound_position(prefix)):
+        known = first.get(event_id)
+        if known is None or produced.offset < known.offset:
+            first[event_id] = produced
     return first
 
 
@@ -124,8 +134,8 @@ async def state_differences(
     async with httpx.AsyncClient(base_url=scoring_url, timeout=20) as http:
         await asyncio.gather(
             *(
-                check(http, clinic, client, alliance_view(assessment))
-                for (clinic, client), assessment in expectation.assessments.items()
+                check(http, clinic, client, expectation.alliance((clinic, client)))
+                for clinic, client in expectation.assessments
             )
         )
     return sorted(differences)

@@ -2,30 +2,52 @@
 
 The stream is fed, client by client, through the same adapter and domain the scoring service uses, each
 client's events in the order they were produced on ``client.events`` (the order scoring applies them in); the
-events each step owes are collected. A fault-free run and a run with crashes, restarts and
-outages must both end exactly here: the same per-client state and every owed alert delivered exactly once.
+events each step owes are collected, and recorded in the client's ``EmittedLog`` as scoring records them: an
+alert about a session older than the push horizon when its causing event reached the platform (the event's
+time on Kafka) is from history, announced and shown as such but pushed to no one. A fault-free run and a run
+with crashes, restarts and outages must both end exactly here: the same per-client state, announcements
+included, and every alert that is news delivered exactly once.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from reliability.stream import StreamItem
 from services.scoring import domain
+from services.scoring.domain.announcements import alerts_from_history
+from services.scoring.projection import alliance_view
 from services.scoring.translate import fact_from
+from services.scoring.views import ClientAlliance
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent, EventKind
 
 AlertKey = tuple[str, str, bool]  # rupture id, severity, stale
+ClientKey = tuple[str, str]  # clinic id, client id
+
+
+@dataclass(frozen=True)
+class Produced:
+    """Where and when an accepted event was produced on ``client.events`` (its first record)."""
+
+    offset: int  # within the client's partition: the order scoring applies the client's events in
+    time: datetime  # the envelope's time, set when the event reached the platform
 
 
 @dataclass
 class Expectation:
-    assessments: dict[tuple[str, str], domain.ClientAssessment] = field(default_factory=dict)
+    assessments: dict[ClientKey, domain.ClientAssessment] = field(default_factory=dict)
+    emitted: dict[ClientKey, domain.EmittedLog] = field(default_factory=dict)  # what scoring announced
+    # The alerts that are news (notify pushes them), each with the domain event, in the order owed.
     alerts: set[AlertKey] = field(default_factory=set)
     alert_details: dict[AlertKey, domain.RuptureSuspected] = field(default_factory=dict)
+    from_history: set[AlertKey] = field(default_factory=set)  # announced, recorded, never pushed
     resolved: set[str] = field(default_factory=set)
+
+    def alliance(self, client: ClientKey) -> ClientAlliance:
+        """The client's read model as scoring must store it: its final assessment and announcements."""
+        return alliance_view(self.assessments[client], self.emitted[client])
 
 
 def inbound_event(item: StreamItem, event_id: str, time: datetime) -> CloudEvent[Any]:
@@ -45,48 +67,61 @@ def expect(
     items: Iterable[StreamItem],
     event_ids: Mapping[str, str],
     thresholds: domain.Thresholds | None = None,
-    produced: Mapping[str, int] | None = None,
+    produced: Mapping[str, Produced] | None = None,
 ) -> Expectation:
     """``event_ids`` maps each item id to the id the platform gave its event (from the 202 answers).
 
-    ``produced`` maps an event id to the offset of its first record on ``client.events``: one client's events
-    share a partition, so within a client it is the order they were produced, the one scoring applies them
-    in. Events not found there (none, or not yet read) follow, in the order of ``items``.
+    ``produced`` tells, for each event id on ``client.events``, where and when it was produced: one client's
+    events share a partition, so within a client the offsets give the order they were produced, the one
+    scoring applies them in; the time is the event's as scoring reads it (when it reached the platform), the
+    moment its alerts are announced at. Events not found there (none, or not yet read) follow, in the order
+    of ``items``, as if produced now.
     """
     thresholds = thresholds or domain.Thresholds()
-    by_client: dict[tuple[str, str], list[StreamItem]] = defaultdict(list)
+    produced = produced or {}
+    by_client: dict[ClientKey, list[StreamItem]] = defaultdict(list)
     for item in items:
         by_client[(item.clinic_id, item.client_id)].append(item)
     expectation = Expectation()
     for (clinic, client), sent in by_client.items():
-        client_items = production_order(sent, event_ids, produced or {})
         history = domain.ClientHistory(clinic, client)
         emitted = domain.EmittedLog()
         assessment = domain.assess_client(history, thresholds)
-        for item in client_items:
-            occurred = item.body.get("occurred_at") or item.body["session_at"]
-            event = inbound_event(item, event_ids[item.item_id], datetime.fromisoformat(occurred))
+        for item in production_order(sent, event_ids, produced):
+            event_id = event_ids[item.item_id]
+            known = produced.get(event_id)
+            event = inbound_event(item, event_id, known.time if known else datetime.now(UTC))
             history = history.with_fact(fact_from(event))
             assessment = domain.assess_client(history, thresholds)
             owed = assessment.owed_events(emitted)
-            emitted = emitted.record(owed)
+            # As scoring does: the push horizon counts from when the causing event reached the platform.
+            past = alerts_from_history(owed, event.time, thresholds.push_horizon_days)
+            emitted = emitted.record(owed, from_history=past)
             for owed_event in owed:
                 if isinstance(owed_event, domain.RuptureSuspected):
                     key = (owed_event.episode_id, owed_event.severity.value, owed_event.stale)
-                    expectation.alerts.add(key)
-                    expectation.alert_details[key] = owed_event
+                    if owed_event.event_id in past:
+                        expectation.from_history.add(key)
+                    else:
+                        expectation.alerts.add(key)
+                        expectation.alert_details[key] = owed_event
                 else:
                     expectation.resolved.add(owed_event.episode_id)
         expectation.assessments[(clinic, client)] = assessment
+        expectation.emitted[(clinic, client)] = emitted
     return expectation
 
 
 def production_order(
-    items: list[StreamItem], event_ids: Mapping[str, str], produced: Mapping[str, int]
+    items: list[StreamItem], event_ids: Mapping[str, str], produced: Mapping[str, Produced]
 ) -> list[StreamItem]:
     """One client's items in the order their events were produced (a stable sort: unknown ones last)."""
-    unknown = float("inf")
-    return sorted(items, key=lambda item: produced.get(event_ids[item.item_id], unknown))
+
+    def position(item: StreamItem) -> float:
+        known = produced.get(event_ids[item.item_id])
+        return float("inf") if known is None else known.offset
+
+    return sorted(items, key=position)
 
 
 @dataclass(frozen=True)
