@@ -39,6 +39,9 @@ class ClientRecord:
     resolutions: dict[str, domain.ManualResolution] = field(default_factory=dict)  # by event id
     acknowledgements: dict[str, domain.Acknowledgement] = field(default_factory=dict)  # by event id
     emitted: domain.EmittedLog = field(default_factory=domain.EmittedLog)
+    # The rules its announcements were made under; None when unknown (a document from before version 2.1,
+    # a replay from Kafka): its next change first adopts what the current rules imply about the past.
+    rules: str | None = domain.RULES_VERSION
     # Caches by event id, valid while the cached event is the very object in ``events``.
     _stored: dict[str, tuple[CloudEvent[Any], Document]] = field(
         default_factory=dict, repr=False, compare=False
@@ -212,6 +215,7 @@ def _record_from(key: tuple[str, str], document: Document) -> ClientRecord:
         resolutions={r["event_id"]: _resolution_from(r) for r in document["resolutions"]},
         acknowledgements={a["event_id"]: _acknowledgement_from(a) for a in document["acknowledgements"]},
         emitted=_emitted_from(document["emitted"]),
+        rules=document.get("rules"),
     )
     for stored in document["events"]:
         event = _stored_event(stored)
@@ -239,6 +243,7 @@ def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> D
             _acknowledgement_to(i, record.acknowledgements[i]) for i in sorted(record.acknowledgements)
         ],
         "emitted": _emitted_to(record.emitted),
+        "rules": record.rules,
         "alliance": alliance.model_dump(),
         "updated_at": datetime.now(UTC),
     }

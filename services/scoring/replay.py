@@ -124,7 +124,8 @@ class Rebuild:
             )
 
     def _record(self, key: tuple[str, str]) -> ClientRecord:
-        return self.records.setdefault(key, ClientRecord(*key))
+        # Rebuilt from what was announced, under rules it cannot know: adopted at the client's next change.
+        return self.records.setdefault(key, ClientRecord(*key, rules=None))
 
     def _announced(
         self, key: tuple[str, str], announce: Callable[[domain.EmittedLog], domain.EmittedLog]

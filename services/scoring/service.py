@@ -128,9 +128,10 @@ class ScoringService:
             if client_id is None:
                 raise UnknownRupture(rupture_id)
             record = await self._clients.load(clinic_id, client_id, session)
-            episode = assess(record, await self._settings.thresholds(clinic_id, session)).timeline.episode(
-                rupture_id
-            )
+            thresholds = await self._settings.thresholds(clinic_id, session)
+            if record.rules != domain.RULES_VERSION:
+                _adopt(record, thresholds)
+            episode = assess(record, thresholds).timeline.episode(rupture_id)
             if episode is None:
                 raise UnknownRupture(rupture_id)
             if not episode.is_open:
@@ -222,6 +223,8 @@ def _apply(
 ) -> tuple[domain.ClientAssessment, list[Outbound]] | None:
     """Apply one inbound event to ``record`` in memory: None if it was already applied; else the new
     assessment and what to stage. A refused event (ContractViolation) leaves the record as it was."""
+    if record.rules != domain.RULES_VERSION and not record.has_applied(event.id):
+        _adopt(record, thresholds)
     if isinstance(inbound, domain.Acknowledgement):
         if record.has_applied(event.id):
             return None
@@ -240,6 +243,15 @@ def _apply(
         else:
             del record.events[event.id]
         raise
+
+
+def _adopt(record: ClientRecord, thresholds: domain.Thresholds) -> None:
+    """Take over a history announced under other rules: what the current rules imply about it counts as
+    announced (``domain.adopted``), so only what the new event changes is announced."""
+    if record.events:
+        timeline = assess(record, thresholds).timeline
+        record.emitted = domain.adopted(timeline, record.emitted)
+    record.rules = domain.RULES_VERSION
 
 
 def _seen(stored: CloudEvent[Any] | None, event: CloudEvent[Any]) -> bool:

@@ -26,8 +26,8 @@ from shared.instruments import (
 )
 
 from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
-from .announcements import EmittedLog, owed_events
-from .assessment import ClientAssessment, assess_client
+from .announcements import EmittedLog, adopted, owed_events
+from .assessment import RULES_VERSION, ClientAssessment, assess_client
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected, resolution_event_id
@@ -44,6 +44,7 @@ __all__ = [
     "ALLIANCE_FAMILIES",
     "INSTRUMENTS",
     "MARKER_TABLE",
+    "RULES_VERSION",
     "SRS_ITEM_DIMENSIONS",
     "WAI_SR_SUBSCALES",
     "Acknowledgement",
@@ -82,6 +83,7 @@ __all__ = [
     "Severity",
     "Thresholds",
     "Usual",
+    "adopted",
     "assess_client",
     "derive_episodes",
     "mark_session",

@@ -13,6 +13,10 @@ announcement is never retracted and never repeated:
   clinic's alert threshold lives in the read model only;
 - if a late event changes an episode's opening session, its id changes too and it is a new episode.
 
+A change of the rules (``RULES_VERSION``) re-assesses every history the next time its client changes, and
+the new rules may imply episodes the old ones announced differently: ``adopted`` takes what the new rules
+imply about the past as announced, so that no one is alerted again about sessions already dealt with.
+
 History is not news: an alert about a session older than the clinic's push horizon at the time it is
 announced (an imported history, a late backfill) is published as usual but marked ``from_history``, so no one
 is paged about the past. The log remembers the episodes whose first alert was such, for the views.
@@ -118,3 +122,18 @@ def _is_owed(event: DomainEvent, log: EmittedLog) -> bool:
             return event.episode_id not in log.stale_alerted
         return event.severity > log.highest_alert(event.episode_id)
     return log.highest_alert(event.episode_id) > Severity.NONE
+
+
+def adopted(timeline: EpisodeTimeline, emitted: EmittedLog) -> EmittedLog:
+    """The log of a history announced under earlier rules, once the current rules' ``timeline`` of it is
+    taken over: every alert the timeline owes counts as announced without being sent (an alert about the past
+    because the rules changed is noise, and may repeat one the clinician already had under another episode
+    id), and so do the resolutions of episodes that were never announced. A resolution of an episode that was
+    announced stays owed: those who were alerted hear that it closed."""
+    alerted_before = {episode_id for episode_id, _ in emitted.alerted}
+    silent = [
+        event
+        for event in owed_events(timeline, emitted)
+        if isinstance(event, RuptureSuspected) or event.episode_id not in alerted_before
+    ]
+    return emitted.record(silent)

@@ -14,6 +14,10 @@ from .marking import MarkedSession
 from .summary import ClientSummary, summarize
 from .thresholds import Thresholds
 
+# The version of the rules below. A stored client assessed under another version is taken over with
+# ``announcements.adopted`` before its next change, so a change of rules alerts no one about the past.
+RULES_VERSION = "2.1"
+
 
 @dataclass(frozen=True)
 class ClientAssessment:

@@ -7,12 +7,15 @@ import pytest
 
 from services.scoring.domain import (
     ClientAssessment,
+    EmittedLog,
     MarkerCode,
     ResolutionHow,
     RuptureResolved,
     RuptureSuspected,
     Severity,
     Thresholds,
+    adopted,
+    owed_events,
 )
 
 from .builders import assess, markers_at
@@ -186,3 +189,21 @@ def test_repair_needs_the_usual_from_before_the_episode() -> None:
     assessment = assess(["40", "40", "40", "33", "38.5", "39"])
     assert resolutions(assessment) == [("s06", "repaired")]
     assert assessment.timeline.episodes[0].pre_episode_mean == Decimal("40.00")
+
+
+def test_adopting_a_history_announced_under_other_rules_owes_no_alert_about_it() -> None:
+    # Under the old rules one episode was alerted (medium); the current rules see two, the first settled.
+    timeline = assess(["38", "38", "38", "34", "36.5", "36.5", "38", "38", "33"]).timeline
+    old = EmittedLog(alerted=frozenset({("an-old-episode", Severity.MEDIUM)}))
+    assert any(isinstance(e, RuptureSuspected) for e in owed_events(timeline, old))
+    log = adopted(timeline, old)
+    assert owed_events(timeline, log) == ()
+    assert {episode.episode_id for episode in timeline.episodes} <= {e for e, _ in log.alerted}
+
+
+def test_adopting_keeps_owing_the_resolution_of_an_episode_that_was_announced() -> None:
+    timeline = assess(["38", "38", "38", "34", "36.5", "36.5"]).timeline
+    (episode,) = timeline.episodes
+    alerted = EmittedLog(alerted=frozenset({(episode.episode_id, Severity.MEDIUM)}))
+    owed = owed_events(timeline, adopted(timeline, alerted))
+    assert [(type(e), e.episode_id) for e in owed] == [(RuptureResolved, episode.episode_id)]
