@@ -37,13 +37,14 @@ from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, Marker
 from .marking import MarkedSession, mark_session
 from .severity import Severity, severity_of
 from .summary import ClientSummary, summarize
-from .thresholds import Thresholds
+from .thresholds import MARKER_TABLE_NUMBERS, Thresholds
 from .usual import Usual
 
 __all__ = [
     "ALLIANCE_FAMILIES",
     "INSTRUMENTS",
     "MARKER_TABLE",
+    "MARKER_TABLE_NUMBERS",
     "RULES_VERSION",
     "SRS_ITEM_DIMENSIONS",
     "WAI_SR_SUBSCALES",

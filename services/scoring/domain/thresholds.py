@@ -44,17 +44,19 @@ HORIZON_MAXIMUM = 3650  # ten years of days: anything older is history whatever 
 class Thresholds:
     """Clinic settings. Score fields are exact Decimals; ints and floats given here are converted."""
 
-    srs_cutoff: Decimal = Decimal("36")  # below_cutoff: T(n) < cutoff; also the repair floor
-    item_low: Decimal = Decimal("8.0")  # item_low: any client SRS item < this
-    drop_from_last: Decimal = Decimal("1.0")  # T(n) <= T(n-1) - this
+    # Defaults tuned to the alert budget of version 2.1 (docs/clinical.md says why each moved from the
+    # number in DOMAIN.md's marker table, with the budget table before and after).
+    srs_cutoff: Decimal = Decimal("32")  # below_cutoff: T(n) < cutoff; also the repair floor (DOMAIN: 36)
+    item_low: Decimal = Decimal("7.0")  # item_low: any client SRS item < this (DOMAIN: 8.0)
+    drop_from_last: Decimal = Decimal("3.0")  # T(n) <= T(n-1) - this (DOMAIN: 1.0)
     baseline_window: int = 5  # last <= this many earlier totals form the baseline
     baseline_min_earlier: int = 2  # drop_from_baseline needs at least this many earlier totals
-    baseline_min_drop: Decimal = Decimal("2.0")  # T(n) < mean - max(this, factor * sd)
+    baseline_min_drop: Decimal = Decimal("3.5")  # T(n) < mean - max(this, factor * sd) (DOMAIN: 2.0)
     baseline_sd_factor: Decimal = Decimal("1.5")
     steep_drop: Decimal = Decimal("5.0")  # T(n) <= T(n-1) - this ...
     steep_floor: Decimal = Decimal("30")  # ... or T(n) < this
-    ors_deterioration: Decimal = Decimal("5")  # ORS total <= first ORS total - this
-    attendance_window: int = 2  # no_show/late_cancel within this many sessions after an alliance marker
+    ors_deterioration: Decimal = Decimal("7")  # ORS total <= first ORS total - this (DOMAIN: 5)
+    attendance_window: int = 1  # no_show/late_cancel within this many sessions after an alliance marker (2)
     absence_run: int = 2  # ... or this many no_show/late_cancel in a row
     missing_feedback_run: int = 2  # this many attended sessions in a row without client SRS
     blindspot_gap: Decimal = Decimal("5")  # therapist SRS total - client SRS total >= this
@@ -129,3 +131,15 @@ def _as_severity(value: object) -> Severity | None:
         return Severity(value)
     except ValueError:
         return None
+
+
+# The numbers of DOMAIN.md's marker table: a clinic that wants them, and the rule tests, which are written in
+# them, use ``Thresholds.from_mapping(MARKER_TABLE_NUMBERS)``.
+MARKER_TABLE_NUMBERS: Mapping[str, object] = {
+    "srs_cutoff": Decimal("36"),
+    "item_low": Decimal("8.0"),
+    "drop_from_last": Decimal("1.0"),
+    "baseline_min_drop": Decimal("2.0"),
+    "ors_deterioration": Decimal("5"),
+    "attendance_window": 2,
+}

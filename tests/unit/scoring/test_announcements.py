@@ -10,7 +10,7 @@ from services.scoring.domain import (
     owed_events,
 )
 
-from .builders import CLIENT, CLINIC, assess, srs
+from .builders import CLIENT, CLINIC, TABLE, assess, srs
 
 
 def test_everything_is_owed_once() -> None:
@@ -49,11 +49,11 @@ def test_nothing_more_after_a_resolution_was_announced() -> None:
 
 def test_a_late_session_that_moves_the_opening_makes_a_new_episode_and_retracts_nothing() -> None:
     s1, s3 = srs(1, "38"), srs(3, "35")
-    before = assess_client(ClientHistory.of(CLINIC, CLIENT, [s1, s3]))
+    before = assess_client(ClientHistory.of(CLINIC, CLIENT, [s1, s3]), TABLE)
     log = EmittedLog().record(before.owed_events(EmittedLog()))
     assert [e.session_id for e in before.timeline.events] == ["s03"]
 
-    after = assess_client(ClientHistory.of(CLINIC, CLIENT, [s1, s3, srs(2, "29")]))
+    after = assess_client(ClientHistory.of(CLINIC, CLIENT, [s1, s3, srs(2, "29")]), TABLE)
     owed = after.owed_events(log)
     assert [(e.session_id, e.severity) for e in owed if isinstance(e, RuptureSuspected)] == [
         ("s02", Severity.HIGH)

@@ -13,12 +13,11 @@ from services.scoring.domain import (
     MarkerCode,
     RuptureResolved,
     RuptureSuspected,
-    Thresholds,
     rupture_episode_id,
 )
 from services.scoring.domain.actions import InvalidAction
 
-from .builders import CLIENT, CLINIC, assess, session_at
+from .builders import CLIENT, CLINIC, assess, session_at, table
 
 Summary = tuple[object, ...]
 LOW_ITEM = "srs=7.9/10/10/10"  # one item below 8.0, total 37.9: item_low and nothing else
@@ -239,7 +238,7 @@ TRANSITIONS = [
 def test_episode_transitions(
     specs: list[str], overrides: dict[str, object], episodes: list[Summary], events: list[Summary]
 ) -> None:
-    assessment = assess(specs, Thresholds.from_mapping(overrides))
+    assessment = assess(specs, table(overrides))
     assert _episodes(assessment) == episodes
     assert _events(assessment) == events
 

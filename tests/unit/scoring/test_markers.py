@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.scoring.domain import MarkerCode, Thresholds
+from services.scoring.domain import MarkerCode
 
-from .builders import assess, markers_at
+from .builders import assess, markers_at, table
 
 C = MarkerCode
 Fired = list[tuple[str, str, str | None]]  # (observed, threshold, dimension) per marker of that code
@@ -20,7 +20,7 @@ def _fired(
     specs: list[str], code: MarkerCode, overrides: dict[str, object]
 ) -> list[tuple[Decimal, Decimal, str | None]]:
     """The markers with ``code`` on the last session."""
-    assessment = assess(specs, Thresholds.from_mapping(overrides))
+    assessment = assess(specs, table(overrides))
     return [
         (m.observed, m.threshold, m.dimension.value if m.dimension else None)
         for m in markers_at(assessment, len(specs), code)

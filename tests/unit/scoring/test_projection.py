@@ -5,7 +5,7 @@ from datetime import timedelta
 from services.scoring import domain
 from services.scoring.domain.announcements import alerts_from_history
 from services.scoring.projection import alliance_view
-from tests.unit.scoring.builders import T0, history_of
+from tests.unit.scoring.builders import T0, TABLE, history_of
 
 
 def stale_history() -> domain.ClientHistory:
@@ -14,7 +14,7 @@ def stale_history() -> domain.ClientHistory:
 
 
 def test_a_stale_escalation_counts_once_beside_the_alert_before_it() -> None:
-    assessment = domain.assess_client(stale_history())
+    assessment = domain.assess_client(stale_history(), TABLE)
     owed = assessment.owed_events(domain.EmittedLog())
     view = alliance_view(assessment, domain.EmittedLog().record(owed))
     episode = view.open_episode
@@ -26,7 +26,7 @@ def test_a_stale_escalation_counts_once_beside_the_alert_before_it() -> None:
 
 
 def test_an_episode_first_announced_long_after_its_session_is_from_history() -> None:
-    assessment = domain.assess_client(stale_history())
+    assessment = domain.assess_client(stale_history(), TABLE)
     owed = assessment.owed_events(domain.EmittedLog())
     later = T0 + timedelta(weeks=30)
     emitted = domain.EmittedLog().record(owed, from_history=alerts_from_history(owed, later, 14))
@@ -36,7 +36,7 @@ def test_an_episode_first_announced_long_after_its_session_is_from_history() -> 
 
 def test_a_stale_escalation_of_a_medium_episode_is_one_alert_not_a_high_and_a_stale() -> None:
     low_item = "srs=7.9/10/10/10"
-    assessment = domain.assess_client(history_of(["38", "38", "38", *[low_item] * 4]))
+    assessment = domain.assess_client(history_of(["38", "38", "38", *[low_item] * 4]), TABLE)
     owed = assessment.owed_events(domain.EmittedLog())
     emitted = domain.EmittedLog().record(owed)
     episode = alliance_view(assessment, emitted).open_episode

@@ -5,17 +5,17 @@ import pytest
 from services.scoring.domain import InvalidThresholds, Severity, Thresholds
 
 DOCUMENTED_DEFAULTS: dict[str, object] = {
-    "srs_cutoff": Decimal(36),
-    "item_low": Decimal("8.0"),
-    "drop_from_last": Decimal("1.0"),
+    "srs_cutoff": Decimal(32),
+    "item_low": Decimal("7.0"),
+    "drop_from_last": Decimal("3.0"),
     "baseline_window": 5,
     "baseline_min_earlier": 2,
-    "baseline_min_drop": Decimal("2.0"),
+    "baseline_min_drop": Decimal("3.5"),
     "baseline_sd_factor": Decimal("1.5"),
     "steep_drop": Decimal("5.0"),
     "steep_floor": Decimal(30),
-    "ors_deterioration": Decimal(5),
-    "attendance_window": 2,
+    "ors_deterioration": Decimal(7),
+    "attendance_window": 1,
     "absence_run": 2,
     "missing_feedback_run": 2,
     "blindspot_gap": Decimal(5),
@@ -45,7 +45,7 @@ def test_clinic_overrides_are_applied_exactly() -> None:
     assert isinstance(thresholds.srs_cutoff, Decimal)
     assert thresholds.stale_after_sessions == 4
     assert thresholds.alert_threshold is Severity.HIGH
-    assert thresholds.item_low == Decimal("8.0")  # untouched
+    assert thresholds.item_low == Decimal("7.0")  # untouched: the default
 
 
 @pytest.mark.parametrize(

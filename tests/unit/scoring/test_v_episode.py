@@ -18,7 +18,7 @@ from services.scoring.domain import (
     rupture_episode_id,
 )
 
-from .builders import CLIENT, CLINIC, THERAPIST, session_at, srs
+from .builders import CLIENT, CLINIC, TABLE, THERAPIST, session_at, srs
 
 FACTS = {
     "s01": srs(1, "9.5/9.5/9.5/9.5"),  # 38.0
@@ -71,7 +71,7 @@ def _feed(order: list[str]) -> list[tuple[DomainEvent, ...]]:
     for session in order:
         fact: Fact = FACTS[session]
         history = history.with_fact(fact)
-        owed = assess_client(history).owed_events(log)
+        owed = assess_client(history, TABLE).owed_events(log)
         log = log.record(owed)
         published.append(owed)
     return published
@@ -89,11 +89,11 @@ def test_v_episode_when_the_dip_arrives_last() -> None:
 def test_v_episode_redelivery_publishes_nothing_more() -> None:
     history = ClientHistory.of(CLINIC, CLIENT, FACTS.values())
     log = EmittedLog().record([SUSPECTED, RESOLVED])
-    assert assess_client(history.with_fact(FACTS["s03"])).owed_events(log) == ()
+    assert assess_client(history.with_fact(FACTS["s03"]), TABLE).owed_events(log) == ()
 
 
 def test_v_episode_summary_and_event_ids() -> None:
-    assessment = assess_client(ClientHistory.of(CLINIC, CLIENT, FACTS.values()))
+    assessment = assess_client(ClientHistory.of(CLINIC, CLIENT, FACTS.values()), TABLE)
     episode = assessment.timeline.episodes[0]
     assert (episode.severity, episode.pre_episode_mean, episode.resolution) == (
         Severity.HIGH,

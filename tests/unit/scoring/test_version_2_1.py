@@ -18,7 +18,7 @@ from services.scoring.domain import (
     owed_events,
 )
 
-from .builders import assess, markers_at
+from .builders import TABLE, assess, markers_at, table
 
 LOW_ITEM = "srs=7.9/10/10/10"  # one item below 8.0, total 37.9
 
@@ -177,9 +177,9 @@ def test_a_settled_episode_is_not_a_repaired_one() -> None:
 
 
 def test_settling_and_establishing_are_clinic_settings() -> None:
-    slow = Thresholds.from_mapping({"settle_after_calm": 3})
+    slow = table({"settle_after_calm": 3})
     assert resolutions(assess(["38", "38", "38", "34", "36.5", "36.5"], slow)) == []
-    late = Thresholds.from_mapping({"baseline_established_after": 5})
+    late = table({"baseline_established_after": 5})
     assessment = assess(["34", "34", "34", "34"], late)
     assert [m.level for m in markers_at(assessment, 4, MarkerCode.BELOW_CUTOFF)] == [Severity.MEDIUM]
 
@@ -207,3 +207,28 @@ def test_adopting_keeps_owing_the_resolution_of_an_episode_that_was_announced() 
     alerted = EmittedLog(alerted=frozenset({(episode.episode_id, Severity.MEDIUM)}))
     owed = owed_events(timeline, adopted(timeline, alerted))
     assert [(type(e), e.episode_id) for e in owed] == [(RuptureResolved, episode.episode_id)]
+
+
+# The three cases the rules were changed for hold in the marker table's numbers and in the shipped defaults.
+BOTH = [pytest.param(TABLE, id="marker-table"), pytest.param(Thresholds(), id="defaults")]
+
+
+@pytest.mark.parametrize("thresholds", BOTH)
+def test_stable_at_34_for_ten_sessions_at_most_one_alert_never_stale(thresholds: Thresholds) -> None:
+    found = alerts(assess(["34"] * 10, thresholds))
+    assert len(found) <= 1 and not any(stale for _, _, stale in found)
+
+
+@pytest.mark.parametrize("thresholds", BOTH)
+def test_a_fall_from_39_to_33_5_alerts_high_then_goes_stale(thresholds: Thresholds) -> None:
+    assessment = assess(["39", "39", "39", "33.5", "33.5", "33.5", "33.5"], thresholds)
+    assert alerts(assessment) == [("s04", "high", False), ("s07", "high", True)]
+
+
+@pytest.mark.parametrize("thresholds", BOTH)
+def test_an_episode_settles_then_a_new_drop_opens_a_new_one(thresholds: Thresholds) -> None:
+    assessment = assess(["38", "38", "38", "34", "36.5", "36.5", "38", "38", "31"], thresholds)
+    first, second = assessment.timeline.episodes
+    assert first.resolution is not None and first.resolution.how is ResolutionHow.SETTLED
+    assert (first.opening_session_id, second.opening_session_id) == ("s04", "s09") and second.is_open
+    assert [session for session, _, _ in alerts(assessment)] == ["s04", "s09"]
