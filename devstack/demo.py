@@ -43,10 +43,10 @@ CLIENTS: tuple[DemoClient, ...] = (
     DemoClient(
         "c-stale",
         "t-demo-1",
-        (37.0, 37.5, 37.2, 36.8, 33.0, 34.0, 33.5, 34.5, 34.0, 35.0),
+        (37.0, 37.5, 37.2, 36.8, 32.5, 33.0, 32.5, 33.0, 32.5, 33.0),
         (37.5, 37.5, 37.0, 37.0, 35.5, 35.0, 35.5, 36.0, 35.5, 36.0),
         (24.0, 24.5, 25.0, 25.0, 23.0, 22.5, 22.0, 21.5, 21.0, 21.0),
-        "drops below the cutoff at session 5 and never recovers: the episode goes stale",
+        "falls well below their usual at session 5 and stays there: the episode goes stale",
     ),
     DemoClient(
         "c-steady",
@@ -59,10 +59,10 @@ CLIENTS: tuple[DemoClient, ...] = (
     DemoClient(
         "c-blind-spot",
         "t-demo-2",
-        (37.2, 37.6, 37.4, 37.8, 37.5, 37.9, 37.6, 34.5, 35.0, 35.5),
+        (37.2, 37.6, 37.4, 37.8, 37.5, 37.9, 37.6, 31.5, 31.8, 31.6),
         (38.0, 38.5, 38.5, 39.0, 39.0, 39.5, 39.5, 39.8, 39.5, 39.6),
         (25.0, 25.5, 26.0, 26.0, 26.5, 27.0, 27.0, 26.0, 25.5, 25.0),
-        "the therapist rates the latest sessions far above the client: a blind spot",
+        "the client's ratings fall below the cutoff while the therapist rates them far higher: a blind spot",
     ),
     DemoClient(
         "c-steady-2",
