@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The stream's last week ends a few days before the run: alerts about it are news, not imported history
+# (older than the clinics' push horizon they would be recorded but never pushed, and nothing reached the sinks).
+LAST_WEEK_ENDS_DAYS_AGO = 3
 PATTERNS = ("steady", "v_repair", "decline", "noshow_after_dip", "blindspot", "missing_feedback")
 _ITEM_IDS = uuid.UUID("0c7f5f0e-8d5e-4d4c-9f1d-6f1d1f0b7a11")
 
@@ -74,6 +76,7 @@ def generate(
     ``prefix`` starts every clinic id, so runs on shared topics each have clinics (and item ids) of their own.
     """
     rng = random.Random(seed)
+    start = _start(sessions)
     people = [
         (f"{prefix}clinic-{c}", f"t-{c}-{t}", f"c-{c}-{t}-{k}", PATTERNS[(c + t + k) % len(PATTERNS)])
         for c in range(clinics)
@@ -84,9 +87,16 @@ def generate(
     items: list[StreamItem] = []
     for week in range(sessions):
         for clinic, therapist, client, pattern in people:
-            at = START + timedelta(weeks=week, minutes=rng.randrange(0, 600))
+            at = start + timedelta(weeks=week, minutes=rng.randrange(0, 600))
             items += _session_items(clinic, therapist, client, pattern, week, at, plans[client][week], rng)
     return items
+
+
+def _start(sessions: int) -> datetime:
+    """09:00 UTC on the first week's day, so that the last week starts a few days ago (the same day gives
+    the same start: a run that generates the stream twice gets the same items)."""
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=LAST_WEEK_ENDS_DAYS_AGO, weeks=sessions - 1)
 
 
 def _session_items(
