@@ -43,7 +43,7 @@ CLIENTS: tuple[DemoClient, ...] = (
     DemoClient(
         "c-stale",
         "t-demo-1",
-        (37.0, 37.5, 37.2, 36.8, 32.5, 33.0, 32.5, 33.0, 32.5, 33.0),
+        (37.0, 37.5, 37.2, 36.8, 31.5, 32.5, 33.0, 32.5, 33.0, 32.5),
         (37.5, 37.5, 37.0, 37.0, 35.5, 35.0, 35.5, 36.0, 35.5, 36.0),
         (24.0, 24.5, 25.0, 25.0, 23.0, 22.5, 22.0, 21.5, 21.0, 21.0),
         "falls well below their usual at session 5 and stays there: the episode goes stale",

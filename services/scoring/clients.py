@@ -39,8 +39,8 @@ class ClientRecord:
     resolutions: dict[str, domain.ManualResolution] = field(default_factory=dict)  # by event id
     acknowledgements: dict[str, domain.Acknowledgement] = field(default_factory=dict)  # by event id
     emitted: domain.EmittedLog = field(default_factory=domain.EmittedLog)
-    # The rules its announcements were made under; None when unknown (a document from before version 2.1,
-    # a replay from Kafka): its next change first adopts what the current rules imply about the past.
+    # The rules its announcements were made under; None for a document from before version 2.1: its next
+    # change first adopts what the current rules imply about the past.
     rules: str | None = domain.RULES_VERSION
     # Caches by event id, valid while the cached event is the very object in ``events``.
     _stored: dict[str, tuple[CloudEvent[Any], Document]] = field(

@@ -124,8 +124,7 @@ class Rebuild:
             )
 
     def _record(self, key: tuple[str, str]) -> ClientRecord:
-        # Rebuilt from what was announced, under rules it cannot know: adopted at the client's next change.
-        return self.records.setdefault(key, ClientRecord(*key, rules=None))
+        return self.records.setdefault(key, ClientRecord(*key))
 
     def _announced(
         self, key: tuple[str, str], announce: Callable[[domain.EmittedLog], domain.EmittedLog]
@@ -186,8 +185,12 @@ async def write(db: AsyncDatabase[mongo.Document], rebuild: Rebuild, out: TextIO
     thresholds = await settings.thresholds_of({clinic_id for clinic_id, _ in rebuild.records})
     changes: list[tuple[ClientRecord, domain.ClientAssessment]] = []
     for key, record in rebuild.records.items():
-        record.emitted = rebuild.announced.get(key, domain.EmittedLog())
-        changes.append((record, assess(record, thresholds[record.clinic_id])))
+        assessment = assess(record, thresholds[record.clinic_id])
+        # What was announced, read back; announced under rules replay cannot know, so what the current rules
+        # imply about the past is adopted (as the live service does after a change of the rules): a client
+        # whose relay had caught up gets exactly the live log, and no one is alerted about the past.
+        record.emitted = domain.adopted(assessment.timeline, rebuild.announced.get(key, domain.EmittedLog()))
+        changes.append((record, assessment))
         if len(changes) == WRITE_BATCH:
             await clients.save_many(changes)
             changes = []

@@ -36,10 +36,11 @@ async def test_duplicates_and_a_restart_yield_one_alert_per_episode_and_level(
 ) -> None:
     clinic = f"clinic-{unique}"
     a, b = ClientStream(clinic, f"a-{unique}"), ClientStream(clinic, f"b-{unique}")
-    # a: 35 (medium: opens), 28 (high), 38 (repaired), 30 (a second episode, high). b: 38, then 29 (high).
+    # a: 31 (below the cutoff: medium, opens), 28 (high), 38 (repaired), 30 (a second episode, high).
+    # b: 38, then 29 (high).
     Part = list[tuple[ClientStream, list[CloudEvent[Any]]]]
     first_half: Part = [
-        (a, [a.srs(1, "35"), a.session(1), a.srs(2, "28"), a.session(2)]),
+        (a, [a.srs(1, "31"), a.session(1), a.srs(2, "28"), a.session(2)]),
         (b, [b.srs(1, "38")]),
     ]
     second_half: Part = [

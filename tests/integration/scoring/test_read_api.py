@@ -256,13 +256,13 @@ async def test_clinic_settings_are_validated_and_used(
             bad[name] = await http.put("/v1/clinic/settings", json=body, headers=bearer(admin))
         forbidden = await http.put("/v1/clinic/settings", json={"srs_cutoff": 30}, headers=bearer(reader))
         changed = await http.put(
-            "/v1/clinic/settings", json={"srs_cutoff": 30, "item_low": 7}, headers=bearer(admin)
+            "/v1/clinic/settings", json={"srs_cutoff": 34, "item_low": 7}, headers=bearer(admin)
         )
         await feed(scoring, publisher, stream, [stream.srs(1, "33")])
         alliance = (await http.get(f"/v1/clients/{stream.client_id}/alliance", headers=bearer(reader))).json()
 
     assert defaults.status_code == 200
-    assert defaults.json()["effective"]["srs_cutoff"] == 36.0 and defaults.json()["overrides"] == []
+    assert defaults.json()["effective"]["srs_cutoff"] == 32.0 and defaults.json()["overrides"] == []
     assert defaults.json()["effective"]["alert_threshold"] == "medium"
     for name, answer in bad.items():
         assert answer.status_code == 422, (name, answer.text)
@@ -271,8 +271,9 @@ async def test_clinic_settings_are_validated_and_used(
     assert changed.status_code == 200
     assert changed.json()["overrides"] == ["item_low", "srs_cutoff"]
     assert (
-        changed.json()["effective"]["srs_cutoff"] == 30.0
+        changed.json()["effective"]["srs_cutoff"] == 34.0
         and changed.json()["effective"]["steep_floor"] == 30.0
     )
-    # 33 is below the default cutoff (36) but not below the clinic's (30): no marker, no episode.
-    assert alliance["sessions"][0]["markers"] == [] and alliance["open_episode"] is None
+    # 33 is not below the default cutoff (32) but is below the clinic's (34): the clinic's setting is used.
+    assert [m["code"] for m in alliance["sessions"][0]["markers"]] == ["below_cutoff"]
+    assert alliance["sessions"][0]["markers"][0]["threshold"] == 34.0

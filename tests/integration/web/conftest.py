@@ -96,7 +96,7 @@ async def seed_read_models(
 # Version 2.1's stories beside the demo: a client whose usual sits below the cutoff (its first episode, opened
 # before it had a baseline, settles once its low totals are its usual).
 USUAL_LOW = demo.DemoClient(
-    "c-usual-low", "t-demo-2", (32.0,) * 10, (33.0,) * 10, (24.0,) * 10, "a usual below the cutoff"
+    "c-usual-low", "t-demo-2", (31.0,) * 10, (33.0,) * 10, (24.0,) * 10, "a usual below the cutoff"
 )
 IMPORTED_CLIENTS = (*demo.CLIENTS, USUAL_LOW)
 

@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from services.scoring.domain import Thresholds
 from services.scoring.web.actions import acknowledgement_id
 from shared.auth import Scope
 from shared.contracts import RUPTURE_ACKNOWLEDGED, RUPTURE_RESOLVED
@@ -90,7 +91,7 @@ async def test_the_client_view_draws_the_stored_history(
     assert ys(dataset(datasets, "Client ORS total (right axis)")) == [
         rating(s, "ors", "client") for s in sessions
     ]
-    assert ys(dataset(datasets, "Cutoff")) == [36.0, 36.0]
+    assert ys(dataset(datasets, "Cutoff")) == [float(Thresholds().srs_cutoff)] * 2  # the clinic's: defaults
     markers = dataset(datasets, "Markers")["data"]
     assert [m["x"] for m in markers] == [i for i, s in enumerate(sessions) if s["markers"]]
     assert markers[0]["codes"] == [m["code"] for m in sessions[4]["markers"]]
