@@ -104,7 +104,7 @@ class EventKind(Generic[ModelT]):
 
     def decode(self, raw: bytes | str | Mapping[str, Any]) -> CloudEvent[ModelT]:
         """Parse, upcast and validate one message; raise ContractViolation with a reason if impossible."""
-        document = _load_object(raw)
+        document = json_object(raw)
         version = self._version_of(document.get("type"))
         data = document.get("data")
         if not isinstance(data, dict):
@@ -137,7 +137,8 @@ def encode(event: CloudEvent[Any]) -> bytes:
     return event.model_dump_json(exclude_none=True).encode()
 
 
-def _load_object(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+def json_object(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` read as one JSON object; anything else is a contract violation that names the problem."""
     if isinstance(raw, Mapping):
         return dict(raw)
     try:

@@ -32,7 +32,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from shared.contracts import CloudEvent, ContractViolation, EventKind
-from shared.contracts.registry import TYPE_PREFIX
+from shared.contracts.registry import TYPE_PREFIX, json_object
 from shared.messaging.delivery import dead_letter, is_transient, log, retrying
 
 
@@ -84,18 +84,8 @@ class InboundTopics:
         kinds = self.carried[topic]
         if len(kinds) == 1:
             return decode_event(kinds[0], raw)  # the kind itself names a foreign type on its topic
-        document = _document(raw)
+        document = json_object(raw)
         return decode_event(_kind_named(document.get("type"), kinds, topic), document)
-
-
-def _document(raw: bytes) -> Mapping[str, Any]:
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ContractViolation(f"not JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise ContractViolation("not a JSON object")
-    return document
 
 
 def _kind_named(type_name: object, kinds: Sequence[EventKind[Any]], topic: str) -> EventKind[Any]:

@@ -12,10 +12,10 @@ from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
 from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
-from shared.topics import ALL_TOPICS
+from shared.topics import ALL_TOPICS, DEAD_LETTER
 from tests.integration.scoring.streams import Publisher
 from tests.support import waiting
-from tests.support.kafka import start_group_at_end
+from tests.support.kafka import records_matching, start_group_at_end
 from tests.support.servers import Servers
 
 Document = dict[str, Any]
@@ -58,6 +58,14 @@ class Scoring:
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
     """Wait until ``check`` holds; fail the test with a clear message if it never does."""
     await waiting.eventually(check, within)
+
+
+async def dead_letters(scoring: Scoring, key: bytes, expected: int) -> tuple[list[Any], list[dict[str, str]]]:
+    """The dead letters of one client (``key``) and their headers, once ``expected`` of them are there."""
+    dead = await records_matching(
+        scoring.bootstrap, DEAD_LETTER.name, lambda r: r.key == key, expected=expected, within=15, settle=1
+    )
+    return dead, [{name: value.decode() for name, value in record.headers} for record in dead]
 
 
 async def applied_count(scoring: Scoring, clinic_id: str, client_id: str) -> int:

@@ -9,9 +9,8 @@ import pytest
 
 from shared import topics
 from shared.contracts import CloudEvent, encode
-from tests.integration.scoring.conftest import Scoring, applied_count, eventually
+from tests.integration.scoring.conftest import Scoring, applied_count, dead_letters, eventually
 from tests.integration.scoring.streams import ClientStream, Publisher
-from tests.support.kafka import records_matching
 
 pytestmark = pytest.mark.integration
 
@@ -90,16 +89,8 @@ async def test_an_unknown_type_on_client_events_is_dead_lettered_with_the_reason
             return await applied_count(scoring, stream.clinic_id, stream.client_id) == 1
 
         await eventually(applied)
-        dead = await records_matching(
-            scoring.bootstrap,
-            topics.DEAD_LETTER.name,
-            lambda r: r.key == stream.key,
-            expected=5,
-            within=15,
-            settle=1,
-        )
+        dead, headers = await dead_letters(scoring, stream.key, expected=5)
 
-    headers = [{name: value.decode() for name, value in record.headers} for record in dead]
     assert [h["x-dead-letter-reason"] for h in headers] == ["contract"] * 5
     assert [h["x-original-topic"] for h in headers] == [topics.CLIENT_EVENTS.name] * 4 + [
         topics.FEEDBACK_SUBMITTED.name

@@ -9,7 +9,7 @@ import pytest
 
 from shared import topics
 from shared.contracts import RUPTURE_RESOLVED, RUPTURE_SUSPECTED, CloudEvent, encode
-from tests.integration.scoring.conftest import Scoring, applied_count, eventually
+from tests.integration.scoring.conftest import Scoring, applied_count, dead_letters, eventually
 from tests.integration.scoring.streams import ClientStream, Publisher
 from tests.support.kafka import records_matching
 
@@ -112,16 +112,8 @@ async def test_invalid_messages_are_dead_lettered_with_a_reason_and_processing_g
             return await applied_count(scoring, stream.clinic_id, stream.client_id) == 1
 
         await eventually(applied)
-        dead = await records_matching(
-            scoring.bootstrap,
-            topics.DEAD_LETTER.name,
-            lambda r: r.key == stream.key,
-            expected=3,
-            within=15,
-            settle=1,
-        )
+        dead, headers = await dead_letters(scoring, stream.key, expected=3)
 
-    headers = [{name: value.decode() for name, value in record.headers} for record in dead]
     assert [h["x-dead-letter-reason"] for h in headers] == ["contract"] * 3
     assert {h["x-original-topic"] for h in headers} == {topic}
     details = [h["x-dead-letter-detail"] for h in headers]
