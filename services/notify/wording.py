@@ -23,13 +23,16 @@ def describe(marker: MarkerV1, rupture: RuptureSuspectedV2) -> str:
     match marker.code:
         case "below_cutoff":
             text = f"SRS total {value}, below the clinic's cutoff of {bound}"
+            if marker.level.value == "low":  # version 2.1: the client's usual is below the cutoff too
+                return f"{text}, as usual for this client"
             if rupture.baseline is not None and marker.value is not None and marker.value < rupture.baseline:
                 gap = rupture.baseline - marker.value
                 text += f"; {_n(round(gap, 1))} points under this client's usual {_n(rupture.baseline)}"
             return text
         case "item_low":
             dimension = marker.dimension or "general"
-            return f"SRS {ITEM_OF.get(dimension, dimension)} item ({DIMENSION_WORDS.get(dimension, dimension)}) rated {value}, below {bound}"
+            text = f"SRS {ITEM_OF.get(dimension, dimension)} item ({DIMENSION_WORDS.get(dimension, dimension)}) rated {value}, below {bound}"
+            return f"{text}, as usual for this client" if marker.level.value == "low" else text
         case "drop_from_last":
             return f"SRS total {value}, down from the last session (at or below {bound})"
         case "drop_from_baseline":
