@@ -21,39 +21,11 @@ RUPTURE = RuptureSuspectedV2(
 )
 
 
-@pytest.mark.parametrize(
-    ("marker", "usual"),
-    [
-        (MarkerV1(code="below_cutoff", family="score", level=Severity.LOW, value=31.0, threshold=32.0), True),
-        (
-            MarkerV1(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31.0, threshold=32.0),
-            False,
-        ),
-        (
-            MarkerV1(
-                code="item_low",
-                family="score",
-                level=Severity.LOW,
-                value=6.8,
-                threshold=7.0,
-                dimension="bond",
-            ),
-            True,
-        ),
-        (
-            MarkerV1(
-                code="item_low",
-                family="score",
-                level=Severity.MEDIUM,
-                value=6.8,
-                threshold=7.0,
-                dimension="bond",
-            ),
-            False,
-        ),
-    ],
-)
-def test_a_score_marker_at_the_clients_usual_says_so(marker: MarkerV1, usual: bool) -> None:
+@pytest.mark.parametrize("code", ["below_cutoff", "item_low"])
+@pytest.mark.parametrize(("level", "usual"), [(Severity.LOW, True), (Severity.MEDIUM, False)])
+def test_a_score_marker_at_the_clients_usual_says_so(code: str, level: Severity, usual: bool) -> None:
+    value, bound = (31.0, 32.0) if code == "below_cutoff" else (6.8, 7.0)
+    marker = MarkerV1(code=code, family="score", level=level, value=value, threshold=bound, dimension="bond")
     words = describe(marker, RUPTURE)
     assert ("as usual for this client" in words) is usual
     assert "below" in words
