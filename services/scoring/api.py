@@ -50,37 +50,6 @@ class ScoringApi:
     service: ScoringService
     active_days: int
 
-    async def active_clients(self, clinic_id: str, since: datetime) -> list[clinic_figures.ActiveClient]:
-        """The clinic's clients whose latest session is at or after ``since``: what the clinic figures read
-        (episodes, and the time and therapist of each session that counts), never the rest of a history."""
-        cursor = self.clients.collection.find(
-            {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
-            {
-                "_id": 0,
-                "alliance.client_id": 1,
-                "alliance.therapist_id": 1,
-                "alliance.summary": 1,
-                "alliance.open_episode": 1,
-                "alliance.past_episodes": 1,
-                "alliance.sessions.occurred_at": 1,
-                "alliance.sessions.therapist_id": 1,
-                "alliance.sessions.counts": 1,
-            },
-        )
-        found = []
-        async for document in cursor:
-            alliance = document["alliance"]
-            sessions = tuple(
-                (s["occurred_at"], s["therapist_id"])
-                for s in alliance.pop("sessions", [])
-                if s.get("counts", True)
-            )
-            partial = ClientAlliance.model_validate(
-                {"past_episodes": [], "therapist_id": None, **alliance, "sessions": []}
-            )
-            found.append(clinic_figures.ActiveClient(partial, sessions))
-        return found
-
 
 def _api(request: Request) -> ScoringApi:
     api: ScoringApi = request.app.state.scoring
@@ -139,7 +108,7 @@ async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
     clinic's clients in the window, except those the clinic cancelled). Aggregates only: not audited as a
     client read."""
     now = datetime.now(UTC)
-    active = await api.active_clients(principal.clinic_id, now - timedelta(days=api.active_days))
+    active = await api.clients.active(principal.clinic_id, now - timedelta(days=api.active_days))
     found = clinic_figures.clinic_figures(active, now, window_days=api.active_days)
     return clinic_figures.clinic_summary(found, api.active_days)
 

@@ -19,6 +19,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.scoring import domain
+from services.scoring.clinic_figures import ActiveClient
 from services.scoring.projection import alliance_view
 from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance
@@ -196,17 +197,30 @@ class ClientStore:
         ).sort("client_id", ASCENDING)
         return [_partial_alliance(document["alliance"]) async for document in cursor]
 
-    async def active(self, clinic_id: str, since: datetime) -> list[ClientAlliance]:
+    async def active(self, clinic_id: str, since: datetime) -> list[ActiveClient]:
+        """The clinic's clients whose latest session is at or after ``since``: what the clinic figures read
+        (episodes, and the time and therapist of each session that counts), never the rest of a history."""
         cursor = self.collection.find(
             {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
             {
+                "_id": 0,
                 "alliance.client_id": 1,
+                "alliance.therapist_id": 1,
                 "alliance.summary": 1,
                 "alliance.open_episode": 1,
                 "alliance.past_episodes": 1,
+                "alliance.sessions.occurred_at": 1,
+                "alliance.sessions.therapist_id": 1,
+                "alliance.sessions.counts": 1,
             },
         )
-        return [_partial_alliance(document["alliance"]) async for document in cursor]
+        found = []
+        async for document in cursor:
+            alliance = document["alliance"]
+            sessions = alliance.pop("sessions", [])
+            counted = tuple((s["occurred_at"], s["therapist_id"]) for s in sessions if s.get("counts", True))
+            found.append(ActiveClient(_partial_alliance(alliance), counted))
+        return found
 
 
 def _record_from(key: tuple[str, str], document: Document) -> ClientRecord:

@@ -17,7 +17,7 @@ async def clinic_view(request: Request, session: Session, views: ViewsDep) -> HT
         raise NoSession()
     now = datetime.now(UTC)
     days = views.scoring.active_days
-    active = await views.scoring.active_clients(session.clinic_id, now - timedelta(days=days))
+    active = await views.scoring.clients.active(session.clinic_id, now - timedelta(days=days))
     found = clinic_figures.clinic_figures(active, now, window_days=days)
     chart = {
         "therapists": list(found.therapists),
