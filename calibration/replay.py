@@ -34,7 +34,6 @@ from services.scoring.domain import (
     assess_client,
     validate_scores,
 )
-from services.scoring.domain.announcements import alerts_from_history
 
 from .population import PlannedClient, PlannedSession
 
@@ -123,13 +122,12 @@ def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcom
         for fact in facts_of(client, session):
             history = history.with_fact(fact)
             assessment = assess_client(history, thresholds, previous=assessment)
-            owed = assessment.owed_events(emitted)
-            history_ids = alerts_from_history(owed, fact.recorded_at, thresholds.push_horizon_days)
-            emitted = emitted.record(owed, history_ids)
+            announced = assessment.announce(emitted, fact.recorded_at)
+            emitted = announced.log
             reasons.extend(
                 _reasons(event)
-                for event in owed
-                if isinstance(event, RuptureSuspected) and event.event_id not in history_ids
+                for event in announced.events
+                if isinstance(event, RuptureSuspected) and event.event_id not in announced.from_history
             )
         assert assessment is not None  # every session has at least its session record
         after = assessment.timeline.open_episode

@@ -17,7 +17,6 @@ from typing import Any
 
 from reliability.stream import StreamItem
 from services.scoring import domain
-from services.scoring.domain.announcements import alerts_from_history
 from services.scoring.projection import alliance_view
 from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance
@@ -93,10 +92,9 @@ def expect(
             event = inbound_event(item, event_id, known.time if known else datetime.now(UTC))
             history = history.with_fact(fact_from(event))
             assessment = domain.assess_client(history, thresholds)
-            owed = assessment.owed_events(emitted)
             # As scoring does: the push horizon counts from when the causing event reached the platform.
-            past = alerts_from_history(owed, event.time, thresholds.push_horizon_days)
-            emitted = emitted.record(owed, from_history=past)
+            announced = assessment.announce(emitted, event.time)
+            owed, past, emitted = announced.events, announced.from_history, announced.log
             for owed_event in owed:
                 if isinstance(owed_event, domain.RuptureSuspected):
                     key = (owed_event.episode_id, owed_event.severity.value, owed_event.stale)

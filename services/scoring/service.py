@@ -17,7 +17,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scoring import domain, metrics
 from services.scoring.clients import ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
-from services.scoring.domain.announcements import alerts_from_history
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
 from shared import mongo
 from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV1
@@ -188,19 +187,20 @@ def _consequences(
     ``occurred_at`` is when the causing event reached the platform: the time of the events it raises, and
     the moment against which the clinic's push horizon tells an alert about history from news."""
     assessment = assess(record, thresholds, previous)
-    owed = list(assessment.owed_events(record.emitted))
+    announced = assessment.announce(record.emitted, occurred_at or datetime.now(UTC))
+    owed, log = list(announced.events), announced.log
     if announce is not None and all(event.event_id != announce for event in owed):
         manual = next((e for e in assessment.timeline.events if e.event_id == announce), None)
         if manual is None:  # a session before the resolution's time already closed the episode
             raise AlreadyResolved(announce)
         owed.append(manual)
-    announced_at = occurred_at or datetime.now(UTC)
-    history = alerts_from_history(owed, announced_at, thresholds.push_horizon_days)
+        log = log.record([manual])
     staged: list[Outbound] = [
-        outbound(event, assessment, occurred_at, from_history=event.event_id in history) for event in owed
+        outbound(event, assessment, occurred_at, from_history=event.event_id in announced.from_history)
+        for event in owed
     ]
     summary = alliance_updated(assessment, caused_by) if caused_by else None
-    record.emitted = record.emitted.record(owed, from_history=history)
+    record.emitted = log
     return assessment, staged + ([summary] if summary else [])
 
 

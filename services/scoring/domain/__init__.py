@@ -26,7 +26,7 @@ from shared.instruments import (
 )
 
 from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
-from .announcements import EmittedLog, adopted, owed_events
+from .announcements import Announcement, EmittedLog, adopted, alerts_from_history, is_history, owed_events
 from .assessment import RULES_VERSION, ClientAssessment, assess_client
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
@@ -50,6 +50,7 @@ __all__ = [
     "WAI_SR_SUBSCALES",
     "Acknowledgement",
     "AllianceDimension",
+    "Announcement",
     "Attendance",
     "AttendanceRecorded",
     "ClientAssessment",
@@ -85,8 +86,10 @@ __all__ = [
     "Thresholds",
     "Usual",
     "adopted",
+    "alerts_from_history",
     "assess_client",
     "derive_episodes",
+    "is_history",
     "mark_session",
     "owed_events",
     "parse_instrument",

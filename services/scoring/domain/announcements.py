@@ -103,6 +103,26 @@ class EmittedLog:
         return EmittedLog(self.alerted, self.stale_alerted, self.resolved | {episode_id}, self.from_history)
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """What a client owes at one moment: ``events`` to publish (timeline order), ``from_history`` the event
+    ids of the alerts among them that are about history then, and ``log`` once they are announced."""
+
+    events: tuple[DomainEvent, ...]
+    from_history: frozenset[str]
+    log: EmittedLog
+
+
+def announce(
+    timeline: EpisodeTimeline, emitted: EmittedLog, announced_at: datetime, horizon_days: int
+) -> Announcement:
+    """Everything owed, announced at ``announced_at`` (when the causing event reached the platform), judged
+    against the clinic's push horizon: the one step the service, its replay harness and the calibration share."""
+    events = owed_events(timeline, emitted)
+    history = alerts_from_history(events, announced_at, horizon_days)
+    return Announcement(events, history, emitted.record(events, from_history=history))
+
+
 def owed_events(timeline: EpisodeTimeline, emitted: EmittedLog) -> tuple[DomainEvent, ...]:
     """The timeline's events not yet announced, in timeline order."""
     log = emitted

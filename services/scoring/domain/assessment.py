@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .actions import ClinicianActions, ManualResolution
-from .announcements import EmittedLog, owed_events
+from .announcements import Announcement, EmittedLog, announce, owed_events
 from .episodes import EpisodeTimeline, derive_episodes
 from .events import DomainEvent
 from .history import ClientHistory, Session
@@ -31,6 +32,10 @@ class ClientAssessment:
 
     def owed_events(self, emitted: EmittedLog) -> tuple[DomainEvent, ...]:
         return owed_events(self.timeline, emitted)
+
+    def announce(self, emitted: EmittedLog, announced_at: datetime) -> Announcement:
+        """What is owed, announced at ``announced_at`` against these thresholds' push horizon."""
+        return announce(self.timeline, emitted, announced_at, self.thresholds.push_horizon_days)
 
 
 def assess_client(

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from shared.instruments import Scores, srs_dimension
 
-from .baseline import BaselineBound, mean, shown
+from .baseline import BaselineBound, shown
 from .history import Session
 from .markers import Marker, MarkerCode, MarkerFamily
 from .severity import Severity, severity_of
@@ -93,7 +93,7 @@ def mark_session(
         markers=tuple(markers),
         severity=severity_of(markers),
         srs_total=srs.total if srs is not None else None,
-        baseline=shown(mean(usual.totals)) if usual.totals else None,
+        baseline=shown(level) if (level := usual.mean) is not None else None,
     )
 
 
