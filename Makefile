@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# CLUSTER=3: three Kafka nodes and a three-member replica set on 127.0.0.1-3 instead of one of each.
+CLUSTER ?= 1
 
 .PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium reliability
 
@@ -16,12 +18,12 @@ install: $(INSTALLED)
 	$(PY) -m devstack install
 
 run: install  ## Start Kafka, MongoDB and the three services in the foreground; Ctrl-C stops everything.
-	$(PY) -m devstack run
+	$(PY) -m devstack run --nodes $(CLUSTER)
 
 up: install  ## The same stack in the background.
-	$(PY) -m devstack up
+	$(PY) -m devstack up --nodes $(CLUSTER)
 
-down:  ## Stop exactly what `make up` started.
+down:  ## Stop exactly what `make up` started (one node or the cluster).
 	@if [ -x $(PY) ]; then $(PY) -m devstack down; fi
 
 status:

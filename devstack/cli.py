@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
-from devstack import demo
+from devstack import demo, status
 from devstack.errors import StackError
+from devstack.layout import NODE_COUNTS
 from devstack.services import DEFAULT_DEMO_API_KEY, SERVICES, service_url
-from devstack.stack import KAFKA, MONGOD, Stack
+from devstack.stack import Stack
 
 SAMPLE_FEEDBACK = (
     '{"session_id":"s-1","therapist_id":"t-1","client_id":"c-1","session_at":"2026-11-20T10:00:00+00:00",'
@@ -67,10 +68,23 @@ def cmd_down(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
-    for row in stack.status():
+    rows = stack.status()
+    if args.nodes is None and not any(row.running or row.pid for row in rows):
+        _say("nothing running")
+        return 0
+    for row in rows:
         state = "running" if row.running else ("stale pid file" if row.pid else "stopped")
         pid = str(row.pid) if row.pid and row.running else "-"
         _say(f"{row.name:<9} {state:<15} pid {pid:<8} {row.address}")
+    running = {row.name for row in rows if row.running}
+    if running & set(stack.mongod_names):
+        _say("")
+        for line in status.replica_set_lines(stack):
+            _say(line)
+    if running & set(stack.kafka_names):
+        _say("")
+        for line in status.partition_lines(stack):
+            _say(line)
     return 0
 
 
@@ -188,8 +202,8 @@ def _print_summary(stack: Stack, env: Mapping[str, str]) -> None:
     child_env = stack.service_env(env)
     _say("")
     _say(f"stack {stack.profile!r} is up:")
-    _say(f"  {KAFKA:<9} {child_env['KAFKA_BOOTSTRAP_SERVERS']}")
-    _say(f"  {MONGOD:<9} {child_env['MONGODB_URI']}")
+    _say(f"  {'kafka':<9} {child_env['KAFKA_BOOTSTRAP_SERVERS']}")
+    _say(f"  {'mongod':<9} {child_env['MONGODB_URI']}")
     for service in SERVICES:
         _say(f"  {service.name:<9} {service_url(int(child_env[service.port_env]))}")
     _say(f"  logs      {stack.paths.profile_dir / 'logs'}")
@@ -239,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--kafka-port", type=int, help="Kafka broker port (overrides the profile's)")
     common.add_argument("--kafka-controller-port", type=int, help="Kafka KRaft controller port")
     common.add_argument("--mongo-port", type=int, help="mongod port")
+    common.add_argument(
+        "--nodes",
+        type=int,
+        choices=NODE_COUNTS,
+        help="1 (default) or 3: a cluster of Kafka nodes and mongods on 127.0.0.1-3; "
+        "down and status without it cover both",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Local stack: a real Kafka (KRaft) and mongod (replica set rs0) as processes, plus the services. "
@@ -259,15 +280,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
         signal.signal(signal.SIGHUP, _on_stop_signal)
     try:
-        stack = Stack(
-            args.profile,
-            kafka_port=args.kafka_port,
-            kafka_controller_port=args.kafka_controller_port,
-            mongo_port=args.mongo_port,
-            say=_say,
-        )
         handler, _ = COMMANDS[args.command]
-        return handler(stack, args)
+        # down and status, without --nodes, cover the profile's one-node stack and its cluster alike.
+        both = args.nodes is None and args.command in ("down", "status")
+        counts = [n for n in NODE_COUNTS if n == 1 or Stack.has_state(args.profile, n)] if both else None
+        code = 0
+        for nodes in counts or [args.nodes or 1]:
+            stack = Stack(
+                args.profile,
+                nodes=nodes,
+                kafka_port=args.kafka_port,
+                kafka_controller_port=args.kafka_controller_port,
+                mongo_port=args.mongo_port,
+                say=_say,
+            )
+            if counts and len(counts) > 1:
+                _say(f"== {'one node' if nodes == 1 else f'cluster of {nodes}'} ({stack.paths.profile_dir})")
+            code = handler(stack, args) or code
+        return code
     except (StackError, ValueError) as exc:
         _error(exc)
         return 1

@@ -1,10 +1,11 @@
-"""Kafka in KRaft mode, one process acting as broker and controller: config, storage, command line."""
+"""Kafka in KRaft mode, each process acting as broker and controller: config, storage, command line."""
 
 from __future__ import annotations
 
 import base64
 import subprocess
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from devstack.errors import StackError
@@ -37,24 +38,52 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def render_server_properties(*, port: int, controller_port: int, data_dir: Path) -> str:
-    """server.properties for a single node that is both broker and controller, on loopback only."""
+def directory_id(cluster_id: str, node: int) -> str:
+    """The metadata log directory id of ``node``, derived from the cluster id: every node's storage is
+    formatted with the whole list of initial controllers and their directory ids, so all must agree on them."""
+    raw = uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{cluster_id}:{node}").bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def initial_controllers(cluster_id: str, hosts: Sequence[str], controller_port: int) -> str:
+    """``--initial-controllers`` of a dynamic quorum: ``id@host:port:directory-id`` for every node."""
+    return ",".join(
+        f"{number}@{host}:{controller_port}:{directory_id(cluster_id, number)}"
+        for number, host in enumerate(hosts, start=1)
+    )
+
+
+def render_server_properties(
+    *, port: int, controller_port: int, data_dir: Path, node: int = 1, hosts: Sequence[str] = ("127.0.0.1",)
+) -> str:
+    """server.properties for node ``node`` of ``hosts`` (one node, or a cluster), each broker and controller.
+
+    A single node keeps a static one-voter quorum and one replica of everything. A cluster runs a dynamic
+    quorum (``controller.quorum.bootstrap.servers``) with the durability settings of DESIGN.md.
+    """
+    host = hosts[node - 1]
+    clustered = len(hosts) > 1
+    replicas, min_isr = (3, 2) if clustered else (1, 1)
     settings: dict[str, str | int] = {
         "process.roles": "broker,controller",
-        "node.id": 1,
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "node.id": node,
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}"
+        + (f",CONTROLLER://{host}:{controller_port}" if clustered else ""),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
-        # One node: every internal topic must make do with one replica.
-        "offsets.topic.replication.factor": 1,
-        "transaction.state.log.replication.factor": 1,
-        "transaction.state.log.min.isr": 1,
-        "share.coordinator.state.topic.replication.factor": 1,
-        "share.coordinator.state.topic.min.isr": 1,
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "default.replication.factor": replicas,
+        # A write acknowledged with acks=all is on at least two replicas; a replica that missed writes never
+        # becomes leader (that would silently drop what it missed).
+        "min.insync.replicas": min_isr,
+        "unclean.leader.election.enable": "false",
         # 10 instead of 50 offsets partitions: fewer files, faster first consumer-group join.
         "offsets.topic.num.partitions": 10,
         # Consumers in tests should not sit out a 3 s rebalance delay.
@@ -67,6 +96,10 @@ def render_server_properties(*, port: int, controller_port: int, data_dir: Path)
         "num.io.threads": 4,
         "log.cleaner.dedupe.buffer.size": 16 * 1024 * 1024,
     }
+    if clustered:
+        settings["controller.quorum.bootstrap.servers"] = ",".join(f"{h}:{controller_port}" for h in hosts)
+    else:
+        settings["controller.quorum.voters"] = f"1@{host}:{controller_port}"
     lines = ["# Written by devstack on every start; edit devstack/kafka.py instead."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
@@ -76,14 +109,20 @@ def is_formatted(data_dir: Path) -> bool:
     return (data_dir / "meta.properties").is_file()
 
 
-def format_storage(*, libs: Path, properties: Path, cluster_id: str, data_dir: Path) -> None:
-    """Format the KRaft metadata log once; a formatted directory is left alone (its data is kept)."""
+def format_storage(
+    *, libs: Path, properties: Path, cluster_id: str, data_dir: Path, controllers: str | None = None
+) -> None:
+    """Format the KRaft metadata log once; a formatted directory is left alone (its data is kept).
+
+    ``controllers`` (a cluster's ``--initial-controllers``) is the same on every node of a dynamic quorum.
+    """
     if is_formatted(data_dir):
         return
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         java_executable(), *_log_opts(), "-cp", f"{libs}/*",
         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties),
+        *(["--initial-controllers", controllers] if controllers else []),
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:

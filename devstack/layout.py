@@ -1,4 +1,4 @@
-"""Where a stack keeps its state on disk, and which ports each profile uses by default."""
+"""Where a stack keeps its state on disk, which ports each profile uses, and the nodes of a cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ROOT = REPO_ROOT / ".stack"
+
+# A stack is one node, or a cluster of three (DESIGN.md "Running as a cluster"): replication factor 3 with
+# min.insync.replicas 2 needs three, and a majority of three survives the loss of one node.
+NODE_COUNTS = (1, 3)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,14 @@ PROFILES: dict[str, Ports] = {
         kafka=19092, kafka_controller=19093, mongo=27117, feedback=18001, scoring=18002, notify=18003
     ),
 }
+# A cluster's nodes listen on the same ports, each on its own address. The dev cluster takes the dev ports (it
+# replaces the one-node dev stack); the test cluster runs beside the test suite's one-node stack, so apart.
+CLUSTER_PROFILES: dict[str, Ports] = {
+    "dev": PROFILES["dev"],
+    "test": Ports(
+        kafka=29092, kafka_controller=29093, mongo=27217, feedback=28001, scoring=28002, notify=28003
+    ),
+}
 
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -38,12 +50,60 @@ def check_profile_name(profile: str) -> str:
     return profile
 
 
+def check_node_count(nodes: int) -> int:
+    if nodes not in NODE_COUNTS:
+        raise ValueError(f"a stack has 1 node or a cluster of 3, not {nodes}")
+    return nodes
+
+
+def default_ports(profile: str, nodes: int) -> Ports | None:
+    return (PROFILES if nodes == 1 else CLUSTER_PROFILES).get(profile)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One machine of the stack, played by a loopback address: its Kafka node and its mongod live there.
+
+    In a cluster each node's processes also run under a group id of their own, so that an `iptables` owner
+    match can cut exactly that node's traffic (loopback connections all leave from 127.0.0.1 otherwise).
+    """
+
+    number: int  # 1-based: Kafka's node.id, the last byte of the address
+    clustered: bool
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.{self.number}"
+
+    @property
+    def kafka(self) -> str:
+        """The Kafka process's name: ``kafka`` alone, ``kafka-2`` in a cluster."""
+        return f"kafka-{self.number}" if self.clustered else "kafka"
+
+    @property
+    def mongod(self) -> str:
+        return f"mongod-{self.number}" if self.clustered else "mongod"
+
+    @property
+    def group_id(self) -> int | None:
+        return 41000 + self.number if self.clustered else None
+
+
+def stack_nodes(nodes: int) -> tuple[Node, ...]:
+    return tuple(Node(number, clustered=nodes > 1) for number in range(1, nodes + 1))
+
+
 @dataclass(frozen=True)
 class StackPaths:
-    """The layout under the state root (``.stack/`` by default); jars are shared by all profiles."""
+    """The layout under the state root (``.stack/`` by default); jars are shared by all profiles.
+
+    A cluster keeps its state apart from the same profile's one-node stack (``.stack/dev-cluster``), so
+    switching between the two never mixes their data.
+    """
 
     root: Path
     profile: str
+    nodes: int = 1
 
     @property
     def kafka_libs(self) -> Path:
@@ -55,27 +115,26 @@ class StackPaths:
 
     @property
     def profile_dir(self) -> Path:
-        return self.root / self.profile
+        return self.root / (self.profile if self.nodes == 1 else f"{self.profile}-cluster")
 
     @property
     def lock(self) -> Path:
         return self.profile_dir / ".lock"
 
-    @property
-    def kafka_data(self) -> Path:
-        return self.profile_dir / "kafka-data"
+    def kafka_data(self, node: Node) -> Path:
+        return self.profile_dir / ("kafka-data" if not node.clustered else f"kafka-{node.number}-data")
 
-    @property
-    def mongo_data(self) -> Path:
-        return self.profile_dir / "mongo-data"
+    def mongo_data(self, node: Node) -> Path:
+        return self.profile_dir / ("mongo-data" if not node.clustered else f"mongo-{node.number}-data")
 
     @property
     def config_dir(self) -> Path:
         return self.profile_dir / "config"
 
-    @property
-    def kafka_properties(self) -> Path:
-        return self.config_dir / "kafka-server.properties"
+    def kafka_properties(self, node: Node) -> Path:
+        return self.config_dir / (
+            "kafka-server.properties" if not node.clustered else f"{node.kafka}.properties"
+        )
 
     @property
     def cluster_id(self) -> Path:

@@ -1,7 +1,8 @@
-"""mongod as a one-member replica set (rs0): change streams and transactions need a replica set."""
+"""mongod as a replica set (rs0) of one or three members: change streams and transactions need a replica set."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,26 +10,30 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
+from devstack.errors import StackError
+
 REPLICA_SET = "rs0"
 _NOT_YET_INITIALIZED = 94
 _ALREADY_INITIALIZED = 23
 _INVALID_REPLICA_SET_CONFIG = 93
 _REMOVED = 10  # replSetGetStatus myState: this node is not in its own config (its port changed)
+PRIMARY, SECONDARY = 1, 2
 
 
 TRANSACTION_LIFETIME_SECONDS = 10
 
 
-def mongodb_uri(port: int) -> str:
-    return f"mongodb://127.0.0.1:{port}/?replicaSet={REPLICA_SET}"
+def mongodb_uri(hosts: Sequence[str], port: int) -> str:
+    seeds = ",".join(f"{host}:{port}" for host in hosts)
+    return f"mongodb://{seeds}/?replicaSet={REPLICA_SET}"
 
 
-def mongod_command(binary: Path, *, port: int, dbpath: Path) -> list[str]:
+def mongod_command(binary: Path, *, port: int, dbpath: Path, host: str = "127.0.0.1") -> list[str]:
     """Foreground mongod logging to stdout (devstack redirects that to the log file)."""
     return [
         str(binary),
         "--replSet", REPLICA_SET,
-        "--bind_ip", "127.0.0.1",
+        "--bind_ip", host,
         "--port", str(port),
         "--dbpath", str(dbpath),
         # The default cache is half the RAM; a dev database needs a sliver of it.
@@ -39,23 +44,27 @@ def mongod_command(binary: Path, *, port: int, dbpath: Path) -> list[str]:
         # A service killed inside a transaction leaves it open, and the clients it touched refuse every other
         # write until mongod aborts it: after 60 s by default (90 s measured). Ours last milliseconds.
         "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}",
+        # On SIGTERM a replica-set member first waits out a quiesce period for running operations: 15 s by
+        # default, as long as devstack waits before SIGKILL. Ours finish in milliseconds.
+        "--setParameter", "shutdownTimeoutMillisForSignaledShutdown=2000",
     ]  # fmt: skip
 
 
-def _admin_client(port: int) -> MongoClient[dict[str, Any]]:
+def _direct_client(host: str, port: int) -> MongoClient[dict[str, Any]]:
     # directConnection: talk to this one node even before it knows it is in a replica set.
-    return MongoClient("127.0.0.1", port, directConnection=True, serverSelectionTimeoutMS=2000)
+    return MongoClient(host, port, directConnection=True, serverSelectionTimeoutMS=2000)
 
 
-def _ensure_config(client: MongoClient[dict[str, Any]], host: str) -> None:
-    """Initiate the replica set once; if the node's address changed since, point the config at it."""
+def _ensure_config(client: MongoClient[dict[str, Any]], members: Sequence[str]) -> None:
+    """Initiate the replica set once; if a one-member set's address changed since, point the config at it."""
     admin = client.admin
     try:
         status = admin.command("replSetGetStatus")
     except OperationFailure as exc:
         if exc.code == _NOT_YET_INITIALIZED:
+            config = {"_id": REPLICA_SET, "members": [{"_id": i, "host": h} for i, h in enumerate(members)]}
             try:
-                admin.command("replSetInitiate", {"_id": REPLICA_SET, "members": [{"_id": 0, "host": host}]})
+                admin.command("replSetInitiate", config)
             except OperationFailure as again:
                 if again.code != _ALREADY_INITIALIZED:
                     raise
@@ -65,19 +74,40 @@ def _ensure_config(client: MongoClient[dict[str, Any]], host: str) -> None:
         status = {"myState": _REMOVED}
     if status.get("myState") == _REMOVED:
         config = admin.command("replSetGetConfig")["config"]
-        config["members"] = [{**config["members"][0], "host": host}]
+        if len(members) > 1:
+            raise StackError(
+                f"the replica set's members {[m['host'] for m in config['members']]} are not {list(members)}: "
+                "its data was made for other ports; `make clean` (or delete the profile's state) starts afresh"
+            )
+        config["members"] = [{**config["members"][0], "host": members[0]}]
         config["version"] = int(config["version"]) + 1
         admin.command("replSetReconfig", config, force=True)
 
 
-def is_writable_primary(port: int) -> bool:
-    """One attempt: initiate if needed, then check we are primary and a write really succeeds."""
-    with _admin_client(port) as client:
-        _ensure_config(client, f"127.0.0.1:{port}")
-        if not client.admin.command("hello").get("isWritablePrimary"):
-            return False
-    # The same way the services connect: through the replica-set URI, with the default write concern.
-    with MongoClient[dict[str, Any]](mongodb_uri(port), serverSelectionTimeoutMS=2000) as rs_client:
-        scratch = rs_client["devstack"]["readiness"]
+def member_states(hosts: Sequence[str], port: int) -> dict[str, str]:
+    """Each reachable member's state as the replica set sees it (``PRIMARY``, ``SECONDARY``...)."""
+    for host in hosts:
+        try:
+            with _direct_client(host, port) as client:
+                status = client.admin.command("replSetGetStatus")
+        except Exception:
+            continue
+        return {str(member["name"]): str(member["stateStr"]) for member in status["members"]}
+    return {}
+
+
+def is_writable_primary(hosts: Sequence[str], port: int) -> bool:
+    """One attempt: initiate if needed, then check that every member is up (primary or secondary), and that a
+    majority-acknowledged write really succeeds through the replica-set URI, as the services connect."""
+    members = [f"{host}:{port}" for host in hosts]
+    with _direct_client(hosts[0], port) as client:
+        _ensure_config(client, members)
+    states = member_states(hosts, port)
+    if sorted(states) != sorted(members) or not all(s in ("PRIMARY", "SECONDARY") for s in states.values()):
+        return False
+    with MongoClient[dict[str, Any]](
+        mongodb_uri(hosts, port), serverSelectionTimeoutMS=2000, w="majority"
+    ) as rs:
+        scratch = rs["devstack"]["readiness"]
         scratch.replace_one({"_id": "probe"}, {"_id": "probe", "at": datetime.now(UTC)}, upsert=True)
     return True

@@ -84,8 +84,12 @@ def spawn(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     address: str = "",
+    group: int | None = None,
 ) -> PidRecord:
-    """Start `cmd` detached, stdout+stderr to `log_path` (truncated: it holds the current run only)."""
+    """Start `cmd` detached, stdout+stderr to `log_path` (truncated: it holds the current run only).
+
+    `group`: the process's group id (a cluster node's own, which firewall rules can match its traffic by).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         # A new session: the terminal's Ctrl-C reaches only devstack, which then stops things in order,
@@ -98,6 +102,7 @@ def spawn(
             env=None if env is None else dict(env),
             cwd=cwd,
             start_new_session=True,
+            group=group,
         )
     started = start_time_of(proc.pid)
     if started is None:

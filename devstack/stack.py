@@ -16,14 +16,25 @@ from typing import NamedTuple
 
 from devstack import install, kafka, mongo, processes, topics
 from devstack.errors import StackError
-from devstack.layout import DEFAULT_ROOT, PROFILES, REPO_ROOT, Ports, StackPaths, check_profile_name
+from devstack.layout import (
+    CLUSTER_PROFILES,
+    DEFAULT_ROOT,
+    PROFILES,
+    REPO_ROOT,
+    Node,
+    Ports,
+    StackPaths,
+    check_node_count,
+    check_profile_name,
+    default_ports,
+    stack_nodes,
+)
 from devstack.services import SEED_ARGS, SERVICES, is_ready, service_url
 from devstack.waiting import require_free_ports, wait_until
 from shared.topics import ALL_TOPICS
 
 KAFKA = "kafka"
 MONGOD = "mongod"
-INFRA = (MONGOD, KAFKA)  # start order; stop goes the other way
 
 
 class ProcessStatus(NamedTuple):
@@ -38,7 +49,9 @@ def _print(line: str) -> None:
 
 
 class Stack:
-    """One profile's local stack. All state lives under ``<root>/<profile>`` (jars under ``<root>/kafka``)."""
+    """One profile's local stack: one node, or a cluster of three (``nodes=3``), each node a loopback address
+    with its Kafka node and its mongod. All state lives under ``<root>/<profile>`` (a cluster's under
+    ``<root>/<profile>-cluster``; jars under ``<root>/kafka``)."""
 
     kafka_timeout = 90.0
     mongo_timeout = 60.0
@@ -51,6 +64,7 @@ class Stack:
         profile: str = "dev",
         root: Path | None = None,
         *,
+        nodes: int = 1,
         kafka_port: int | None = None,
         kafka_controller_port: int | None = None,
         mongo_port: int | None = None,
@@ -58,9 +72,11 @@ class Stack:
         say: Callable[[str], None] = _print,
     ) -> None:
         self.profile = check_profile_name(profile)
-        defaults = PROFILES.get(profile)
+        self.nodes = stack_nodes(check_node_count(nodes))
+        defaults = default_ports(profile, nodes)
         if defaults is None and None in (kafka_port, kafka_controller_port, mongo_port):
-            raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)}); pass all ports")
+            known = ", ".join(PROFILES if nodes == 1 else CLUSTER_PROFILES)
+            raise ValueError(f"unknown profile {profile!r} (known: {known}); pass all ports")
         base = defaults or Ports(0, 0, 0, 8001, 8002, 8003)
         extra = dict(service_ports or {})
         self.ports = Ports(
@@ -71,18 +87,41 @@ class Stack:
             scoring=extra.get("scoring", base.scoring),
             notify=extra.get("notify", base.notify),
         )
-        self.paths = StackPaths((root or DEFAULT_ROOT).resolve(), profile)
+        self.paths = StackPaths((root or DEFAULT_ROOT).resolve(), profile, nodes)
         self.say = say
 
     # ---- addresses -------------------------------------------------------------------------------
 
     @property
+    def clustered(self) -> bool:
+        return len(self.nodes) > 1
+
+    @property
+    def hosts(self) -> list[str]:
+        return [node.host for node in self.nodes]
+
+    @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports.kafka}"
+        return ",".join(f"{host}:{self.ports.kafka}" for host in self.hosts)
 
     @property
     def mongodb_uri(self) -> str:
-        return mongo.mongodb_uri(self.ports.mongo)
+        return mongo.mongodb_uri(self.hosts, self.ports.mongo)
+
+    def node(self, name: str) -> Node:
+        """The node a Kafka or mongod process (``kafka-2``, ``mongod``) runs on."""
+        found = next((n for n in self.nodes if name in (n.kafka, n.mongod)), None)
+        if found is None:
+            raise ValueError(f"{name!r} is not a Kafka node or mongod of this stack")
+        return found
+
+    @property
+    def kafka_names(self) -> list[str]:
+        return [node.kafka for node in self.nodes]
+
+    @property
+    def mongod_names(self) -> list[str]:
+        return [node.mongod for node in self.nodes]
 
     def service_port(self, name: str) -> int:
         port: int = getattr(self.ports, name)
@@ -102,25 +141,28 @@ class Stack:
     # ---- infrastructure --------------------------------------------------------------------------
 
     def start_infra(self, *, kafka: bool = True, mongo: bool = True) -> list[str]:
-        """Start mongod and Kafka (reusing live ones), wait until both serve, create the topics.
+        """Start every node's mongod and Kafka (reusing live ones), wait until all serve, create the topics.
 
         Returns the names of the processes this call started (not the reused ones), so a caller
         can stop exactly what it started. On failure, whatever this call started is stopped again.
+        Restarting one stopped node of a cluster is this same call: the live ones are reused.
         """
         started: list[str] = []
         with _locked(self.paths.lock):
             # Check every port first, so a taken Kafka port does not cost a mongod start and stop.
-            if mongo and not self._alive(MONGOD):
-                require_free_ports("mongod", {"mongod": self.ports.mongo})
-            if kafka and not self._alive(KAFKA):
-                ports = {"broker": self.ports.kafka, "controller": self.ports.kafka_controller}
-                require_free_ports("kafka", ports)
+            for node in self.nodes:
+                if mongo and not self._alive(node.mongod):
+                    require_free_ports(node.mongod, {"mongod": self.ports.mongo}, node.host)
+                if kafka and not self._alive(node.kafka):
+                    ports = {"broker": self.ports.kafka, "controller": self.ports.kafka_controller}
+                    require_free_ports(node.kafka, ports, node.host)
             try:
-                # Spawn both, then wait: their start-ups overlap.
-                if mongo and self._spawn_mongod():
-                    started.append(MONGOD)
-                if kafka and self._spawn_kafka():
-                    started.append(KAFKA)
+                # Spawn all, then wait: their start-ups overlap.
+                for node in self.nodes:
+                    if mongo and self._spawn_mongod(node):
+                        started.append(node.mongod)
+                    if kafka and self._spawn_kafka(node):
+                        started.append(node.kafka)
                 if mongo:
                     self._wait_mongod()
                 if kafka:
@@ -133,67 +175,82 @@ class Stack:
 
     def create_topics(self, bootstrap: str | None = None) -> None:
         """Create the topics of shared/topics.py on `bootstrap` (default: this stack's Kafka)."""
-        report = topics.ensure_topics(bootstrap or self.kafka_bootstrap, ALL_TOPICS)
+        replicas = 3 if self.clustered else 1
+        report = topics.ensure_topics(bootstrap or self.kafka_bootstrap, ALL_TOPICS, replicas)
         if report.created:
             self.say(f"created topics: {', '.join(report.created)}")
         if report.grown:
             self.say(f"added partitions to: {', '.join(report.grown)}")
 
-    def _spawn_mongod(self) -> bool:
-        pidfile = self.paths.pidfile(MONGOD)
+    def _spawn_mongod(self, node: Node) -> bool:
+        pidfile = self.paths.pidfile(node.mongod)
         if processes.live_record(pidfile) is not None:
-            self.say(f"mongod already running ({self._pid_text(MONGOD)}), reusing it")
+            self.say(f"{node.mongod} already running ({self._pid_text(node.mongod)}), reusing it")
             return False
         binary = install.ensure_mongod(self.say)
-        self.paths.mongo_data.mkdir(parents=True, exist_ok=True)
+        dbpath = self.paths.mongo_data(node)
+        dbpath.mkdir(parents=True, exist_ok=True)
         processes.spawn(
-            mongo.mongod_command(binary, port=self.ports.mongo, dbpath=self.paths.mongo_data),
-            log_path=self.paths.log(MONGOD),
+            mongo.mongod_command(binary, port=self.ports.mongo, dbpath=dbpath, host=node.host),
+            log_path=self.paths.log(node.mongod),
             pid_path=pidfile,
-            address=self.mongodb_uri,
+            address=f"{node.host}:{self.ports.mongo}",
+            group=node.group_id,
         )
-        self.say(f"starting mongod on 127.0.0.1:{self.ports.mongo}...")
+        self.say(f"starting {node.mongod} on {node.host}:{self.ports.mongo}...")
         return True
 
     def _wait_mongod(self) -> None:
+        names = self.mongod_names
         waited = wait_until(
-            lambda: mongo.is_writable_primary(self.ports.mongo),
-            what=f"mongod on 127.0.0.1:{self.ports.mongo} (replica set {mongo.REPLICA_SET} primary)",
+            lambda: mongo.is_writable_primary(self.hosts, self.ports.mongo),
+            what=f"{', '.join(names)} (replica set {mongo.REPLICA_SET}: a primary, every member up)",
             timeout=self.mongo_timeout,
-            log_path=self.paths.log(MONGOD),
-            alive=lambda: self._alive(MONGOD),
+            log_path=self.paths.log(names[0]),
+            alive=lambda: all(self._alive(name) for name in names),
         )
         self.say(f"mongod ready: {self.mongodb_uri} ({waited:.1f} s)")
 
-    def _spawn_kafka(self) -> bool:
-        pidfile = self.paths.pidfile(KAFKA)
+    def _spawn_kafka(self, node: Node) -> bool:
+        pidfile = self.paths.pidfile(node.kafka)
         if processes.live_record(pidfile) is not None:
-            self.say(f"kafka already running ({self._pid_text(KAFKA)}), reusing it")
+            self.say(f"{node.kafka} already running ({self._pid_text(node.kafka)}), reusing it")
             return False
         libs = self.paths.kafka_libs
         if not install.kafka_jars_ready(libs):
             raise StackError(f"Kafka jars missing in {libs}: run `python -m devstack install` first")
-        props = self.paths.kafka_properties
+        props = self.paths.kafka_properties(node)
         props.parent.mkdir(parents=True, exist_ok=True)
+        data_dir = self.paths.kafka_data(node)
         props.write_text(
             kafka.render_server_properties(
                 port=self.ports.kafka,
                 controller_port=self.ports.kafka_controller,
-                data_dir=self.paths.kafka_data,
+                data_dir=data_dir,
+                node=node.number,
+                hosts=self.hosts,
             )
         )
-        if not kafka.is_formatted(self.paths.kafka_data):
-            self.say("formatting Kafka storage (first run of this profile only)...")
+        if not kafka.is_formatted(data_dir):
+            self.say(f"formatting {node.kafka} storage (first run of this profile only)...")
+            cluster_id = self._cluster_id()
             kafka.format_storage(
-                libs=libs, properties=props, cluster_id=self._cluster_id(), data_dir=self.paths.kafka_data
+                libs=libs,
+                properties=props,
+                cluster_id=cluster_id,
+                data_dir=data_dir,
+                controllers=kafka.initial_controllers(cluster_id, self.hosts, self.ports.kafka_controller)
+                if self.clustered
+                else None,
             )
         processes.spawn(
             kafka.server_command(libs=libs, properties=props),
-            log_path=self.paths.log(KAFKA),
+            log_path=self.paths.log(node.kafka),
             pid_path=pidfile,
-            address=self.kafka_bootstrap,
+            address=f"{node.host}:{self.ports.kafka}",
+            group=node.group_id,
         )
-        self.say(f"starting kafka on {self.kafka_bootstrap}...")
+        self.say(f"starting {node.kafka} on {node.host}:{self.ports.kafka}...")
         return True
 
     def _cluster_id(self) -> str:
@@ -207,12 +264,13 @@ class Stack:
         return cluster_id
 
     def _wait_kafka(self) -> None:
+        names = self.kafka_names
         waited = wait_until(
-            lambda: topics.answers_metadata(self.kafka_bootstrap),
-            what=f"kafka on {self.kafka_bootstrap}",
+            lambda: topics.answers_metadata(self.kafka_bootstrap, brokers=len(names)),
+            what=f"{', '.join(names)} on {self.kafka_bootstrap} (every broker registered)",
             timeout=self.kafka_timeout,
-            log_path=self.paths.log(KAFKA),
-            alive=lambda: self._alive(KAFKA),
+            log_path=self.paths.log(names[0]),
+            alive=lambda: all(self._alive(name) for name in names),
             interval=0.5,
         )
         self.say(f"kafka ready: {self.kafka_bootstrap} ({waited:.1f} s)")
@@ -304,8 +362,8 @@ class Stack:
     def _stop_unlocked(self, only: Iterable[str] | None = None) -> list[str]:
         wanted = set(self.names() if only is None else only)
         stopped: list[str] = []
-        # Services together (they are independent), then the infrastructure one at a time.
-        groups = [[s.name for s in SERVICES], [KAFKA], [MONGOD]]
+        # Services together (they are independent), then Kafka's nodes, then the mongods.
+        groups = [[s.name for s in SERVICES], self.kafka_names, self.mongod_names]
         for group in groups:
             names = [n for n in group if n in wanted]
             paths = {self.paths.pidfile(n): n for n in names}
@@ -323,12 +381,18 @@ class Stack:
         """
         with _locked(self.paths.lock):
             self._stop_unlocked()
-            shutil.rmtree(self.paths.kafka_data, ignore_errors=True)
-            shutil.rmtree(self.paths.mongo_data, ignore_errors=True)
+            for node in self.nodes:
+                shutil.rmtree(self.paths.kafka_data(node), ignore_errors=True)
+                shutil.rmtree(self.paths.mongo_data(node), ignore_errors=True)
             self.paths.cluster_id.unlink(missing_ok=True)
 
+    @staticmethod
+    def has_state(profile: str, nodes: int, root: Path | None = None) -> bool:
+        """Has a stack of this profile and size ever been started here (its state directory exists)?"""
+        return StackPaths((root or DEFAULT_ROOT).resolve(), profile, nodes).profile_dir.is_dir()
+
     def names(self) -> list[str]:
-        return [*INFRA, *(s.name for s in SERVICES)]
+        return [*self.mongod_names, *self.kafka_names, *(s.name for s in SERVICES)]
 
     def status(self) -> list[ProcessStatus]:
         """One row per managed process: (name, pid, running, address)."""
@@ -347,10 +411,10 @@ class Stack:
         return rows
 
     def _address(self, name: str) -> str:
-        if name == KAFKA:
-            return self.kafka_bootstrap
-        if name == MONGOD:
-            return self.mongodb_uri
+        if name in self.kafka_names:
+            return f"{self.node(name).host}:{self.ports.kafka}"
+        if name in self.mongod_names:
+            return f"{self.node(name).host}:{self.ports.mongo}"
         return service_url(self.service_port(name))
 
     def _alive(self, name: str) -> bool:

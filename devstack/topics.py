@@ -43,20 +43,50 @@ def quiet_aiokafka() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-async def _answers_metadata(bootstrap: str) -> bool:
+async def _broker_count(bootstrap: str) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     try:
         await admin.start()
         cluster = await admin.describe_cluster()
-        return bool(cluster.get("brokers"))
+        return len(cluster.get("brokers") or ())
     finally:
         await admin.close()
 
 
-def answers_metadata(bootstrap: str) -> bool:
-    """One attempt: does the broker answer a metadata request and list at least one broker?"""
+def answers_metadata(bootstrap: str, brokers: int = 1) -> bool:
+    """One attempt: does Kafka answer a metadata request and list at least ``brokers`` brokers?"""
     with quiet_aiokafka():
-        return run_sync(lambda: _answers_metadata(bootstrap))
+        return run_sync(lambda: _broker_count(bootstrap)) >= brokers
+
+
+@dataclass(frozen=True, order=True)
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int  # -1: no leader (the partition is offline)
+    replicas: tuple[int, ...]
+    in_sync: tuple[int, ...]
+
+
+async def _partition_states(bootstrap: str) -> list[PartitionState]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics()
+    finally:
+        await admin.close()
+    return sorted(
+        PartitionState(topic["topic"], p["partition"], p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
+        for topic in described
+        if not topic.get("is_internal") and topic["error_code"] == 0
+        for p in topic["partitions"]
+    )
+
+
+def partition_states(bootstrap: str) -> list[PartitionState]:
+    """Every partition of every topic but Kafka's own: its leader, replicas and in-sync replicas."""
+    with quiet_aiokafka():
+        return run_sync(lambda: _partition_states(bootstrap))
 
 
 @dataclass
@@ -81,7 +111,7 @@ async def _partition_counts(admin: Any, names: list[str]) -> dict[str, int]:
     raise RuntimeError(f"Kafka did not report partitions for {names}")
 
 
-async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...]) -> TopicReport:
+async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...], replicas: int) -> TopicReport:
     report = TopicReport()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
@@ -93,7 +123,7 @@ async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...]) -> TopicRepo
                 NewTopic(
                     t.name,
                     t.partitions,
-                    1,
+                    replicas,
                     topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
                 )
                 for t in missing
@@ -112,6 +142,6 @@ async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...]) -> TopicRepo
     return report
 
 
-def ensure_topics(bootstrap: str, topics: tuple[Topic, ...]) -> TopicReport:
-    """Create missing topics (replication factor 1) and add partitions where there are too few."""
-    return run_sync(lambda: _ensure_topics(bootstrap, topics))
+def ensure_topics(bootstrap: str, topics: tuple[Topic, ...], replicas: int = 1) -> TopicReport:
+    """Create missing topics (``replicas`` copies of each partition) and add partitions where there are too few."""
+    return run_sync(lambda: _ensure_topics(bootstrap, topics, replicas))

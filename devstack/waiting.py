@@ -49,11 +49,11 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def require_free_ports(owner: str, ports: dict[str, int]) -> None:
+def require_free_ports(owner: str, ports: dict[str, int], host: str = "127.0.0.1") -> None:
     """Refuse to start `owner` on a port someone else holds: we would wait on, or talk to, the wrong server."""
     for label, port in ports.items():
-        if port_in_use(port):
+        if port_in_use(port, host):
             raise StackError(
-                f"cannot start {owner}: 127.0.0.1:{port} ({label}) is already in use by a process this "
+                f"cannot start {owner}: {host}:{port} ({label}) is already in use by a process this "
                 f"stack did not start. Stop it, or choose other ports (see `python -m devstack --help`)."
             )

@@ -18,8 +18,16 @@ Document = dict[str, Any]
 def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     # A bounded socket timeout: an operation caught by a mongod restart fails (and is retried) within
     # seconds instead of waiting on a dead connection until the kernel gives up on it many minutes later.
+    # Every write waits for a majority of the replica set (explicit, not the server's default, which an
+    # arbiter or an older server changes): a write acknowledged by one member alone can be rolled back when
+    # another is elected. Reads see only what a majority has, for the same reason.
     return AsyncMongoClient(
-        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, socketTimeoutMS=30_000
+        settings.mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        socketTimeoutMS=30_000,
+        w="majority",
+        readConcernLevel="majority",
     )
 
 

@@ -11,6 +11,13 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
     )
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The bootstrap servers one by one. FastStream takes a string as one single address (aiokafka alone
+        would split it), so a cluster's list must reach the broker as a list."""
+        return [server.strip() for server in self.kafka_bootstrap_servers.split(",") if server.strip()]
+
     mongodb_uri: str = Field(
         default="mongodb://127.0.0.1:27017/?replicaSet=rs0",
         description="MongoDB connection string; a replica set, so transactions exist.",

@@ -32,7 +32,7 @@ class EventStoreUnavailable(Exception):
 
 def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        settings.kafka_servers,
         client_id=f"alliance-{service}",
         acks="all",
         enable_idempotence=False,  # see the module docstring

@@ -16,7 +16,7 @@ CLOUDEVENTS_JSON = "application/cloudevents+json; charset=utf-8"
 
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        settings.kafka_servers,
         client_id=f"alliance-{service}",
         # A write counts only once every in-sync replica has it.
         acks="all",

@@ -15,9 +15,10 @@ import pytest
 from devstack import processes
 from devstack.cli import curl_command
 from devstack.errors import failure
-from devstack.kafka import new_cluster_id, render_server_properties
+from devstack.kafka import directory_id, initial_controllers, new_cluster_id, render_server_properties
 from devstack.processes import PidRecord
 from devstack.stack import Stack
+from shared.settings import ServiceSettings
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -48,6 +49,62 @@ def test_server_properties_single_node_kraft_on_loopback(tmp_path: Path) -> None
         assert props[key] == "1"
 
 
+def test_cluster_node_properties_carry_the_durability_settings(tmp_path: Path) -> None:
+    hosts = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+    props = _parse_properties(
+        render_server_properties(port=29092, controller_port=29093, data_dir=tmp_path, node=2, hosts=hosts)
+    )
+
+    assert props["node.id"] == "2"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.2:29092,CONTROLLER://127.0.0.2:29093"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.2:29092,CONTROLLER://127.0.0.2:29093"
+    # A dynamic quorum: the controllers are found through the bootstrap list, not a fixed voter set.
+    assert props["controller.quorum.bootstrap.servers"] == "127.0.0.1:29093,127.0.0.2:29093,127.0.0.3:29093"
+    assert "controller.quorum.voters" not in props
+    assert props["default.replication.factor"] == "3"
+    assert props["offsets.topic.replication.factor"] == "3"
+    assert props["transaction.state.log.replication.factor"] == "3"
+    assert props["min.insync.replicas"] == "2"
+    assert props["transaction.state.log.min.isr"] == "2"
+    assert props["unclean.leader.election.enable"] == "false"
+
+
+def test_every_node_formats_with_the_same_initial_controllers() -> None:
+    cluster_id = new_cluster_id()
+    hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+
+    controllers = initial_controllers(cluster_id, hosts, 29093).split(",")
+
+    assert [c.split("@")[0] for c in controllers] == ["1", "2", "3"]
+    assert controllers[2].startswith("3@127.0.0.3:29093:")
+    ids = {c.rsplit(":", 1)[1] for c in controllers}
+    assert len(ids) == 3 and directory_id(cluster_id, 3) in ids
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert initial_controllers(cluster_id, hosts, 29093) == ",".join(controllers)  # the same on every call
+
+
+def test_a_cluster_is_three_nodes_on_their_own_addresses(tmp_path: Path) -> None:
+    cluster, single = Stack("test", tmp_path, nodes=3), Stack("test", tmp_path)
+
+    assert cluster.kafka_bootstrap == "127.0.0.1:29092,127.0.0.2:29092,127.0.0.3:29092"
+    assert cluster.mongodb_uri == "mongodb://127.0.0.1:27217,127.0.0.2:27217,127.0.0.3:27217/?replicaSet=rs0"
+    assert cluster.names()[:6] == ["mongod-1", "mongod-2", "mongod-3", "kafka-1", "kafka-2", "kafka-3"]
+    assert cluster.node("kafka-3").host == cluster.node("mongod-3").host == "127.0.0.3"
+    # Each node's processes run under a group of their own, which a firewall rule can match.
+    assert len({node.group_id for node in cluster.nodes}) == 3
+    assert single.nodes[0].group_id is None
+    assert cluster.paths.profile_dir != single.paths.profile_dir
+    assert cluster.service_port("feedback") != single.service_port("feedback")  # both can run at once
+    with pytest.raises(ValueError):
+        Stack("test", tmp_path, nodes=2)
+
+
+def test_services_get_a_clusters_bootstrap_list_one_address_at_a_time() -> None:
+    settings = ServiceSettings(kafka_bootstrap_servers="127.0.0.1:29092, 127.0.0.2:29092,127.0.0.3:29092")
+
+    assert settings.kafka_servers == ["127.0.0.1:29092", "127.0.0.2:29092", "127.0.0.3:29092"]
+
+
 def test_cluster_id_has_kafkas_format() -> None:
     for _ in range(200):
         cluster_id = new_cluster_id()
@@ -64,7 +121,7 @@ def test_profiles_keep_dev_and_test_apart(tmp_path: Path) -> None:
     assert dev.service_port("feedback") == 8001
     assert test.kafka_bootstrap == "127.0.0.1:19092"
     assert test.mongodb_uri == "mongodb://127.0.0.1:27117/?replicaSet=rs0"
-    assert dev.paths.kafka_data != test.paths.kafka_data
+    assert dev.paths.kafka_data(dev.nodes[0]) != test.paths.kafka_data(test.nodes[0])
     assert dev.paths.kafka_libs == test.paths.kafka_libs  # jars are fetched once for all profiles
 
 
