@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.ops.tools import PROMETHEUS_DIR, promtool
@@ -22,8 +23,9 @@ def rules() -> list[dict[str, Any]]:
     return [rule for group in document["groups"] for rule in group["rules"]]
 
 
-def test_the_scrape_config_is_valid_and_loads_the_rules() -> None:
-    result = promtool("check", "config", PROMETHEUS_DIR / "prometheus.yml")
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.cluster.yml"])
+def test_the_scrape_config_is_valid_and_loads_the_rules(config: str) -> None:
+    result = promtool("check", "config", PROMETHEUS_DIR / config)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 rule files found" in result.stdout + result.stderr
 
