@@ -1,7 +1,8 @@
 """Comparing what the platform ended with against the oracle: Kafka, the scoring read model and the alerts.
 
-- Kafka: every accepted event id is on ``client.events``; nothing of the run's clinics that was not accepted. A second
-  record of an id (the intake retried after a crash) is counted apart (``copies``): consumers drop it.
+- Kafka: every accepted event id is on ``client.events`` and scoring applied it (its ``alliance.updated`` names
+  it); nothing of the run's clinics that was not accepted. A second record of an id (the intake retried after
+  a crash) is counted apart (``copies``): consumers drop it.
 - State: scoring's read model of every client (``GET /v1/clients/{id}/alliance`` with the clinic's read key)
   equals the oracle's assessment put through the same projection with the announcements the oracle expects
   (markers per session, episodes with their severity, resolution, alerts and whether they are from imported
@@ -40,9 +41,35 @@ INBOUND = (topics.CLIENT_EVENTS,)
 class KafkaAccount:
     accepted: int
     present: int  # accepted ids found on the topics
-    lost: int
+    lost: int  # accepted ids missing from the topics
     copies: int  # records beyond the first with the same event id (consumers drop them by id)
     extra: int  # ids of the run's clinics that no 202 answered
+    applied: int = 0  # accepted ids on the topics that scoring applied
+    unapplied: int = 0  # accepted ids on the topics that scoring never applied
+
+    @property
+    def events_lost(self) -> int:
+        """Acknowledged events that never reached scoring: missing from Kafka, or there and never applied."""
+        return self.lost + self.unapplied
+
+
+def kafka_account(
+    records: Counter[str], accepted_ids: Collection[str], applied_ids: Collection[str]
+) -> KafkaAccount:
+    """``records``: how many records of each event id the topics hold; ``applied_ids``: the events scoring
+    applied (``applied_events``)."""
+    accepted = set(accepted_ids)
+    present = accepted & records.keys()
+    applied = present & set(applied_ids)
+    return KafkaAccount(
+        accepted=len(accepted),
+        present=len(present),
+        lost=len(accepted - present),
+        copies=sum(n - 1 for n in records.values()),
+        extra=len(records.keys() - accepted),
+        applied=len(applied),
+        unapplied=len(present - applied),
+    )
 
 
 async def read_topics(
@@ -74,16 +101,11 @@ def _inbound_id(prefix: str) -> Any:
     return keep
 
 
-async def account_kafka(bootstrap: str, prefix: str, accepted_ids: Collection[str]) -> KafkaAccount:
-    ids = Counter(await read_topics(bootstrap, INBOUND, _inbound_id(prefix)))
-    accepted = set(accepted_ids)
-    return KafkaAccount(
-        accepted=len(accepted),
-        present=len(accepted & ids.keys()),
-        lost=len(accepted - ids.keys()),
-        copies=sum(n - 1 for n in ids.values()),
-        extra=len(ids.keys() - accepted),
-    )
+async def account_kafka(
+    bootstrap: str, prefix: str, accepted_ids: Collection[str], applied_ids: Collection[str]
+) -> KafkaAccount:
+    records = Counter(await read_topics(bootstrap, INBOUND, _inbound_id(prefix)))
+    return kafka_account(records, accepted_ids, applied_ids)
 
 
 def _inbound_position(prefix: str) -> Any:

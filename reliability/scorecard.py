@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 COLUMNS = (
     ("scenario", "scenario"),
     ("events in", "events_in"),
+    ("acknowledged (202)", "acknowledged"),
+    ("events/s", "rate"),
     ("accounted for", "accounted"),
     ("lost", "lost"),
     ("duplicated", "duplicated"),
@@ -24,7 +26,9 @@ class ScenarioResult:
     scenario: str
     events_in: int  # submissions the feedback service accepted (202)
     accounted: int  # of those, events found in Kafka and applied by scoring
-    lost: int  # accepted events missing from Kafka + expected alerts never delivered
+    # Acknowledged events that never reached scoring (missing from Kafka, or there and never applied) +
+    # expected alerts never delivered.
+    lost: int
     duplicated: int  # alerts delivered twice (two distinct events for one submission count as extra)
     alerts_expected: int
     alerts_delivered: int  # distinct deliveries received
@@ -34,12 +38,21 @@ class ScenarioResult:
     state_differences: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None  # from the fault's end until the platform caught up
     rejected: int = 0  # submissions the driver gave up on (must be 0)
+    acknowledged: int = 0  # HTTP 202 answers the driver got: one per accepted submission
+    unavailable: int = 0  # HTTP 503 answers (the intake could not store a write), retried until accepted
+    achieved_rate: float = 0.0  # accepted submissions per second over the sending window
+    sending_seconds: float = 0.0
     unrecovered: int = 0  # faults after which the platform did not catch up in time
     notes: list[str] = field(default_factory=list)
 
     @property
     def state(self) -> str:
         return "yes" if not self.state_differences else f"NO ({len(self.state_differences)})"
+
+    @property
+    def rate(self) -> str:
+        """Accepted per second over the driver's sending window (of ``sending_seconds``)."""
+        return f"{self.achieved_rate:.0f}" if self.sending_seconds else "-"
 
     @property
     def recovery(self) -> str:
