@@ -5,6 +5,7 @@ clinics (a prefix per scenario, so all of them share the topics and the database
 """
 
 import asyncio
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from reliability.platform import (
 from reliability.receiver import Mailbox, SignedWebhookReceiver, signed_webhook_receiver, smtp_server
 from reliability.run import Run
 from reliability.scorecard import ScenarioResult
-from reliability.stream import generate
+from reliability.stream import StreamItem, clinics_for, generate
 from tests.support.kafka import start_service_groups_at_end
 
 Fault = Callable[[Run], Awaitable[None]]
@@ -38,7 +39,22 @@ class Scenario:
     clients: int = 3
     sessions: int = 8
     rate: float = 25.0
+    # Given, the stream is as long as ``rate`` needs for that many seconds: ``clinics`` grows to fit.
+    seconds: float | None = None
     email_clinic: bool = False  # route the first clinic's alerts by e-mail (to the test SMTP server)
+
+    def stream(self, prefix: str) -> list[StreamItem]:
+        clinics = self.clinics
+        if self.seconds is not None:
+            items = math.ceil(self.rate * self.seconds)
+            clinics = clinics_for(items, self.therapists, self.clients, self.sessions)
+        return generate(
+            clinics=clinics,
+            therapists=self.therapists,
+            clients=self.clients,
+            sessions=self.sessions,
+            prefix=prefix,
+        )
 
 
 # ---- faults -------------------------------------------------------------------------------------------
@@ -139,6 +155,17 @@ FAST = Scenario(
     rate=30.0,
 )
 
+# No fault, under load: 220 submissions a second for 70 s, from 15 clinics of 32 clients (about 15 600 items).
+SUSTAINED = Scenario(
+    "sustained 220/s",
+    "no fault: the reference run at 220 submissions a second for 70 s",
+    None,
+    therapists=4,
+    clients=8,
+    rate=220.0,
+    seconds=70.0,
+)
+
 
 async def route_by_email(platform: Platform, clinic: str, therapists: list[str]) -> str:
     address = f"therapists@{clinic}.example"
@@ -159,13 +186,7 @@ async def run_scenario(
     mailbox: Mailbox | None = None,
 ) -> ScenarioResult:
     prefix = f"r{uuid.uuid4().hex[:6]}-"
-    items = generate(
-        clinics=scenario.clinics,
-        therapists=scenario.therapists,
-        clients=scenario.clients,
-        sessions=scenario.sessions,
-        prefix=prefix,
-    )
+    items = scenario.stream(prefix)
     clinics = sorted({item.clinic_id for item in items})
     await platform.issue_keys(clinics)
     run = Run(scenario.name, platform, items, prefix, webhook)

@@ -6,6 +6,7 @@ so the stream contains healthy alliances, V-shaped ruptures that are repaired, s
 rupture, therapist blind spots and missing feedback. Seeded: the same arguments give the same stream.
 """
 
+import math
 import random
 import uuid
 from dataclasses import dataclass
@@ -90,6 +91,21 @@ def generate(
             at = start + timedelta(weeks=week, minutes=rng.randrange(0, 600))
             items += _session_items(clinic, therapist, client, pattern, week, at, plans[client][week], rng)
     return items
+
+
+def clinics_for(items: int, therapists: int = 3, clients: int = 4, sessions: int = 8) -> int:
+    """The fewest clinics of that shape whose stream has at least ``items`` items: a stream to send at a
+    rate for a number of seconds (at 200/s for 60 s, 12 000 items: about 380 clients of 8 sessions)."""
+
+    # A clinic's size depends on its clients' patterns, which cycle with the clinic's number: estimate from
+    # a whole cycle, then add clinics while short.
+    def size(clinics: int) -> int:
+        return len(generate(clinics=clinics, therapists=therapists, clients=clients, sessions=sessions))
+
+    clinics = max(1, math.ceil(items * len(PATTERNS) / size(len(PATTERNS))))
+    while size(clinics) < items:
+        clinics += 1
+    return clinics
 
 
 def _start(sessions: int) -> datetime:
