@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # CLUSTER=3: three Kafka nodes and a three-member replica set on 127.0.0.1-3 instead of one of each.
 CLUSTER ?= 1
 
-.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium reliability
+.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ lint: $(INSTALLED)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-reliability: install  ## Every fault scenario, poison, security and fuzz test, then the scorecard (minutes).
+reliability: install iptables  ## Every fault scenario, poison, security and fuzz test, then the scorecard (minutes).
 	$(PY) -m pytest -m "slow or not slow" tests/reliability
 
 bench: install  ## Throughput and latency against the raw ceiling (minutes; never part of `make test`).
@@ -62,6 +62,11 @@ docs: $(INSTALLED)  ## Regenerate docs/api/: OpenAPI of each HTTP app, AsyncAPI 
 promtool:
 	@command -v promtool >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+
+# The cluster scenarios cut a node off the network with iptables (Debian's package; loopback rules only).
+iptables:
+	@command -v iptables >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables; }
 
 # The feedback form's browser test drives Debian's headless Chromium through its chromedriver.
 chromium:

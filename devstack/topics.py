@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import KafkaError
 
 from shared.topics import Topic
 
@@ -142,6 +144,19 @@ async def _ensure_topics(bootstrap: str, topics: tuple[Topic, ...], replicas: in
     return report
 
 
-def ensure_topics(bootstrap: str, topics: tuple[Topic, ...], replicas: int = 1) -> TopicReport:
-    """Create missing topics (``replicas`` copies of each partition) and add partitions where there are too few."""
-    return run_sync(lambda: _ensure_topics(bootstrap, topics, replicas))
+def ensure_topics(
+    bootstrap: str, topics: tuple[Topic, ...], replicas: int = 1, within: float = 60.0
+) -> TopicReport:
+    """Create missing topics (``replicas`` copies of each partition) and add partitions where there are too few.
+
+    Retried for up to ``within`` seconds while the cluster is still settling: a broker that has just
+    registered may not serve requests yet (NodeNotReadyError), and a controller election may be under way.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return run_sync(lambda: _ensure_topics(bootstrap, topics, replicas))
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)

@@ -30,6 +30,8 @@ PATHS = {"session": "/v1/sessions", "feedback": "/v1/feedback"}
 # expired yet): the same request, tried again later.
 RETRYABLE = {409, 429, 500, 502, 503, 504}
 CONCURRENCY = 32  # requests in flight: a few times what 200/s needs at the intake's usual latency
+BATCH_ITEMS = 500  # the batch endpoint's limit
+BATCH_TYPES = {"session": "session.completed", "feedback": "feedback.submitted"}
 # Socket errors, timeouts, an answer cut short or one this client cannot read.
 NO_ANSWER = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 
@@ -43,12 +45,14 @@ class DriveReport:
     seconds: float = 0.0  # the sending window: from the first request until the last item was answered
     answers: Counter[int] = field(default_factory=Counter)  # HTTP status -> answers seen, retries included
     transport_errors: int = 0  # attempts that got no HTTP answer (refused, reset, timed out)
+    accepted_in_batches: int = 0  # items a batch answer listed as accepted
     cpu_seconds: float = 0.0  # CPU time of the driving process over the sending window
 
     @property
     def acknowledged(self) -> int:
-        """HTTP 202 answers: one per accepted item (a retry that is answered 202 ends the item)."""
-        return self.answers[202]
+        """Writes the intake acknowledged: HTTP 202 answers (one per accepted single item: a retry answered 202
+        ends the item) and the items a batch answer (200) lists as accepted."""
+        return self.answers[202] + self.accepted_in_batches
 
     @property
     def unavailable(self) -> int:
@@ -63,7 +67,7 @@ class DriveReport:
     def summary(self) -> str:
         return (
             f"{len(self.accepted)} accepted, {len(self.rejected)} rejected in {self.seconds:.1f} s "
-            f"({self.achieved_rate:.1f}/s); {self.acknowledged} answered 202, {self.unavailable} answered 503, "
+            f"({self.achieved_rate:.1f}/s); {self.acknowledged} acknowledged, {self.unavailable} answered 503, "
             f"{self.retries} retries, {self.transport_errors} without an answer; "
             f"driver CPU {self.cpu_seconds:.1f} s"
         )
@@ -78,28 +82,48 @@ async def drive(
     progress_every: int = 200,
     report: DriveReport | None = None,
     concurrency: int = CONCURRENCY,
+    batched: bool = False,
 ) -> DriveReport:
     """Dispatch ``items`` at ``rate`` per second; ``report`` (given by a caller that watches progress) fills
-    as items are answered. ``item_deadline`` counts from an item's first attempt."""
+    as items are answered. ``item_deadline`` counts from an item's first attempt.
+
+    ``batched``: each clinic sends as a system that syncs a clinic's records would, through the batch endpoint:
+    one lane per clinic, one batch in flight, each batch carrying every item that came due while the previous
+    one was answered (so a client's items keep their order across batches and inside one)."""
     report = report if report is not None else DriveReport()
     lanes: dict[tuple[str, str], asyncio.Queue[StreamItem | None]] = {}
     workers: list[asyncio.Task[None]] = []
     started, cpu_started = time.monotonic(), time.process_time()
 
+    def progress() -> None:
+        done = len(report.accepted) + len(report.rejected)
+        if progress_every and done % progress_every == 0:
+            print(f"  answered {done}/{len(items)} ({report.retries} retries)", flush=True)
+
     async def lane(http: Connections, queue: asyncio.Queue[StreamItem | None]) -> None:
+        if batched:
+            while (first := await queue.get()) is not None:
+                batch = [first]
+                while len(batch) < BATCH_ITEMS and not queue.empty():
+                    if (item := queue.get_nowait()) is None:
+                        queue.put_nowait(None)  # the end: after this batch
+                        break
+                    batch.append(item)
+                await _send_batch(http, api_keys[first.clinic_id], batch, report, item_deadline)
+                progress()
+            return
         while (item := await queue.get()) is not None:
             await _send(http, api_keys[item.clinic_id], item, report, item_deadline)
-            done = len(report.accepted) + len(report.rejected)
-            if progress_every and done % progress_every == 0:
-                print(f"  answered {done}/{len(items)} ({report.retries} retries)", flush=True)
+            progress()
 
     async with Connections(feedback_url, concurrency) as http:
         try:
             for number, item in enumerate(items):
                 await asyncio.sleep(max(0.0, started + number / rate - time.monotonic()))
-                queue = lanes.get((item.clinic_id, item.client_id))
+                key = (item.clinic_id, "" if batched else item.client_id)
+                queue = lanes.get(key)
                 if queue is None:
-                    queue = lanes[(item.clinic_id, item.client_id)] = asyncio.Queue()
+                    queue = lanes[key] = asyncio.Queue()
                     workers.append(asyncio.create_task(lane(http, queue)))
                 queue.put_nowait(item)
             for queue in lanes.values():
@@ -273,6 +297,53 @@ async def _send(
             return
         if time.monotonic() > give_up:
             report.rejected[item.item_id] = "deadline passed while the service was unavailable"
+            return
+        report.retries += 1
+        await asyncio.sleep(pause)
+        pause = min(2.0, pause * 2)
+
+
+async def _send_batch(
+    http: Connections,
+    api_key: str,
+    batch: Sequence[StreamItem],
+    report: DriveReport,
+    deadline: float,
+) -> None:
+    """One batch, resent whole (the same Idempotency-Key, so the same event ids) until every item is answered:
+    a 503 means some item was not stored, and the service stored nothing of that answer."""
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "Idempotency-Key": f"{batch[0].item_id}-{len(batch)}",  # no two batches share a first item
+        "Content-Type": "application/json",
+    }
+    content = json.dumps({"events": [{"type": BATCH_TYPES[i.kind], "data": i.body} for i in batch]}).encode()
+    give_up = time.monotonic() + deadline
+    pause = 0.1
+    while True:
+        try:
+            answer = await http.post("/v1/events:batch", content, headers)
+            report.answers[answer.status_code] += 1
+        except TransportError:
+            answer = None
+            report.transport_errors += 1
+        if answer is not None and answer.status_code == 200:
+            now = time.monotonic()
+            for item, result in zip(batch, answer.json()["results"], strict=True):
+                if result["status"] == "accepted":
+                    report.accepted_in_batches += 1
+                    report.accepted[item.item_id] = result["id"]
+                    report.accepted_at[item.item_id] = now
+                else:
+                    report.rejected[item.item_id] = f"{result['status']}: {result.get('errors')}"
+            return
+        if answer is not None and answer.status_code not in RETRYABLE:
+            for item in batch:
+                report.rejected[item.item_id] = f"{answer.status_code}: {answer.text[:200]}"
+            return
+        if time.monotonic() > give_up:
+            for item in batch:
+                report.rejected[item.item_id] = "deadline passed while the service was unavailable"
             return
         report.retries += 1
         await asyncio.sleep(pause)

@@ -48,7 +48,8 @@ class Platform:
     stack: Stack
     env: dict[str, str]
     keys: dict[str, ClinicKeys] = field(default_factory=dict)
-    extras: dict[str, Path] = field(default_factory=dict)  # name -> pid file
+    extras: dict[str, Path] = field(default_factory=dict)  # name -> pid file, stopped after each scenario
+    replicas: dict[str, int] = field(default_factory=dict)  # name -> port, second replicas for the whole run
     restarts: int = 0
 
     @property
@@ -145,8 +146,25 @@ class Platform:
         processes.stop(list(self.extras.values()), timeout=10)
         self.extras.clear()
 
+    def start_replica(self, name: str, port: int) -> None:
+        """A second replica (``scoring-2``) that stays for every scenario of the run, as in production."""
+        self.replicas[name] = port
+        self.restart(name, port)
+
+    def service_replicas(self) -> list[str]:
+        """Every service process: the stack's three, then the second replicas."""
+        return [*(service.name for service in SERVICES), *self.replicas]
+
+    def stop_one(self, name: str) -> None:
+        """SIGTERM one service replica, as an upgrade does: it drains and commits before it exits."""
+        processes.stop([self.stack.paths.pidfile(name)], timeout=self.stack.stop_timeout)
+
+    def restart_replica(self, name: str) -> float:
+        return self.restart(name, self.replicas.get(name))
+
     def stop(self) -> None:
         self.stop_extras()
+        processes.stop([self.stack.paths.pidfile(name) for name in self.replicas], timeout=10)
         self.stack.stop(only=[service.name for service in SERVICES])
 
     # ---- clinics and keys --------------------------------------------------------------------------
@@ -199,13 +217,13 @@ def listening_and_ready(port: int) -> bool:
     return listening(port) and is_ready(port)
 
 
-def wait_bindable(port: int, within: float = 90.0) -> None:
+def wait_bindable(port: int, within: float = 90.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + within
     while True:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                probe.bind(("127.0.0.1", port))
+                probe.bind((host, port))
                 return
             except OSError:
                 if time.monotonic() > deadline:

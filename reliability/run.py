@@ -47,6 +47,18 @@ def channel_alerts(expectation: oracle.Expectation) -> set[oracle.AlertKey]:
     return kept
 
 
+# A request in flight when an outage began may still be acknowledged: the intake waits for Kafka up to its
+# publish timeout (3 s by default).
+IN_FLIGHT_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Outage:
+    started: float  # time.monotonic()
+    ended: float
+    refused: int  # 503 answers the driver got meanwhile
+
+
 @dataclass
 class Run:
     name: str
@@ -60,6 +72,8 @@ class Run:
     recoveries: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unrecovered: int = 0
+    outages: list[Outage] = field(default_factory=list)
+    _outage_from: tuple[float, int] | None = None
     _watchers: list["asyncio.Task[None]"] = field(default_factory=list)
 
     # ---- for faults --------------------------------------------------------------------------------
@@ -76,6 +90,30 @@ class Run:
     async def blocking(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking step (kill, restart, stop Kafka) without stalling the driver."""
         return await asyncio.to_thread(work, *args)
+
+    def outage_started(self) -> None:
+        """From now on Kafka cannot store a write twice: the intake must refuse (503) every one."""
+        self._outage_from = (time.monotonic(), self.report.unavailable)
+
+    def outage_ended(self) -> None:
+        assert self._outage_from is not None, "outage_started() first"
+        started, unavailable_before = self._outage_from
+        outage = Outage(started, time.monotonic(), self.report.unavailable - unavailable_before)
+        self.outages.append(outage)
+        self.notes.append(
+            f"{outage.refused} answers 503 during the {outage.ended - outage.started:.0f} s outage"
+        )
+        self._outage_from = None
+
+    def accepted_during_outages(self) -> int:
+        """Writes acknowledged while the intake could not have stored them: answered later than an outage's
+        start by more than a request already in flight then can take (its publish timeout, and some)."""
+        return sum(
+            1
+            for at in list(self.report.accepted_at.values())
+            for outage in self.outages
+            if outage.started + IN_FLIGHT_GRACE < at < outage.ended
+        )
 
     def fault_ended(self) -> None:
         self._watchers.append(asyncio.create_task(self._watch_recovery(time.monotonic())))
@@ -150,7 +188,11 @@ class Run:
     # ---- the run -----------------------------------------------------------------------------------
 
     async def execute(
-        self, fault: Callable[["Run"], Awaitable[None]] | None, rate: float, settle_within: float = 240.0
+        self,
+        fault: Callable[["Run"], Awaitable[None]] | None,
+        rate: float,
+        settle_within: float = 240.0,
+        batched: bool = False,
     ) -> ScenarioResult:
         started = time.monotonic()
         driving = asyncio.create_task(
@@ -161,6 +203,7 @@ class Run:
                 rate=rate,
                 progress_every=0,
                 report=self.report,
+                batched=batched,
             )
         )
         try:
@@ -228,6 +271,8 @@ class Run:
             achieved_rate=self.report.achieved_rate,
             sending_seconds=self.report.seconds,
             unrecovered=self.unrecovered,
+            accepted_while_unavailable=self.accepted_during_outages(),
+            refused_while_unavailable=sum(outage.refused for outage in self.outages),
             notes=[
                 *self.notes,
                 *([f"{kafka.lost} accepted events missing from Kafka"] if kafka.lost else []),

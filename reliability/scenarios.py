@@ -42,6 +42,7 @@ class Scenario:
     # Given, the stream is as long as ``rate`` needs for that many seconds: ``clinics`` grows to fit.
     seconds: float | None = None
     email_clinic: bool = False  # route the first clinic's alerts by e-mail (to the test SMTP server)
+    batched: bool = False  # each clinic sends through the batch endpoint (reliability/driver.py)
 
     def stream(self, prefix: str) -> list[StreamItem]:
         clinics = self.clinics
@@ -197,7 +198,7 @@ async def run_scenario(
         run.mailbox = mailbox
         run.email_addresses = {clinics[0]: await route_by_email(platform, clinics[0], therapists)}
     try:
-        return await run.execute(scenario.fault, scenario.rate)
+        return await run.execute(scenario.fault, scenario.rate, batched=scenario.batched)
     finally:
         platform.stop_extras()
         webhook.recover()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 COLUMNS = (
     ("scenario", "scenario"),
     ("events in", "events_in"),
-    ("acknowledged (202)", "acknowledged"),
+    ("acknowledged", "acknowledged"),
     ("events/s", "rate"),
     ("accounted for", "accounted"),
     ("lost", "lost"),
@@ -38,11 +38,14 @@ class ScenarioResult:
     state_differences: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None  # from the fault's end until the platform caught up
     rejected: int = 0  # submissions the driver gave up on (must be 0)
-    acknowledged: int = 0  # HTTP 202 answers the driver got: one per accepted submission
+    acknowledged: int = 0  # writes the intake acknowledged: 202 answers, and items a batch answer accepted
     unavailable: int = 0  # HTTP 503 answers (the intake could not store a write), retried until accepted
     achieved_rate: float = 0.0  # accepted submissions per second over the sending window
     sending_seconds: float = 0.0
     unrecovered: int = 0  # faults after which the platform did not catch up in time
+    # While Kafka could not store a write durably (fewer in-sync replicas than min.insync.replicas):
+    accepted_while_unavailable: int = 0  # writes the intake acknowledged anyway (must be 0)
+    refused_while_unavailable: int = 0  # 503 answers
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -62,6 +65,7 @@ class ScenarioResult:
     def passed(self) -> bool:
         return (
             self.lost == self.duplicated == self.extra == self.rejected == self.unrecovered == 0
+            and self.accepted_while_unavailable == 0
             and not self.state_differences
             and self.accounted == self.events_in
             and self.alerts_delivered == self.alerts_expected
@@ -70,6 +74,11 @@ class ScenarioResult:
     def problems(self) -> str:
         lines = [f"{self.scenario}: lost {self.lost}, duplicated {self.duplicated}, extra {self.extra}"]
         lines += [f"  rejected submissions: {self.rejected}"] if self.rejected else []
+        if self.accepted_while_unavailable or self.refused_while_unavailable:
+            lines.append(
+                f"  while Kafka could not store writes: {self.accepted_while_unavailable} acknowledged, "
+                f"{self.refused_while_unavailable} answered 503"
+            )
         lines += [f"  state: {difference}" for difference in self.state_differences[:10]]
         lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -141,9 +141,7 @@ class ClientStore:
         assessment: domain.ClientAssessment,
         session: AsyncClientSession | None = None,
     ) -> None:
-        await self.collection.replace_one(
-            {"_id": record.key}, _document_of(record, assessment), upsert=True, session=session
-        )
+        await self.collection.bulk_write([_save(record, assessment)], session=session)
 
     async def save_many(
         self,
@@ -153,10 +151,7 @@ class ClientStore:
         """Save each record with the read model of its assessment, in one round trip."""
         if changes:
             await self.collection.bulk_write(
-                [
-                    ReplaceOne({"_id": record.key}, _document_of(record, assessment), upsert=True)
-                    for record, assessment in changes
-                ],
+                [_save(record, assessment) for record, assessment in changes],
                 ordered=False,
                 session=session,
             )
@@ -243,6 +238,15 @@ def _stored_event(stored: Document) -> CloudEvent[Any]:
     return decode_event(KINDS_BY_TYPE[stored["type"]], stored)
 
 
+def _save(record: ClientRecord, assessment: domain.ClientAssessment) -> UpdateOne:
+    """Replace the document through an update pipeline, not a replacement: MongoDB then logs only what changed
+    (a delta of a few hundred bytes) in its oplog instead of the whole document (kilobytes, growing with the
+    client's history), and every secondary of a replica set applies that much less. The events keep the order
+    they were added in, so a new one is an append to the array, not a shift of every entry after it."""
+    document = {"_id": record.key, **_document_of(record, assessment)}
+    return UpdateOne({"_id": record.key}, [{"$replaceWith": {"$literal": document}}], upsert=True)
+
+
 def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> Document:
     alliance = alliance_view(assessment, record.emitted)  # its alerts, and which are from history
     return {
@@ -251,7 +255,7 @@ def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> D
         "therapist_id": alliance.therapist_id,
         "last_session_at": alliance.summary.latest_session_at,
         "episode_ids": [episode.episode_id for episode in assessment.timeline.episodes],
-        "events": [record.stored_event(i) for i in sorted(record.events)],
+        "events": [record.stored_event(i) for i in record.events],
         "resolutions": [_resolution_to(i, record.resolutions[i]) for i in sorted(record.resolutions)],
         "acknowledgements": [
             _acknowledgement_to(i, record.acknowledgements[i]) for i in sorted(record.acknowledgements)

@@ -8,6 +8,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 Document = dict[str, Any]
 # Written with the wall-clock time of each save: differs between any two builds of the same state.
 VOLATILE_FIELDS = frozenset({"updated_at"})
+# Kept in the order they were applied, which two builds of the same state need not share: compared as sets.
+UNORDERED_FIELDS = frozenset({"events"})
 
 
 async def client_differences(
@@ -25,6 +27,12 @@ async def client_differences(
     for key in sorted(ours.keys() & theirs.keys()):
         a, b = ours[key], theirs[key]
         for name in sorted((a.keys() | b.keys()) - VOLATILE_FIELDS):
-            if a.get(name) != b.get(name):
+            if _comparable(name, a.get(name)) != _comparable(name, b.get(name)):
                 differences.append(f"{key}: {name} differs")
     return differences
+
+
+def _comparable(name: str, value: Any) -> Any:
+    if name in UNORDERED_FIELDS and isinstance(value, list):
+        return sorted(value, key=lambda event: str(event.get("id")))
+    return value

@@ -1,6 +1,7 @@
 """The platform the reliability tests run against: the three services as real processes (devstack), their own
 database and consumer groups, a signed-webhook receiver and an SMTP server; and the scorecard they print."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ from reliability.platform import Platform
 from reliability.receiver import Mailbox, SignedWebhookReceiver
 from reliability.scenarios import running_platform
 from reliability.scorecard import ScenarioResult, table
-from tests.support.servers import Servers, local_stack
+from tests.support.servers import Servers, local_cluster, local_stack
 
 SCORECARD: list[ScenarioResult] = []
 
@@ -40,6 +41,19 @@ async def reliability(servers: Servers) -> AsyncIterator[Reliability]:
         yield Reliability(platform, webhook, mailbox, servers)
 
 
+@pytest.fixture(scope="session")
+async def cluster() -> AsyncIterator[Reliability]:
+    """The platform on a cluster of its own: three Kafka nodes, a three-member replica set, and two replicas
+    each of scoring and notify (an upgrade restarts them one at a time, so production runs two)."""
+    with local_cluster() as stack:
+        smtp_port = stack.service_port("scoring") + 123
+        async with running_platform(stack, smtp_port) as (platform, webhook, mailbox):
+            for offset, name in enumerate(("scoring-2", "notify-2"), start=200):
+                await asyncio.to_thread(platform.start_replica, name, stack.service_port("scoring") + offset)
+            servers = Servers(stack.kafka_bootstrap, stack.mongodb_uri, "local cluster")
+            yield Reliability(platform, webhook, mailbox, servers)
+
+
 def record(result: ScenarioResult) -> None:
     SCORECARD.append(result)
 
@@ -48,3 +62,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SCORECARD:
         terminalreporter.section("reliability scorecard")
         terminalreporter.write_line(table(SCORECARD))
+        for result in SCORECARD:  # what each fault did, and the driver's figures
+            terminalreporter.write_line(f"{result.scenario}: {'; '.join(result.notes)}")

@@ -55,24 +55,40 @@ def _containers() -> Iterator[Servers]:
         )
 
 
-def local_stack() -> "Stack":
+def local_stack(nodes: int = 1) -> "Stack":
     """The suite's own stack: profile `test`, or another one on ports from TEST_STACK_PORT_BASE.
 
-    Two suites can run side by side with `TEST_STACK_PROFILE=mine TEST_STACK_PORT_BASE=50000`.
+    Two suites can run side by side with `TEST_STACK_PROFILE=mine TEST_STACK_PORT_BASE=50000`. The cluster
+    (``nodes=3``) of a profile runs beside its one-node stack: on ports 500 higher, on 127.0.0.1-3.
     """
     from devstack.stack import Stack
 
     profile = os.environ.get("TEST_STACK_PROFILE", "test")
     if profile == "test":
-        return Stack(profile="test")
-    base = int(os.environ["TEST_STACK_PORT_BASE"])
+        return Stack(profile="test", nodes=nodes)
+    base = int(os.environ["TEST_STACK_PORT_BASE"]) + (0 if nodes == 1 else 500)
     return Stack(
         profile=profile,
+        nodes=nodes,
         kafka_port=base + 92,
         kafka_controller_port=base + 93,
         mongo_port=base + 17,
         service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
     )
+
+
+@contextmanager
+def local_cluster() -> Iterator["Stack"]:
+    """Three Kafka nodes and a three-member replica set of the suite's own, from empty, stopped afterwards."""
+    stack = local_stack(nodes=3)
+    stack.stop()
+    stack.wipe()
+    stack.ensure_installed()
+    stack.start_infra()
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 @contextmanager

@@ -112,6 +112,7 @@ async def run(
     rate: float = 2000.0,
     concurrency: int = 32,
     item_deadline: float = 120.0,
+    batched: bool = False,
 ) -> DriveReport:
     async with service(respond) as (url, _):
         return await drive(
@@ -122,6 +123,7 @@ async def run(
             item_deadline=item_deadline,
             progress_every=0,
             concurrency=concurrency,
+            batched=batched,
         )
 
 
@@ -211,6 +213,63 @@ async def test_a_refusal_or_a_passed_deadline_is_reported_never_dropped() -> Non
     assert report.rejected["c1-i0"] == "deadline passed while the service was unavailable"
     assert set(report.accepted) == {"c0-i1", "c1-i1"}  # each client goes on after its rejected item
     assert report.acknowledged == 2 and report.unavailable >= 2
+
+
+def batch_answer(request: Received, unavailable: frozenset[int] = frozenset()) -> bytes:
+    """The batch endpoint's answer: every item accepted with an id derived from the key, but ``unavailable``."""
+    results = [
+        {"index": i, "status": "unavailable"}
+        if i in unavailable
+        else {"index": i, "status": "accepted", "id": f"{request.key}/{i}"}
+        for i in range(len(request.json()["events"]))
+    ]
+    return answer(503 if unavailable else 200, {"results": results})
+
+
+async def test_batched_a_clinics_items_go_in_stream_order_one_batch_at_a_time_resent_whole() -> None:
+    items = stream(clients=5, per_client=8)
+    batches: list[Received] = []
+    in_flight = Counter[str]()
+    most = 0
+
+    async def respond(request: Received) -> bytes:
+        nonlocal most
+        in_flight["clinic-1"] += 1
+        most = max(most, in_flight["clinic-1"])
+        batches.append(request)
+        await asyncio.sleep(0.02)  # items come due meanwhile, and go in the next batch
+        in_flight["clinic-1"] -= 1
+        if len(batches) == 2:
+            return batch_answer(request, unavailable=frozenset({0}))  # Kafka took only some: resend all
+        return batch_answer(request)
+
+    report = await run(items, respond, rate=400.0, batched=True)
+
+    assert most == 1 and all(b.path == "/v1/events:batch" for b in batches)
+    assert batches[2].body == batches[1].body and batches[2].key == batches[1].key  # the same request again
+    sent = [b for i, b in enumerate(batches) if i != 1]
+    assert [(e["type"], e["data"]) for b in sent for e in b.json()["events"]] == [
+        ("feedback.submitted", item.body) for item in items
+    ]  # each item once, in stream order
+    assert max(len(b.json()["events"]) for b in sent) > 1
+    assert len({b.key for b in sent}) == len(sent)
+    assert len(report.accepted) == report.acknowledged == len(items) == report.accepted_in_batches
+    assert report.unavailable == 1 and report.retries == 1
+    first = sent[0]
+    assert report.accepted[items[0].item_id] == f"{first.key}/0"
+
+
+async def test_batched_a_rejected_item_is_reported_and_the_rest_accepted() -> None:
+    items = stream(clients=1, per_client=1)
+
+    async def respond(request: Received) -> bytes:
+        results = [{"index": 0, "status": "rejected", "errors": [{"field": "data.n", "reason": "bad"}]}]
+        return answer(200, {"results": results})
+
+    report = await run(items, respond, batched=True)
+
+    assert report.rejected[items[0].item_id].startswith("rejected: ")
+    assert not report.accepted and report.acknowledged == 0
 
 
 async def test_items_leave_at_the_rate_and_the_report_says_what_was_achieved() -> None:
