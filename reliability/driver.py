@@ -18,7 +18,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,14 +82,15 @@ async def drive(
     progress_every: int = 200,
     report: DriveReport | None = None,
     concurrency: int = CONCURRENCY,
-    batched: bool = False,
+    batched: Collection[str] = (),
 ) -> DriveReport:
     """Dispatch ``items`` at ``rate`` per second; ``report`` (given by a caller that watches progress) fills
     as items are answered. ``item_deadline`` counts from an item's first attempt.
 
-    ``batched``: each clinic sends as a system that syncs a clinic's records would, through the batch endpoint:
-    one lane per clinic, one batch in flight, each batch carrying every item that came due while the previous
-    one was answered (so a client's items keep their order across batches and inside one)."""
+    ``batched``: clinics that send as a system syncing a clinic's records would, through the batch endpoint: one
+    lane per clinic, one batch in flight, each batch carrying every item that came due while the previous one
+    was answered (so a client's items keep their order across batches and inside one). The others send each
+    item on its own."""
     report = report if report is not None else DriveReport()
     lanes: dict[tuple[str, str], asyncio.Queue[StreamItem | None]] = {}
     workers: list[asyncio.Task[None]] = []
@@ -100,8 +101,8 @@ async def drive(
         if progress_every and done % progress_every == 0:
             print(f"  answered {done}/{len(items)} ({report.retries} retries)", flush=True)
 
-    async def lane(http: Connections, queue: asyncio.Queue[StreamItem | None]) -> None:
-        if batched:
+    async def lane(http: Connections, queue: asyncio.Queue[StreamItem | None], batches: bool) -> None:
+        if batches:
             while (first := await queue.get()) is not None:
                 batch = [first]
                 while len(batch) < BATCH_ITEMS and not queue.empty():
@@ -120,11 +121,12 @@ async def drive(
         try:
             for number, item in enumerate(items):
                 await asyncio.sleep(max(0.0, started + number / rate - time.monotonic()))
-                key = (item.clinic_id, "" if batched else item.client_id)
+                batches = item.clinic_id in batched
+                key = (item.clinic_id, "" if batches else item.client_id)
                 queue = lanes.get(key)
                 if queue is None:
                     queue = lanes[key] = asyncio.Queue()
-                    workers.append(asyncio.create_task(lane(http, queue)))
+                    workers.append(asyncio.create_task(lane(http, queue, batches)))
                 queue.put_nowait(item)
             for queue in lanes.values():
                 queue.put_nowait(None)

@@ -16,7 +16,7 @@
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from aiokafka import TopicPartition
 
 from reliability.oracle import AlertKey, AlertVerdict, Expectation, Produced, judge_alerts
 from reliability.receiver import Mailbox, WebhookCall
+from reliability.stream import StreamItem
 from services.notify.alert import Recipient
 from services.notify.planning import delivery_id
 from services.scoring.views import ClientAlliance
@@ -133,6 +134,26 @@ async def production_order(bootstrap: str, prefix: str) -> dict[str, Produced]:
         if known is None or produced.offset < known.offset:
             first[event_id] = produced
     return first
+
+
+def reordered_clients(
+    items: Sequence[StreamItem], event_ids: Mapping[str, str], produced: Mapping[str, Produced]
+) -> list[str]:
+    """Clients whose accepted events are not on Kafka in the order the driver sent them. The driver sends a
+    client's next item only once the previous one was acknowledged (and a batch lists them in order), so any
+    other order is the platform's doing: a producer that let a later write overtake an earlier one."""
+    last: dict[tuple[str, str], int] = {}
+    reordered: list[str] = []
+    for item in items:  # stream order
+        event_id = event_ids.get(item.item_id)
+        position = produced.get(event_id) if event_id else None
+        if position is None:
+            continue  # not accepted, or missing from Kafka (counted as lost)
+        client = (item.clinic_id, item.client_id)
+        if client in last and position.offset < last[client]:
+            reordered.append(f"{client[0]}/{client[1]}: {item.item_id} before an earlier item")
+        last[client] = max(position.offset, last.get(client, -1))
+    return reordered
 
 
 async def state_differences(

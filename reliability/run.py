@@ -9,7 +9,7 @@ the run is judged: Kafka account, scoring read model against the oracle, alerts 
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from reliability.judge import (
     applied_events,
     email_alerts,
     production_order,
+    reordered_clients,
     state_differences,
     webhook_alerts,
 )
@@ -128,7 +129,16 @@ class Run:
             delivered.redelivered += by_mail.redelivered
         return delivered
 
-    async def expectation(self, applied: set[tuple[str, str]] | None = None) -> oracle.Expectation:
+    async def produced(self) -> dict[str, oracle.Produced]:
+        bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
+        found: dict[str, oracle.Produced] = await _retrying(
+            lambda: production_order(bootstrap, self.prefix), 60.0
+        )
+        return found
+
+    async def expectation(
+        self, applied: set[tuple[str, str]] | None = None, produced: dict[str, oracle.Produced] | None = None
+    ) -> oracle.Expectation:
         """What the accepted submissions owe: each client's events in the order they were produced.
 
         A client's session records and ratings travel on one topic and partition (``client.events``), and
@@ -141,8 +151,7 @@ class Run:
         accepted = [item for item in self.items if item.item_id in event_ids]
         if applied is not None:
             accepted = [i for i in accepted if (i.clinic_id, event_ids[i.item_id]) in applied]
-        bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
-        produced = await _retrying(lambda: production_order(bootstrap, self.prefix), 60.0)
+        produced = produced if produced is not None else await self.produced()
         # Seconds of pure computation for a large stream: off the event loop, which keeps driving.
         expectation: oracle.Expectation = await asyncio.to_thread(
             oracle.expect, accepted, event_ids, produced=produced
@@ -192,7 +201,7 @@ class Run:
         fault: Callable[["Run"], Awaitable[None]] | None,
         rate: float,
         settle_within: float = 240.0,
-        batched: bool = False,
+        batched: Collection[str] = (),
     ) -> ScenarioResult:
         started = time.monotonic()
         driving = asyncio.create_task(
@@ -225,8 +234,10 @@ class Run:
         bootstrap = self.platform.env["KAFKA_BOOTSTRAP_SERVERS"]
         started = time.monotonic()
         deadline = started + within
-        expectation = await self.expectation()
+        produced = await self.produced()
+        expectation = await self.expectation(produced=produced)
         expected_in = time.monotonic() - started
+        reordered = reordered_clients(self.items, dict(self.report.accepted), produced)
         # 1. The state: every client's read model equal to the oracle's final assessment.
         differences: list[str] = ["not checked"]
         while time.monotonic() < deadline:
@@ -272,12 +283,14 @@ class Run:
             sending_seconds=self.report.seconds,
             unrecovered=self.unrecovered,
             accepted_while_unavailable=self.accepted_during_outages(),
+            reordered=len(reordered),
             refused_while_unavailable=sum(outage.refused for outage in self.outages),
             notes=[
                 *self.notes,
                 *([f"{kafka.lost} accepted events missing from Kafka"] if kafka.lost else []),
                 *([f"{kafka.unapplied} accepted events in Kafka never applied"] if kafka.unapplied else []),
                 f"oracle's expectation in {expected_in:.1f} s, judged in {time.monotonic() - started:.1f} s",
+                *(f"out of order: {client}" for client in reordered[:5]),
                 *(f"not delivered: {key}" for key in sorted(owed - set(delivered.alerts))[:5]),
                 *(f"not owed: {key}" for key in sorted(set(delivered.alerts) - owed)[:5]),
                 *(f"rejected {item}: {why}" for item, why in list(self.report.rejected.items())[:5]),

@@ -42,7 +42,9 @@ class Scenario:
     # Given, the stream is as long as ``rate`` needs for that many seconds: ``clinics`` grows to fit.
     seconds: float | None = None
     email_clinic: bool = False  # route the first clinic's alerts by e-mail (to the test SMTP server)
-    batched: bool = False  # each clinic sends through the batch endpoint (reliability/driver.py)
+    # Every clinic but the first sends through the batch endpoint, as a system syncing its records does; the
+    # first sends each item on its own, as a survey tool does (reliability/driver.py).
+    batched: bool = False
 
     def stream(self, prefix: str) -> list[StreamItem]:
         clinics = self.clinics
@@ -198,7 +200,8 @@ async def run_scenario(
         run.mailbox = mailbox
         run.email_addresses = {clinics[0]: await route_by_email(platform, clinics[0], therapists)}
     try:
-        return await run.execute(scenario.fault, scenario.rate, batched=scenario.batched)
+        batching = clinics[1:] if scenario.batched else []
+        return await run.execute(scenario.fault, scenario.rate, batched=batching)
     finally:
         platform.stop_extras()
         webhook.recover()

@@ -46,6 +46,7 @@ class ScenarioResult:
     # While Kafka could not store a write durably (fewer in-sync replicas than min.insync.replicas):
     accepted_while_unavailable: int = 0  # writes the intake acknowledged anyway (must be 0)
     refused_while_unavailable: int = 0  # 503 answers
+    reordered: int = 0  # clients whose events are on Kafka in another order than they were acknowledged
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -65,7 +66,7 @@ class ScenarioResult:
     def passed(self) -> bool:
         return (
             self.lost == self.duplicated == self.extra == self.rejected == self.unrecovered == 0
-            and self.accepted_while_unavailable == 0
+            and self.accepted_while_unavailable == self.reordered == 0
             and not self.state_differences
             and self.accounted == self.events_in
             and self.alerts_delivered == self.alerts_expected
@@ -74,6 +75,7 @@ class ScenarioResult:
     def problems(self) -> str:
         lines = [f"{self.scenario}: lost {self.lost}, duplicated {self.duplicated}, extra {self.extra}"]
         lines += [f"  rejected submissions: {self.rejected}"] if self.rejected else []
+        lines += [f"  clients out of order on Kafka: {self.reordered}"] if self.reordered else []
         if self.accepted_while_unavailable or self.refused_while_unavailable:
             lines.append(
                 f"  while Kafka could not store writes: {self.accepted_while_unavailable} acknowledged, "

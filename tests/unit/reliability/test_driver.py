@@ -112,7 +112,7 @@ async def run(
     rate: float = 2000.0,
     concurrency: int = 32,
     item_deadline: float = 120.0,
-    batched: bool = False,
+    batched: tuple[str, ...] = (),
 ) -> DriveReport:
     async with service(respond) as (url, _):
         return await drive(
@@ -243,7 +243,7 @@ async def test_batched_a_clinics_items_go_in_stream_order_one_batch_at_a_time_re
             return batch_answer(request, unavailable=frozenset({0}))  # Kafka took only some: resend all
         return batch_answer(request)
 
-    report = await run(items, respond, rate=400.0, batched=True)
+    report = await run(items, respond, rate=400.0, batched=("clinic-1",))
 
     assert most == 1 and all(b.path == "/v1/events:batch" for b in batches)
     assert batches[2].body == batches[1].body and batches[2].key == batches[1].key  # the same request again
@@ -259,6 +259,33 @@ async def test_batched_a_clinics_items_go_in_stream_order_one_batch_at_a_time_re
     assert report.accepted[items[0].item_id] == f"{first.key}/0"
 
 
+async def test_only_the_batching_clinics_send_batches() -> None:
+    items = [
+        StreamItem(f"{clinic}-c{c}-i{i}", "feedback", clinic, {"client_id": f"c{c}", "n": i})
+        for i in range(3)
+        for c in range(2)
+        for clinic in ("clinic-1", "clinic-2")
+    ]
+    paths: Counter[str] = Counter()
+
+    async def respond(request: Received) -> bytes:
+        paths[request.path] += 1
+        return batch_answer(request) if request.path == "/v1/events:batch" else accepted(request)
+
+    async with service(respond) as (url, _):
+        report = await drive(
+            url,
+            {"clinic-1": "k1", "clinic-2": "k2"},
+            items,
+            rate=2000.0,
+            progress_every=0,
+            batched=["clinic-2"],
+        )
+
+    assert paths["/v1/feedback"] == 6 and 1 <= paths["/v1/events:batch"] <= 6
+    assert report.answers[202] == 6 and report.accepted_in_batches == 6 and report.acknowledged == 12
+
+
 async def test_batched_a_rejected_item_is_reported_and_the_rest_accepted() -> None:
     items = stream(clients=1, per_client=1)
 
@@ -266,7 +293,7 @@ async def test_batched_a_rejected_item_is_reported_and_the_rest_accepted() -> No
         results = [{"index": 0, "status": "rejected", "errors": [{"field": "data.n", "reason": "bad"}]}]
         return answer(200, {"results": results})
 
-    report = await run(items, respond, batched=True)
+    report = await run(items, respond, batched=("clinic-1",))
 
     assert report.rejected[items[0].item_id].startswith("rejected: ")
     assert not report.accepted and report.acknowledged == 0
