@@ -74,7 +74,7 @@ async def primary_stepped_down(run: Run, stack: Stack) -> None:
 async def node_cut_off(run: Run, stack: Stack) -> None:
     """Cut the node of the replica set's primary off from everyone (its broker with it) for 30 s."""
     node = await run.blocking(nodes.primary, stack)
-    with nodes.cut_off(node):
+    with nodes.cut_off(node, nodes.node_ports(stack)):
         cut = time.monotonic()
         noticed = await run.blocking(nodes.wait_isolated, stack, node)
         run.notes.append(

@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pymongo import MongoClient
@@ -85,6 +85,11 @@ def wait_in_sync(stack: Stack, within: float = 180.0) -> float:
             raise TimeoutError(f"the cluster was not back in sync within {within:.0f} s")
         time.sleep(0.5)
     return time.monotonic() - started
+
+
+def node_ports(stack: Stack) -> list[int]:
+    """What a node listens on: its broker, its controller and its mongod (the same on every node)."""
+    return [stack.ports.kafka, stack.ports.kafka_controller, stack.ports.mongo]
 
 
 def wait_isolated(stack: Stack, node: Node, within: float = 25.0) -> float:
@@ -169,40 +174,20 @@ def step_down(stack: Stack, seconds: int = 30) -> Node:
 # ---- the network ---------------------------------------------------------------------------------------
 
 
-def cut_off_rules(node: Node) -> list[list[str]]:
-    """The two OUTPUT rules that isolate ``node``: nobody else reaches it, it reaches nobody else."""
+def cut_off_rules(node: Node, ports: Sequence[int]) -> list[list[str]]:
+    """The two OUTPUT rules that isolate ``node``: nobody else reaches its ``ports`` (its broker, controller
+    and mongod), and it reaches nobody else. Only those ports: node 1 shares 127.0.0.1 with the services and
+    the test's own servers, which must stay reachable."""
     if node.group_id is None:
         raise ValueError("only a cluster node runs under a group of its own")
-    group = str(node.group_id)
+    group, listening = str(node.group_id), ",".join(map(str, ports))
+    to_node = f"-d {node.host}/32 -p tcp -m multiport --dports {listening}".split()
+    elsewhere = f"! -d {node.host}/32".split()
+    not_the_node = f"-m owner ! --gid-owner {group}".split()
+    the_node = f"-m owner --gid-owner {group}".split()
     return [
-        [
-            "OUTPUT",
-            "-o",
-            "lo",
-            "-d",
-            f"{node.host}/32",
-            "-m",
-            "owner",
-            "!",
-            "--gid-owner",
-            group,
-            "-j",
-            "DROP",
-        ],
-        [
-            "OUTPUT",
-            "-o",
-            "lo",
-            "!",
-            "-d",
-            f"{node.host}/32",
-            "-m",
-            "owner",
-            "--gid-owner",
-            group,
-            "-j",
-            "DROP",
-        ],
+        ["OUTPUT", "-o", "lo", *to_node, *not_the_node, "-j", "DROP"],
+        ["OUTPUT", "-o", "lo", *elsewhere, *the_node, "-j", "DROP"],
     ]
 
 
@@ -211,11 +196,12 @@ def _iptables(action: str, rule: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def cut_off(node: Node) -> Iterator[None]:
-    """Isolate ``node`` for the duration of the block. Every rule added is deleted in ``finally``."""
+def cut_off(node: Node, ports: Sequence[int]) -> Iterator[None]:
+    """Isolate ``node`` (listening on ``ports``) for the duration of the block. Every rule added is deleted in
+    ``finally``."""
     added: list[list[str]] = []
     try:
-        for rule in cut_off_rules(node):
+        for rule in cut_off_rules(node, ports):
             result = _iptables("-I", rule)
             if result.returncode != 0:
                 raise RuntimeError(f"iptables refused {rule}: {result.stderr.strip()}")

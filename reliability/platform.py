@@ -225,10 +225,32 @@ def wait_bindable(port: int, within: float = 90.0, host: str = "127.0.0.1") -> N
             try:
                 probe.bind((host, port))
                 return
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline:
-                    raise
+                    raise OSError(
+                        error.errno, f"{error.strerror}: {host}:{port} held by {holders(host, port)}"
+                    ) from error
         time.sleep(0.5)
+
+
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+              7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}  # fmt: skip
+
+
+def holders(host: str, port: int) -> list[str]:
+    """The sockets bound to ``host:port``: their state and peer, to say why a bind fails. Java's sockets are
+    IPv6 ones holding IPv4-mapped addresses (/proc/net/tcp6), Python's plain IPv4 ones (/proc/net/tcp)."""
+    ipv4 = socket.inet_aton(host)[::-1].hex().upper()
+    mapped = "0000000000000000FFFF0000" + ipv4  # ::ffff:a.b.c.d, in /proc's 32-bit words, host byte order
+    wanted = {f"{ipv4}:{port:04X}", f"{mapped}:{port:04X}"}
+    found: list[str] = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in rows.readlines()[1:]:
+                fields = row.split()
+                if fields[1] in wanted:
+                    found.append(f"{TCP_STATES.get(int(fields[3], 16), fields[3])} to {fields[2]}")
+    return found
 
 
 def restart_infra(stack: Stack, process: str) -> None:

@@ -1,11 +1,12 @@
 """POST /v1/events:batch: up to 500 sessions and ratings, each answered on its own.
 
-Valid items are all sent to Kafka at once, in the order of the request, and the answer waits for every
-acknowledgement; invalid items are rejected with each bad field named. Every item goes to ``client.events``
-keyed by its client, so one client's items are stored in the order the batch gives them (a rating first, then
-its session record, if that is how the caller listed them), and are applied in that order. Nothing is half-accepted: an item is either acknowledged by Kafka
-(``accepted``, with its event id) or not stored at all (``rejected``, or ``unavailable`` when Kafka did not
-take it: the whole answer is then 503 and the client resends those items).
+Valid items of different clients are sent to Kafka at once, one client's one after the other in the order of
+the request (``publish_all``), and the answer waits for every acknowledgement; invalid items are rejected with
+each bad field named. Every item goes to ``client.events`` keyed by its client, so one client's items are
+stored in the order the batch gives them (a rating first, then its session record, if that is how the caller
+listed them), and are applied in that order. An item is either acknowledged by Kafka (``accepted``, with its
+event id), ``rejected``, or ``unavailable`` when Kafka did not take it (nor a later item of its client): the
+whole answer is then 503, and the client resends the whole batch with the same Idempotency-Key.
 """
 
 from typing import Annotated, Any, Literal

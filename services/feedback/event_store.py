@@ -48,37 +48,49 @@ def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
 
 
 async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) -> list[bool]:
-    """Send every event at once, then wait for each acknowledgement; True where Kafka acknowledged.
+    """Send the events and wait for Kafka's acknowledgements; True where Kafka acknowledged.
 
-    Sent one after the other in the given order: the producer appends them to their partition's batch in
-    that order and keeps one request in flight per broker, so events of one client (one key, one partition)
-    are stored in the order given. Nothing here may send them concurrently or regrouped.
+    Different clients' events are sent at once. One client's events (one key, one partition) go one after
+    the other, each only once Kafka acknowledged the one before, and the first that fails stops its client's
+    chain: the rest are not sent and count as not stored. Sent together instead, they could land in two
+    producer batches; when the first batch failed (its leader paused or cut off: `broker paused` in `make
+    reliability`) the second could still be stored once a new leader took over, and the client's retry of the
+    first event then landed after it: a rating applied before its session record.
     """
-    confirmations: list[asyncio.Future[Any]] = []
-    for kind, event in publications:
+    chains: dict[bytes, list[int]] = {}
+    for index, (_, event) in enumerate(publications):
+        chains.setdefault(_key(event), []).append(index)
+    acknowledged = [False] * len(publications)
+
+    async def send(kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
         try:
-            confirmations.append(
-                await broker.publish(
-                    encode(event),
-                    topic=kind.topic.name,
-                    key=(event.subject or event.clinicid).encode(),
-                    headers={"content-type": CLOUDEVENTS_JSON, "ce-id": event.id},
-                    no_confirm=True,
-                )
+            confirmation = await broker.publish(
+                encode(event),
+                topic=kind.topic.name,
+                key=_key(event),
+                headers={"content-type": CLOUDEVENTS_JSON, "ce-id": event.id},
+                no_confirm=True,
             )
-        except (KafkaError, TimeoutError) as error:  # no metadata within the timeout: Kafka is unreachable
-            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            failed.set_exception(error)
-            confirmations.append(failed)
-    outcomes = await asyncio.gather(*confirmations, return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException) and not isinstance(outcome, KafkaError | TimeoutError):
-            raise outcome
-    acknowledged = [not isinstance(outcome, BaseException) for outcome in outcomes]
-    for (kind, event), stored in zip(publications, acknowledged, strict=True):
-        if stored:
+            await confirmation
+        except (KafkaError, TimeoutError):  # not acknowledged in time, or no metadata: Kafka is unreachable
+            return False
+        return True
+
+    async def chain(indices: list[int]) -> None:
+        for index in indices:
+            if not await send(*publications[index]):
+                return
+            acknowledged[index] = True
+
+    await asyncio.gather(*(chain(indices) for indices in chains.values()))
+    for (kind, event), ok in zip(publications, acknowledged, strict=True):
+        if ok:
             count_accepted(kind, event)
     return acknowledged
+
+
+def _key(event: CloudEvent[Any]) -> bytes:
+    return (event.subject or event.clinicid).encode()
 
 
 async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> None:
