@@ -33,9 +33,6 @@ from devstack.services import SEED_ARGS, SERVICES, is_ready, service_url
 from devstack.waiting import require_free_ports, wait_until
 from shared.topics import ALL_TOPICS
 
-KAFKA = "kafka"
-MONGOD = "mongod"
-
 
 class ProcessStatus(NamedTuple):
     name: str

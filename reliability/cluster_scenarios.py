@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from devstack.stack import Stack
 from reliability import nodes
+from reliability.platform import restart_infra
 from reliability.run import Run
 from reliability.scenarios import Fault, Scenario
 from shared import topics
@@ -52,7 +53,7 @@ def killed_and_restarted(victim: Callable[[Stack], str], which: str) -> Step:
         await run.blocking(nodes.kill, stack, name)
         run.notes.append(f"SIGKILL {name} ({which})")
         await asyncio.sleep(DOWN_SECONDS)
-        await run.blocking(nodes.start_again, stack, name)
+        await run.blocking(restart_infra, stack, name)
 
     return step
 
@@ -91,12 +92,12 @@ async def rolling_restart(run: Run, stack: Stack) -> None:
     started = time.monotonic()
     for name in stack.kafka_names:
         await run.blocking(nodes.stop, stack, name)
-        await run.blocking(nodes.start_again, stack, name)
+        await run.blocking(restart_infra, stack, name)
         await run.blocking(nodes.wait_in_sync, stack)
     first = await run.blocking(nodes.primary, stack)
     for name in [*(n for n in stack.mongod_names if n != first.mongod), first.mongod]:
         await run.blocking(nodes.stop, stack, name)
-        await run.blocking(nodes.start_again, stack, name)
+        await run.blocking(restart_infra, stack, name)
         await run.blocking(nodes.wait_in_sync, stack)
     for name in platform.service_replicas():
         await run.blocking(platform.stop_one, name)
@@ -118,7 +119,7 @@ async def two_brokers_down(run: Run, stack: Stack) -> None:
     await asyncio.sleep(DOWN_SECONDS)
     run.outage_ended()
     for name in victims:
-        await run.blocking(nodes.start_again, stack, name)
+        await run.blocking(restart_infra, stack, name)
 
 
 # DESIGN.md's bar for a cluster fault: at least 200 events a second for at least 60 s while it plays out.

@@ -24,7 +24,7 @@ from pymongo.errors import PyMongoError
 from devstack import mongo, processes, topics
 from devstack.layout import Node
 from devstack.stack import Stack
-from reliability.platform import wait_bindable
+from reliability.platform import kill as kill_process
 
 IPTABLES = "iptables"
 
@@ -121,30 +121,12 @@ def _record(stack: Stack, name: str) -> processes.PidRecord:
 
 def kill(stack: Stack, name: str) -> None:
     """SIGKILL ``name`` (``kafka-2``, ``mongod-1``) and wait until it is gone."""
-    record = _record(stack, name)
-    os.killpg(record.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while processes.is_running(record):
-        processes.live_record(stack.paths.pidfile(name))  # reaps our own child
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} (pid {record.pid}) survived SIGKILL")
-        time.sleep(0.05)
-    stack.paths.pidfile(name).unlink(missing_ok=True)
+    kill_process(stack.paths.pidfile(name), name)
 
 
 def stop(stack: Stack, name: str) -> None:
     """SIGTERM, as an upgrade stops a node: it shuts down cleanly (a mongod primary steps down first)."""
     stack.stop(only=[name])
-
-
-def start_again(stack: Stack, name: str) -> None:
-    """Start the stopped ``name`` again (the stack reuses every live process) and wait until the whole cluster
-    serves: every broker registered, every replica-set member up."""
-    node = stack.node(name)
-    ports = [stack.ports.kafka, stack.ports.kafka_controller] if name == node.kafka else [stack.ports.mongo]
-    for port in ports:
-        wait_bindable(port, host=node.host)
-    stack.start_infra()
 
 
 @contextlib.contextmanager

@@ -84,19 +84,7 @@ class Platform:
         return record.pid
 
     def kill(self, name: str) -> None:
-        """SIGKILL, then wait until the process is gone (its port is free again)."""
-        path = self.extras.get(name) or self.stack.paths.pidfile(name)
-        record = processes.live_record(path)
-        if record is None:
-            raise RuntimeError(f"{name} is not running")
-        os.killpg(record.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 15
-        while processes.is_running(record):
-            processes.live_record(path)  # reaps our own child
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} (pid {record.pid}) survived SIGKILL")
-            time.sleep(0.05)
-        path.unlink(missing_ok=True)
+        kill(self.extras.get(name) or self.stack.paths.pidfile(name), name)
 
     def restart(
         self, name: str, port: int | None = None, extra_env: Mapping[str, str] | None = None
@@ -253,13 +241,31 @@ def holders(host: str, port: int) -> list[str]:
     return found
 
 
+def kill(pid_path: Path, name: str) -> None:
+    """SIGKILL the process group of ``pid_path``'s process, then wait until it is gone (its ports free again)."""
+    record = processes.live_record(pid_path)
+    if record is None:
+        raise RuntimeError(f"{name} is not running")
+    os.killpg(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while processes.is_running(record):
+        processes.live_record(pid_path)  # reaps our own child
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} (pid {record.pid}) survived SIGKILL")
+        time.sleep(0.05)
+    pid_path.unlink(missing_ok=True)
+
+
 def restart_infra(stack: Stack, process: str) -> None:
-    """``stack.start_infra()`` after ``process`` (kafka or mongod) was stopped, retried while its port is
-    taken by a TCP self-connect of a client that kept reconnecting (see ``listening_and_ready``)."""
-    ports = [stack.ports.kafka, stack.ports.kafka_controller] if process == "kafka" else [stack.ports.mongo]
+    """``stack.start_infra()`` after ``process`` (a Kafka node or a mongod: ``kafka``, ``mongod-2``) was
+    stopped, which starts it again on its node's address and waits until the whole stack serves; retried while
+    its port is taken by a TCP self-connect of a client that kept reconnecting (see ``listening_and_ready``)."""
+    node = stack.node(process)
+    kafka = process == node.kafka
+    ports = [stack.ports.kafka, stack.ports.kafka_controller] if kafka else [stack.ports.mongo]
     for attempt in range(1, 6):
         for port in ports:
-            wait_bindable(port)
+            wait_bindable(port, host=node.host)
         try:
             stack.start_infra()
             return

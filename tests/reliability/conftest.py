@@ -11,7 +11,7 @@ from reliability.platform import Platform
 from reliability.receiver import Mailbox, SignedWebhookReceiver
 from reliability.scenarios import running_platform
 from reliability.scorecard import ScenarioResult, table
-from tests.support.servers import Servers, local_cluster, local_stack
+from tests.support.servers import Servers, fresh_local_stack, local_stack
 
 SCORECARD: list[ScenarioResult] = []
 
@@ -45,7 +45,7 @@ async def reliability(servers: Servers) -> AsyncIterator[Reliability]:
 async def cluster() -> AsyncIterator[Reliability]:
     """The platform on a cluster of its own: three Kafka nodes, a three-member replica set, and two replicas
     each of scoring and notify (an upgrade restarts them one at a time, so production runs two)."""
-    with local_cluster() as stack:
+    with fresh_local_stack(nodes=3) as stack:
         smtp_port = stack.service_port("scoring") + 123
         async with running_platform(stack, smtp_port) as (platform, webhook, mailbox):
             for offset, name in enumerate(("scoring-2", "notify-2"), start=200):

@@ -78,9 +78,10 @@ def local_stack(nodes: int = 1) -> "Stack":
 
 
 @contextmanager
-def local_cluster() -> Iterator["Stack"]:
-    """Three Kafka nodes and a three-member replica set of the suite's own, from empty, stopped afterwards."""
-    stack = local_stack(nodes=3)
+def fresh_local_stack(nodes: int = 1) -> Iterator["Stack"]:
+    """The suite's own Kafka and mongod (``nodes=3``: three Kafka nodes and a three-member replica set),
+    started from empty topics and an empty database, stopped afterwards."""
+    stack = local_stack(nodes)
     stack.stop()
     stack.wipe()
     stack.ensure_installed()
@@ -93,15 +94,8 @@ def local_cluster() -> Iterator["Stack"]:
 
 @contextmanager
 def _local_processes() -> Iterator[Servers]:
-    stack = local_stack()
-    stack.stop()
-    stack.wipe()  # every run starts from empty topics and an empty database
-    stack.ensure_installed()
-    stack.start_infra()
-    try:
+    with fresh_local_stack() as stack:
         yield Servers(stack.kafka_bootstrap, stack.mongodb_uri, "local processes")
-    finally:
-        stack.stop()
 
 
 @contextmanager
