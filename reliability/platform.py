@@ -256,16 +256,22 @@ def kill(pid_path: Path, name: str) -> None:
     pid_path.unlink(missing_ok=True)
 
 
-def restart_infra(stack: Stack, process: str) -> None:
-    """``stack.start_infra()`` after ``process`` (a Kafka node or a mongod: ``kafka``, ``mongod-2``) was
-    stopped, which starts it again on its node's address and waits until the whole stack serves; retried while
-    its port is taken by a TCP self-connect of a client that kept reconnecting (see ``listening_and_ready``)."""
-    node = stack.node(process)
-    kafka = process == node.kafka
-    ports = [stack.ports.kafka, stack.ports.kafka_controller] if kafka else [stack.ports.mongo]
+def restart_infra(stack: Stack, *processes: str) -> None:
+    """``stack.start_infra()`` after ``processes`` (Kafka nodes or mongods: ``kafka``, ``mongod-2``) were
+    stopped, which starts every one of them again on its node's address and waits until the whole stack serves.
+    Several processes down at once are restarted by one call: a second call would find its process already
+    started by the first, its port taken by its own listener. Retried while a port is taken by a TCP
+    self-connect of a client that kept reconnecting (see ``listening_and_ready``)."""
+    addresses: list[tuple[str, int]] = []
+    for process in processes:
+        node = stack.node(process)
+        if process == node.kafka:
+            addresses += [(node.host, stack.ports.kafka), (node.host, stack.ports.kafka_controller)]
+        else:
+            addresses.append((node.host, stack.ports.mongo))
     for attempt in range(1, 6):
-        for port in ports:
-            wait_bindable(port, host=node.host)
+        for host, port in addresses:
+            wait_bindable(port, host=host)
         try:
             stack.start_infra()
             return
