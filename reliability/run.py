@@ -106,6 +106,13 @@ class Run:
         )
         self._outage_from = None
 
+    def _rate_outside_outages(self) -> list[str]:
+        down = sum(outage.ended - outage.started for outage in self.outages)
+        if not down or self.report.seconds <= down:
+            return []
+        rate = self.report.acknowledged / (self.report.seconds - down)
+        return [f"{rate:.0f} accepted/s outside the {down:.0f} s Kafka could not store writes"]
+
     def accepted_during_outages(self) -> int:
         """Writes acknowledged while the intake could not have stored them: answered later than an outage's
         start by more than a request already in flight then can take (its publish timeout, and some)."""
@@ -281,6 +288,7 @@ class Run:
             unavailable=self.report.unavailable,
             achieved_rate=self.report.achieved_rate,
             sending_seconds=self.report.seconds,
+            unavailable_seconds=sum(outage.ended - outage.started for outage in self.outages),
             unrecovered=self.unrecovered,
             accepted_while_unavailable=self.accepted_during_outages(),
             reordered=len(reordered),
@@ -289,6 +297,7 @@ class Run:
                 *self.notes,
                 *([f"{kafka.lost} accepted events missing from Kafka"] if kafka.lost else []),
                 *([f"{kafka.unapplied} accepted events in Kafka never applied"] if kafka.unapplied else []),
+                *self._rate_outside_outages(),
                 f"oracle's expectation in {expected_in:.1f} s, judged in {time.monotonic() - started:.1f} s",
                 *(f"out of order: {client}" for client in reordered[:5]),
                 *(f"not delivered: {key}" for key in sorted(owed - set(delivered.alerts))[:5]),

@@ -42,6 +42,7 @@ class ScenarioResult:
     unavailable: int = 0  # HTTP 503 answers (the intake could not store a write), retried until accepted
     achieved_rate: float = 0.0  # accepted submissions per second over the sending window
     sending_seconds: float = 0.0
+    unavailable_seconds: float = 0.0  # of those, the seconds Kafka could not store a write (an outage)
     unrecovered: int = 0  # faults after which the platform did not catch up in time
     # While Kafka could not store a write durably (fewer in-sync replicas than min.insync.replicas):
     accepted_while_unavailable: int = 0  # writes the intake acknowledged anyway (must be 0)
@@ -52,6 +53,14 @@ class ScenarioResult:
     @property
     def state(self) -> str:
         return "yes" if not self.state_differences else f"NO ({len(self.state_differences)})"
+
+    @property
+    def rate_while_available(self) -> float:
+        """Accepted per second while the platform could store writes at all: the load a scenario is held to.
+        While fewer brokers than ``min.insync.replicas`` run, refusing is the right answer, and the driver's
+        clients wait (each client's events stay in order) instead of sending on."""
+        available = self.sending_seconds - self.unavailable_seconds
+        return self.acknowledged / available if available > 0 else 0.0
 
     @property
     def rate(self) -> str:

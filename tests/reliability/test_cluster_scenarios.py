@@ -21,7 +21,7 @@ async def test_cluster_scenario(name: str, cluster: Reliability) -> None:
 
     assert result.passed, result.problems()
     assert result.alerts_expected > 0
-    assert result.sending_seconds >= 60 and result.achieved_rate >= 200, result.problems()
+    assert result.sending_seconds >= 60 and result.rate_while_available >= 200, result.problems()
     if scenario.fault is not None:
         assert result.recovery_seconds is not None, result.problems()
     if name == "two brokers down":

@@ -52,3 +52,10 @@ def test_the_table_has_a_column_of_acknowledged_writes_beside_the_events_in() ->
 def test_a_lost_event_fails_the_scenario() -> None:
     assert SUSTAINED.passed
     assert not replace(SUSTAINED, accounted=14999, lost=1).passed
+
+
+def test_the_load_a_scenario_is_held_to_leaves_out_the_seconds_kafka_could_not_store() -> None:
+    assert round(SUSTAINED.rate_while_available, 1) == 214.3  # no outage: the rate over the whole window
+    outage = replace(SUSTAINED, acknowledged=16645, sending_seconds=88.6, unavailable_seconds=20.0)
+    assert round(outage.acknowledged / outage.sending_seconds) == 188  # held back while refused
+    assert round(outage.rate_while_available) == 243
