@@ -1,4 +1,8 @@
-"""The rating instruments (version 1): their items, ranges and totals, and strict validation of scores.
+"""The rating instruments: their items, ranges and totals, and strict validation of scores.
+
+Version 1's instruments ask every item every time. Version 2's rupture report (``psq``) asks one gate question
+(``tension``) and its follow-ups only after a "yes": a follow-up is required when the gate is 1 and must be
+absent when it is 0, so a report never says "no tension" and "it bothered me very much" at once.
 
 Values are kept as ``Decimal`` so that totals and threshold comparisons are exact: with floats,
 9.1 + 8.4 + 8.8 + 8.9 is not 35.2 and a drop of "exactly 1.0" could miss the ``≤`` rule.
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
@@ -36,6 +40,7 @@ class Instrument(Enum):
     SRS = "srs"
     ORS = "ors"
     WAI_SR = "wai_sr"
+    PSQ = "psq"
 
 
 class Respondent(Enum):
@@ -52,17 +57,34 @@ class AllianceDimension(Enum):
 
 @dataclass(frozen=True)
 class InstrumentSpec:
-    """What one instrument accepts: items in their canonical order, each within [minimum, maximum]."""
+    """What one instrument accepts: items in their canonical order, each within [minimum, maximum] unless
+    ``item_ranges`` gives it a range of its own. With a ``gate`` (item, value), every other item is a follow-up,
+    asked exactly when the gate item has that value."""
 
     instrument: Instrument
     items: tuple[str, ...]
     minimum: Decimal
     maximum: Decimal
     integers_only: bool
+    item_ranges: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    gate: tuple[str, Decimal] | None = None
 
     @property
     def step(self) -> Decimal:
         return WHOLE if self.integers_only else ONE_DECIMAL
+
+    def bounds(self, item: str) -> tuple[Decimal, Decimal]:
+        return self.item_ranges.get(item, (self.minimum, self.maximum))
+
+    def asked(self, values: Mapping[str, object]) -> tuple[str, ...]:
+        """The items a submission with ``values`` must hold: all of them, or for a gated instrument the gate
+        and, when it is open, its follow-ups."""
+        if self.gate is None:
+            return self.items
+        gate, opening = self.gate
+        if values.get(gate) == opening:
+            return self.items
+        return (gate,)
 
     @property
     def total_range(self) -> tuple[Decimal, Decimal]:
@@ -78,6 +100,17 @@ INSTRUMENTS: Mapping[Instrument, InstrumentSpec] = {
     ),
     Instrument.WAI_SR: InstrumentSpec(
         Instrument.WAI_SR, tuple(f"q{i}" for i in range(1, 13)), Decimal(1), Decimal(5), True
+    ),
+    # tension: 0 no, 1 yes; intensity: 1 it did not bother me at all .. 5 very much; resolution: 1 not at all
+    # resolved by the session's end .. 5 completely (DOMAIN.md "Rupture reports from both sides").
+    Instrument.PSQ: InstrumentSpec(
+        Instrument.PSQ,
+        ("tension", "intensity", "resolution"),
+        Decimal(1),
+        Decimal(5),
+        True,
+        item_ranges={"tension": (Decimal(0), Decimal(1))},
+        gate=("tension", Decimal(1)),
     ),
 }
 
@@ -106,14 +139,18 @@ class Scores:
         # Checked on construction too, so no invalid Scores can exist however it was built.
         spec = INSTRUMENTS[self.instrument]
         problems = _problems(spec, dict(self.items))
-        if not problems and tuple(name for name, _ in self.items) != spec.items:
+        if not problems and tuple(name for name, _ in self.items) != spec.asked(dict(self.items)):
             problems = {"items": "not in the instrument's order"}
         if problems:
             raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
 
     @property
     def total(self) -> Decimal:
+        """The sum of the items: the instrument's score for SRS, ORS and WAI-SR (a rupture report has none)."""
         return sum((value for _, value in self.items), Decimal(0))
+
+    def get(self, item: str) -> Decimal | None:
+        return next((value for name, value in self.items if name == item), None)
 
     def value(self, item: str) -> Decimal:
         for name, value in self.items:
@@ -150,7 +187,7 @@ def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -
     problems = _problems(spec, items)
     if problems:
         raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
-    values = ((name, _item_value(items[name], spec)) for name in spec.items)
+    values = ((name, _item_value(items[name], spec, name)) for name in spec.asked(_parsed(spec, items)))
     return Scores(
         spec.instrument, tuple((name, value) for name, value in values if isinstance(value, Decimal))
     )
@@ -158,19 +195,39 @@ def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -
 
 def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, str]:
     problems: dict[str, str] = {}
+    parsed = _parsed(spec, items)
+    asked = spec.asked(parsed)
     for name in spec.items:
-        if name not in items:
-            problems[f"items.{name}"] = "missing"
+        if name not in asked:
+            if name in items and spec.gate is not None and spec.gate[0] in parsed:
+                gate, _ = spec.gate  # (an invalid gate is reported itself; its follow-ups cannot be judged)
+                problems[f"items.{name}"] = f"must be absent when {gate} is {parsed[gate]}"
             continue
-        parsed = _item_value(items[name], spec)
-        if isinstance(parsed, str):
-            problems[f"items.{name}"] = parsed
+        if name not in items:
+            problems[f"items.{name}"] = _missing(spec, name)
+            continue
+        value = _item_value(items[name], spec, name)
+        if isinstance(value, str):
+            problems[f"items.{name}"] = value
     for name in sorted(str(key) for key in items if key not in spec.items):
         problems[f"items.{name}"] = "unknown item"
     return problems
 
 
-def _item_value(raw: object, spec: InstrumentSpec) -> Decimal | str:
+def _parsed(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, Decimal]:
+    """The valid values among ``items``: what decides which follow-ups are asked."""
+    values = ((name, _item_value(raw, spec, name)) for name, raw in items.items() if name in spec.items)
+    return {name: value for name, value in values if isinstance(value, Decimal)}
+
+
+def _missing(spec: InstrumentSpec, name: str) -> str:
+    if spec.gate is not None and name != spec.gate[0]:
+        gate, opening = spec.gate
+        return f"required when {gate} is {opening}"
+    return "missing"
+
+
+def _item_value(raw: object, spec: InstrumentSpec, name: str) -> Decimal | str:
     """The item as an exact Decimal, or the reason it is rejected."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
         return "must be a number"
@@ -182,8 +239,9 @@ def _item_value(raw: object, spec: InstrumentSpec) -> Decimal | str:
         value = Decimal(raw)
         if not value.is_finite():
             return "must be finite"
-    if not spec.minimum <= value <= spec.maximum:
-        return f"out of range {spec.minimum}-{spec.maximum}"
+    minimum, maximum = spec.bounds(name)
+    if not minimum <= value <= maximum:
+        return f"out of range {minimum}-{maximum}"
     if spec.integers_only and value != value.to_integral_value():
         return "must be an integer"
     if value != value.quantize(ONE_DECIMAL):

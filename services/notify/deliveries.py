@@ -15,7 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.alert import Delivery, Recipient
 from services.notify.planning import PlannedDelivery
-from shared.contracts import RuptureSuspectedV2
+from shared.contracts import RuptureSuspectedV3
 
 Document = dict[str, Any]
 
@@ -35,7 +35,7 @@ class DeliveryStore:
         session: AsyncClientSession,
         clinic_id: str,
         event_id: str,
-        rupture: RuptureSuspectedV2,
+        rupture: RuptureSuspectedV3,
         planned: Iterable[PlannedDelivery],
         now: datetime,
         raised_at: datetime | None = None,
@@ -142,7 +142,7 @@ def _delivery(document: Document) -> Delivery:
         clinic_id=document["clinic_id"],
         reason=document["reason"],
         recipient=Recipient.from_document(document["recipient"]),
-        rupture=RuptureSuspectedV2.model_validate(document["rupture"]),
+        rupture=RuptureSuspectedV3.model_validate(document["rupture"]),
         attempts=document["attempts"],
         event_id=document["event_id"],
         raised_at=document.get("raised_at"),

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from services.notify.alert import Delivery
-from services.notify.wording import DIMENSION_WORDS, describe, dimension_of, next_step
+from services.notify.wording import DIMENSION_WORDS, describe, dimension_of, next_step, recognition_of
 
 _templates = Environment(
     loader=PackageLoader("services.notify", "templates"),
@@ -32,6 +32,7 @@ class AlertView:
     delivery: Delivery
     headline: str
     findings: list[str]
+    recognition: str
     dimension: str
     next_step: str
     dashboard_url: str
@@ -55,6 +56,7 @@ def alert_view(delivery: Delivery, dashboard_url: str, acknowledge_url: str) -> 
         delivery=delivery,
         headline=headline,
         findings=[describe(marker, rupture) for marker in rupture.markers],
+        recognition=recognition_of(rupture),
         dimension=DIMENSION_WORDS.get(dimension, dimension),
         next_step=next_step(dimension),
         dashboard_url=dashboard_url,
@@ -94,6 +96,8 @@ def webhook_body(view: AlertView) -> dict[str, Any]:
             {**marker.model_dump(mode="json", exclude_none=True), "description": finding}
             for marker, finding in zip(rupture.markers, view.findings, strict=True)
         ],
+        "recognised_by": rupture.recognised_by,
+        "recognition": view.recognition,
         "dimension": view.dimension,
         "suggested_next_step": view.next_step,
         "dashboard_url": view.dashboard_url,
@@ -112,7 +116,7 @@ def slack_body(view: AlertView) -> dict[str, Any]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*Dimension:* {view.dimension}\n*Next step:* {view.next_step}",
+                    "text": f"{view.recognition}\n*Dimension:* {view.dimension}\n*Next step:* {view.next_step}",
                 },
             },
             {

@@ -1,6 +1,7 @@
 """Plain words for an alert: each marker as a sentence, the dimension involved, one suggested next step. Pure."""
 
-from shared.contracts import MarkerV1, RuptureSuspectedV2
+from shared.contracts import MarkerV1, RuptureSuspectedV3
+from shared.recognition import RECOGNITION_WORDS
 
 # One step from the rupture-repair literature (Safran & Muran; Eubanks, Muran & Safran 2018) per dimension.
 NEXT_STEPS = {
@@ -18,7 +19,7 @@ def _n(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
-def describe(marker: MarkerV1, rupture: RuptureSuspectedV2) -> str:
+def describe(marker: MarkerV1, rupture: RuptureSuspectedV3) -> str:
     value, bound = _n(marker.value), _n(marker.threshold)
     match marker.code:
         case "below_cutoff":
@@ -50,10 +51,27 @@ def describe(marker: MarkerV1, rupture: RuptureSuspectedV2) -> str:
             return (
                 f"The therapist rated the session {value} points higher than the client did (flag at {bound})"
             )
+        case "reported_rupture":
+            resolved = {"high": "hardly resolved", "medium": "not fully resolved", "low": "mostly resolved"}
+            return (
+                f"The client reported tension between you in the session, {resolved[marker.level.value]} by "
+                f"its end (resolution {value} of 5)"
+            )
+        case "unrecognised_rupture":
+            if marker.value == 0:
+                return "The client reported tension the therapist did not"
+            return f"The therapist rated the tension {value} points more resolved than the client did"
+        case "therapist_reported_rupture":
+            return "The therapist reported tension the client did not report"
     return f"{marker.code}: {value} (threshold {bound})"
 
 
-def dimension_of(rupture: RuptureSuspectedV2) -> str:
+def recognition_of(rupture: RuptureSuspectedV3) -> str:
+    words = RECOGNITION_WORDS[rupture.recognised_by]
+    return f"{words[0].upper()}{words[1:]}."
+
+
+def dimension_of(rupture: RuptureSuspectedV3) -> str:
     """The alliance dimension most involved: that of the lowest-rated low item, else the alliance overall."""
     rated = [m for m in rupture.markers if m.dimension and m.value is not None]
     if not rated:

@@ -60,6 +60,12 @@ class Figures:
     client_sessions: int = 0  # in the window
     push_alerts: int = 0  # in the window, not from imported history
     alerts_from_history: int = 0  # in the window
+    episodes: int = 0  # every episode of the active clients, open or closed
+    recognised_by_both: int = 0
+
+    @property
+    def recognised_by_both_share(self) -> float | None:
+        return self.recognised_by_both / self.episodes if self.episodes else None
 
     @property
     def open_share(self) -> float | None:
@@ -164,6 +170,8 @@ def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: i
 
 
 def _count_episode(figures: Figures, episode: EpisodeView, window: Window) -> None:
+    figures.episodes += 1
+    figures.recognised_by_both += episode.recognised_by == "both"
     resolution = episode.resolution
     if resolution is not None:
         figures.closed += 1
@@ -198,6 +206,9 @@ def clinic_summary(found: ClinicFigures, active_days: int) -> ClinicSummary:
         repair_rate=c.repair_rate,
         settle_rate=c.settle_rate,
         median_sessions_to_repair=c.median_sessions_to_repair,
+        episodes=c.episodes,
+        recognised_by_both_count=c.recognised_by_both,
+        recognised_by_both_share=c.recognised_by_both_share,
         clients_by_severity=found.clients_by_severity,
         alert_window_days=found.window_days,
         client_sessions=c.client_sessions,

@@ -74,6 +74,18 @@ class ThresholdValues(BaseModel):
             "history, a late backfill) is recorded and shown, but sends no e-mail or webhook."
         ),
     )
+    report_high_intensity: Number | None = Field(
+        None, description="reported_rupture is high when the client's intensity ≥ this (1–5) ..."
+    )
+    report_high_resolution: Number | None = Field(None, description="... and their resolution ≤ this (1–5).")
+    report_medium_resolution: Number | None = Field(
+        None, description="reported_rupture is medium when the client's resolution ≤ this, low above it."
+    )
+    unrecognised_resolution_gap: Number | None = Field(
+        None,
+        description="unrecognised_rupture: the therapist's resolution exceeds the client's by ≥ this (or the "
+        "therapist reported no tension).",
+    )
 
 
 class ClinicSettings(BaseModel):

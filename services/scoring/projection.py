@@ -90,6 +90,7 @@ def episode_view(
         )
         if ack
         else None,
+        recognised_by=episode.recognition.value,
         from_history=episode.episode_id in emitted.from_history,
         alerts=list(announced_alerts(episode, assessment, emitted)),
     )
@@ -140,7 +141,7 @@ def session_view(marked: domain.MarkedSession) -> SessionView:
             RatingView(
                 instrument=fact.instrument.value,
                 respondent=fact.respondent.value,
-                total=float(fact.scores.total),
+                total=None if fact.instrument is domain.Instrument.PSQ else float(fact.scores.total),
                 items={name: float(value) for name, value in fact.scores.items},
             )
             for fact in session.feedback

@@ -19,7 +19,7 @@ from shared.contracts import (
     MarkerV1,
     RuptureAcknowledgedV1,
     RuptureResolvedV3,
-    RuptureSuspectedV2,
+    RuptureSuspectedV3,
     SessionCompletedV1,
     derived_event_id,
 )
@@ -92,7 +92,7 @@ def outbound(
     """The wire event announcing a domain event, with the domain's deterministic id. ``from_history``: the
     alert is about a session older than the clinic's push horizon (recorded and shown, never pushed)."""
     if isinstance(event, domain.RuptureSuspected):
-        suspected = RuptureSuspectedV2(
+        suspected = RuptureSuspectedV3(
             rupture_id=event.episode_id,
             therapist_id=event.therapist_id,
             client_id=event.client_id,
@@ -107,6 +107,7 @@ def outbound(
             baseline=_number(event.baseline),
             stale=event.stale,
             from_history=from_history,
+            recognised_by=event.recognition.value,
         )
         # The suspicion happened when the rating that raised it arrived: notify measures alert latency from it.
         return RUPTURE_SUSPECTED, _envelope(

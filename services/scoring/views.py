@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SeverityName = Literal["none", "low", "medium", "high"]
 AlertLevel = Literal["low", "medium", "high", "stale"]
 ResolutionName = Literal["repaired", "manual", "settled"]
+RecognitionName = Literal["neither", "client", "therapist", "both"]
 
 
 class View(BaseModel):
@@ -34,9 +35,9 @@ class MarkerView(View):
 
 
 class RatingView(View):
-    instrument: str = Field(description="srs, ors or wai_sr.")
+    instrument: str = Field(description="srs, ors, wai_sr or psq.")
     respondent: str = Field(description="client or therapist.")
-    total: float = Field(description="Sum of the items.")
+    total: float | None = Field(description="Sum of the items; none for a rupture report (psq).")
     items: dict[str, float] = Field(description="Item name to value.")
 
 
@@ -109,6 +110,13 @@ class EpisodeView(View):
     pre_episode_mean: float | None = Field(description="Mean client SRS total before the episode.")
     resolution: ResolutionView | None = Field(description="None while open.")
     acknowledgement: AcknowledgementView | None = Field(description="The earliest acknowledgement, if any.")
+    recognised_by: RecognitionName = Field(
+        default="neither",
+        description=(
+            "Who recognised the rupture: client (the client reported tension), therapist (the therapist "
+            "reported tension in one of its sessions, or acknowledged the alert), both, or neither yet."
+        ),
+    )
     from_history: bool = Field(
         default=False,
         description=(
@@ -186,6 +194,17 @@ class ClinicSummary(View):
     )
     settle_rate: float | None = Field(description="Of the same closed episodes, the share that settled.")
     median_sessions_to_repair: float | None
+    episodes: int = Field(default=0, description="The active clients' episodes, open or closed.")
+    recognised_by_both_count: int = Field(
+        default=0, description="Of those, the episodes both the client and the therapist recognised."
+    )
+    recognised_by_both_share: float | None = Field(
+        default=None,
+        description=(
+            "recognised_by_both_count / episodes: the share of ruptures both sides named (a client's report, and "
+            "the therapist's report or acknowledgement); None without episodes."
+        ),
+    )
     clients_by_severity: dict[SeverityName, int] = Field(
         description="Active clients by the severity of their open episode (none without one)."
     )

@@ -15,6 +15,7 @@ from shared.contracts.events import (
     RuptureResolvedV3,
     RuptureSuspectedV1,
     RuptureSuspectedV2,
+    RuptureSuspectedV3,
     SessionCompletedV1,
     Severity,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "RuptureResolvedV3",
     "RuptureSuspectedV1",
     "RuptureSuspectedV2",
+    "RuptureSuspectedV3",
     "SessionCompletedV1",
     "Severity",
     "derived_event_id",

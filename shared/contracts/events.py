@@ -53,7 +53,7 @@ class FeedbackSubmittedV1(Contract):
     session_at: Timestamp = Field(
         description="The session's occurred_at, so feedback can be ordered before the session record arrives."
     )
-    instrument: Instrument = Field(description="srs, ors or wai_sr.")
+    instrument: Instrument = Field(description="srs, ors, wai_sr or psq (a rupture report, version 2).")
     respondent: Respondent = Field(
         description="Who rated: the client, or the therapist about the same session."
     )
@@ -84,7 +84,7 @@ class MarkerV1(Contract):
     """One rupture marker that fired for a session."""
 
     code: str = Field(description="Marker code, e.g. below_cutoff, steep_drop.")
-    family: str = Field(description="score, change, outcome, behaviour or perspective.")
+    family: str = Field(description="score, change, outcome, behaviour, perspective, report or agreement.")
     level: Severity = Field(description="The marker's own level.")
     value: float | None = Field(default=None, description="The observed value the rule looked at.")
     threshold: float | None = Field(default=None, description="The threshold it was compared with.")
@@ -118,6 +118,18 @@ class RuptureSuspectedV2(RuptureSuspectedV1):
             "True when the alert's session was older than the clinic's push horizon (push_horizon_days) when "
             "the episode was first announced: an imported history or a late backfill. Such an alert is "
             "recorded, shown and published like any other, but sends no e-mail, no webhook and no escalation."
+        ),
+    )
+
+
+class RuptureSuspectedV3(RuptureSuspectedV2):
+    """V2 plus who had recognised the rupture by the alert's session (version 2's rupture reports)."""
+
+    recognised_by: Literal["neither", "client", "therapist", "both"] = Field(
+        default="neither",
+        description=(
+            "client: the client reported tension (a rupture report, psq); therapist: the therapist reported "
+            "tension in one of the episode's sessions; both; neither: only the scores say so yet."
         ),
     )
 

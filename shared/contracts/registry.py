@@ -29,6 +29,7 @@ from shared.contracts.events import (
     RuptureResolvedV3,
     RuptureSuspectedV1,
     RuptureSuspectedV2,
+    RuptureSuspectedV3,
     SessionCompletedV1,
 )
 
@@ -177,6 +178,11 @@ def upcast_rupture_suspected_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "from_history": False}
 
 
+def upcast_rupture_suspected_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Before rupture reports nobody could say they saw a rupture: every v2 alert was recognised by neither."""
+    return {**data, "recognised_by": "neither"}
+
+
 def upcast_rupture_resolved_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
     """v1 never said who resolved."""
     return {**data, "resolved_by": None}
@@ -187,11 +193,11 @@ def upcast_rupture_resolved_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV2] = EventKind(
+RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV3] = EventKind(
     "rupture.suspected",
     topics.RUPTURE_SUSPECTED,
-    (RuptureSuspectedV1, RuptureSuspectedV2),
-    (upcast_rupture_suspected_v1_v2,),
+    (RuptureSuspectedV1, RuptureSuspectedV2, RuptureSuspectedV3),
+    (upcast_rupture_suspected_v1_v2, upcast_rupture_suspected_v2_v3),
 )
 RUPTURE_RESOLVED: EventKind[RuptureResolvedV3] = EventKind(
     "rupture.resolved",

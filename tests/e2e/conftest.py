@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.services import SERVICES
+from reliability.receiver import Mailbox, smtp_server
+from tests.support.browser import free_port
 from tests.support.kafka import start_service_groups_at_end
 from tests.support.servers import Servers, local_stack
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
@@ -19,6 +21,10 @@ class Platform:
     api_key: str
     webhook: WebhookReceiver
     groups: dict[str, str]  # service -> its consumer group
+    mailbox: Mailbox
+
+    def url(self, service: str) -> str:
+        return self.service_urls[[s.name for s in SERVICES].index(service)]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -28,10 +34,10 @@ class Platform:
 @pytest.fixture(scope="module")
 def platform(servers: Servers) -> Iterator[Platform]:
     """feedback, scoring and notify as real processes (started by the project's own stack code), the demo
-    clinic seeded, and notify pointed at a webhook receiver in this process."""
+    clinic seeded, and notify pointed at a webhook receiver and an SMTP server in this process."""
     stack = local_stack()
     api_key, tag = f"e2e-{uuid.uuid4().hex}", uuid.uuid4().hex[:8]
-    with webhook_receiver() as webhook:
+    with webhook_receiver() as webhook, smtp_server(free_port()) as mailbox:
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
             "MONGODB_URI": servers.mongodb_uri,
@@ -39,6 +45,7 @@ def platform(servers: Servers) -> Iterator[Platform]:
             "SCORING_GROUP_ID": f"e2e-scoring-{tag}",
             "NOTIFY_GROUP_ID": f"e2e-notify-{tag}",
             "NOTIFY_WEBHOOK_URL": webhook.url,
+            "NOTIFY_SMTP_PORT": str(mailbox.port),
             "DEMO_API_KEY": api_key,
         }
         # Groups of this module only, starting at the present: not the alerts earlier tests left on the topics.
@@ -48,6 +55,6 @@ def platform(servers: Servers) -> Iterator[Platform]:
             stack.run_seed(env)
             urls = tuple(f"http://127.0.0.1:{stack.service_port(service.name)}" for service in SERVICES)
             groups = {"scoring": env["SCORING_GROUP_ID"], "notify": env["NOTIFY_GROUP_ID"]}
-            yield Platform(urls[0], urls, "demo", api_key, webhook, groups)
+            yield Platform(urls[0], urls, "demo", api_key, webhook, groups, mailbox)
         finally:
             stack.stop(only=[service.name for service in SERVICES])

@@ -34,7 +34,7 @@ from shared.contracts import (
     FeedbackSubmittedV1,
     MarkerV1,
     RuptureAcknowledgedV1,
-    RuptureSuspectedV2,
+    RuptureSuspectedV3,
     SessionCompletedV1,
     Severity,
     encode,
@@ -291,7 +291,7 @@ async def test_poison_on_rupture_suspected_is_dead_lettered_and_alerts_go_on(
 
     def rupture(rupture_id: str) -> CloudEvent[Any]:
         marker = MarkerV1(code="steep_drop", family="change", level=Severity.HIGH, value=28.0, threshold=30.0)
-        data = RuptureSuspectedV2(
+        data = RuptureSuspectedV3(
             rupture_id=rupture_id,
             therapist_id="t-poison",
             client_id=client,

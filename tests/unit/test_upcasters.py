@@ -13,11 +13,13 @@ from shared.contracts import (
     RuptureResolvedV3,
     RuptureSuspectedV1,
     RuptureSuspectedV2,
+    RuptureSuspectedV3,
 )
 from shared.contracts.registry import (
     upcast_rupture_resolved_v1_v2,
     upcast_rupture_resolved_v2_v3,
     upcast_rupture_suspected_v1_v2,
+    upcast_rupture_suspected_v2_v3,
 )
 
 SUSPECTED_V1: dict[str, Any] = {
@@ -67,8 +69,25 @@ def test_suspected_v1_to_v2_is_pure_and_says_not_from_history() -> None:
 
 def test_a_v1_alert_decodes_as_the_latest_version_pushed_as_before() -> None:
     event = RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 1, SUSPECTED_V1))
-    assert event.type == "org.alliance.rupture.suspected.v2"
-    assert isinstance(event.data, RuptureSuspectedV2) and event.data.from_history is False
+    assert event.type == "org.alliance.rupture.suspected.v3"
+    assert isinstance(event.data, RuptureSuspectedV3) and event.data.from_history is False
+    assert event.data.recognised_by == "neither"
+
+
+def test_suspected_v2_to_v3_says_recognised_by_neither() -> None:
+    before = {**SUSPECTED_V1, "from_history": True}
+    upcast = upcast_rupture_suspected_v2_v3(before)
+    assert "recognised_by" not in before  # the input is left as it was
+    assert RuptureSuspectedV3.model_validate(upcast) == RuptureSuspectedV3(
+        **RuptureSuspectedV2.model_validate(before).model_dump(), recognised_by="neither"
+    )
+
+
+def test_a_v2_alert_cannot_smuggle_a_v3_field() -> None:
+    with pytest.raises(ContractViolation, match=r"v2.*recognised_by"):
+        RUPTURE_SUSPECTED.decode(
+            envelope("rupture.suspected", 2, {**SUSPECTED_V1, "from_history": False, "recognised_by": "both"})
+        )
 
 
 def test_a_v2_alert_keeps_its_from_history() -> None:

@@ -2,14 +2,14 @@
 
 | FHIR element | feedback.submitted |
 |---|---|
-| `questionnaire` (`.../Questionnaire/srs`, `ors`, `wai_sr`; a `|version` suffix is ignored) | `instrument` |
+| `questionnaire` (`.../Questionnaire/srs`, `ors`, `wai_sr`, `psq`; a `|version` suffix is ignored) | `instrument` |
 | `subject` = `Patient/<id>` | `client_id` |
 | `encounter` = `Encounter/<id>` | `session_id` |
 | `author` = `Practitioner/<id>` | `respondent` = therapist, `therapist_id` |
 | `author` = `Patient/<id>` (the subject) or absent | `respondent` = client |
 | extension `.../StructureDefinition/therapist` (valueReference `Practitioner/<id>`) | `therapist_id` |
 | extension `.../StructureDefinition/session-at` (valueDateTime) | `session_at` |
-| `item[].linkId` + `answer[0].valueDecimal` / `valueInteger` | `items` |
+| `item[].linkId` + `answer[0].valueDecimal` / `valueInteger` / `valueBoolean` (true 1, false 0) | `items` |
 | `item` with linkId `comment` + `answer[0].valueString` | `comment` |
 | `authored` | `submitted_at` (now when absent) |
 """
@@ -23,6 +23,7 @@ from services.feedback.fhir.resources import (
     QUESTIONNAIRES,
     SESSION_AT_EXTENSION,
     THERAPIST_EXTENSION,
+    Answer,
     QuestionnaireResponse,
     Reference,
 )
@@ -124,12 +125,20 @@ def _answers(
         where = f"{QR}.item[{index}].answer[0]"
         if item.linkId == "comment":
             comment = answer.valueString if answer else None
-        elif answer is None or (answer.valueDecimal is None and answer.valueInteger is None):
-            problems.append((where, "needs a valueDecimal or valueInteger"))
+        elif answer is None or _number(answer) is None:
+            problems.append((where, "needs a valueDecimal, valueInteger or valueBoolean"))
         elif item.linkId in items:
             problems.append((f"{QR}.item[{index}].linkId", "repeated item"))
         else:
-            items[item.linkId] = (
-                answer.valueDecimal if answer.valueDecimal is not None else float(answer.valueInteger or 0)
-            )
+            items[item.linkId] = _number(answer)
     return items, comment
+
+
+def _number(answer: Answer) -> float | None:
+    if answer.valueDecimal is not None:
+        return answer.valueDecimal
+    if answer.valueInteger is not None:
+        return float(answer.valueInteger)
+    if answer.valueBoolean is not None:  # a yes/no question: psq's tension
+        return 1.0 if answer.valueBoolean else 0.0
+    return None

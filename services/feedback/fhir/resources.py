@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 BASE_URL = "https://alliance-platform.org/fhir"
-QUESTIONNAIRES = {f"{BASE_URL}/Questionnaire/{name}": name for name in ("srs", "ors", "wai_sr")}
+QUESTIONNAIRES = {f"{BASE_URL}/Questionnaire/{name}": name for name in ("srs", "ors", "wai_sr", "psq")}
 THERAPIST_EXTENSION = f"{BASE_URL}/StructureDefinition/therapist"
 SESSION_AT_EXTENSION = f"{BASE_URL}/StructureDefinition/session-at"
 FHIR_JSON = "application/fhir+json"
@@ -26,6 +26,7 @@ class Reference(Element):
 class Answer(Element):
     valueDecimal: float | None = None
     valueInteger: int | None = None
+    valueBoolean: bool | None = Field(default=None, description="A yes/no item: psq `tension` (true is 1).")
     valueString: str | None = Field(default=None, max_length=2000)
 
 

@@ -1,11 +1,16 @@
 """The client's web form behind a feedback link: GET shows it, POST publishes ``feedback.submitted``.
 
-Plain HTML forms, so it works without JavaScript. Answers: 400 for a link this service did not sign (or one
+An SRS form also asks the rupture report (``psq``, version 2) after the four sliders, in plain words: was there
+tension between us, and only after a "yes", how much it bothered the client and how far it was resolved. The
+report is optional; when given it is a second event of the same link.
+
+Plain HTML forms, so it works without JavaScript (the follow-ups are revealed by CSS alone). Answers: 400 for a link this service did not sign (or one
 altered), 410 for an expired link, 409 for a link already used (or being submitted this very moment), 422 for
 values out of range (the form again, with the problems), 503 when Kafka did not take it (nothing stored; the
 link stays usable).
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from services.feedback.event_store import EventStoreUnavailable, publish_one
+from services.feedback.event_store import EventStoreUnavailable, Publication, publish_all
 from services.feedback.links.tokens import FeedbackLink, LinkExpired, LinkSigner, LinkTampered
 from services.feedback.links.used import LinkBusy, LinkUsed, UsedLinks
 from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV1, derived_event_id
@@ -52,6 +57,17 @@ ITEM_TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 TITLES = {"srs": "How was today's session?", "ors": "How have you been doing this past week?"}
+# The rupture report's questions (our own wording of DOMAIN.md's items) and the words of each answer.
+REPORT_QUESTIONS = {
+    "tension": "Was there any tension, misunderstanding or disagreement between us in this session?",
+    "intensity": "How much did it bother you?",
+    "resolution": "How far was it resolved by the end of the session?",
+}
+REPORT_ANSWERS = {
+    "intensity": {1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Quite a bit", 5: "Very much"},
+    "resolution": {1: "Not at all", 2: "A little", 3: "Partly", 4: "Mostly", 5: "Completely"},
+}
+REPORT_FIELD = "psq_"  # the form's names of the report's items: psq_tension, psq_intensity, psq_resolution
 PROBLEM_PAGES = {
     LinkTampered: (
         status.HTTP_400_BAD_REQUEST,
@@ -96,40 +112,67 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
         return _problem_page(request, problem)
     spec = INSTRUMENTS[Instrument(link.instrument)]
     values = {item: str(fields.get(item, "")) for item in spec.items}
+    report = {item: str(fields.get(REPORT_FIELD + item, "")) for item in REPORT_QUESTIONS}
+    values.update({REPORT_FIELD + item: value for item, value in report.items() if value})
     comment = str(fields.get("comment", "")).strip()
+    problems: dict[str, str] = {}
+    ratings: list[FeedbackSubmittedV1] = []
     try:
-        data = _feedback(link, values, comment)
+        ratings.append(_feedback(link, link.instrument, spec.items, values, comment))
     except ValidationError as invalid:
-        problems = {str(error["loc"][-1]): error["msg"] for error in invalid.errors()}
+        problems.update({str(error["loc"][-1]): error["msg"] for error in invalid.errors()})
+    if link.instrument == "srs" and report["tension"]:
+        try:
+            ratings.append(_feedback(link, "psq", REPORT_QUESTIONS, _report_values(report), ""))
+        except ValidationError as invalid:
+            problems["your answers about tension between you"] = _report_problem(invalid)
+    if problems:
         return _form_page(request, link, values, problems, comment, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
-        await _submit_once(request, link, data)
+        await _submit_once(request, link, ratings)
     except (LinkUsed, LinkBusy, EventStoreUnavailable) as problem:
         return _problem_page(request, problem)
     return templates.TemplateResponse(request, "thanks.html", {"title": "Thank you"})
 
 
-async def _submit_once(request: Request, link: FeedbackLink, data: FeedbackSubmittedV1) -> None:
+async def _submit_once(request: Request, link: FeedbackLink, ratings: list[FeedbackSubmittedV1]) -> None:
+    """Publish the link's ratings (its instrument, then the rupture report if given) under ids derived from
+    the link, so a retry after a failure makes no second copy of the one that was stored."""
     used = _used(request)
     await used.claim(link)
-    event = FEEDBACK_SUBMITTED.envelope(
-        data,
-        clinic_id=link.clinic_id,
-        client_id=link.client_id,
-        source=f"/clinics/{link.clinic_id}/feedback-link",
-        event_id=derived_event_id("feedback-link", link.link_id),
-    )
+    events = [
+        FEEDBACK_SUBMITTED.envelope(
+            data,
+            clinic_id=link.clinic_id,
+            client_id=link.client_id,
+            source=f"/clinics/{link.clinic_id}/feedback-link",
+            event_id=derived_event_id("feedback-link", link.link_id, *_report_part(data)),
+        )
+        for data in ratings
+    ]
+    publications: list[Publication] = [(FEEDBACK_SUBMITTED, event) for event in events]
     try:
-        await publish_one(request.app.state.broker, FEEDBACK_SUBMITTED, event)
+        if not all(await publish_all(request.app.state.broker, publications)):
+            raise EventStoreUnavailable
     except BaseException:
         await used.release(link)
         raise
-    await used.mark_used(link, event.id)
+    await used.mark_used(link, events[0].id)
 
 
-def _feedback(link: FeedbackLink, values: dict[str, str], comment: str) -> FeedbackSubmittedV1:
+def _report_part(data: FeedbackSubmittedV1) -> tuple[str, ...]:
+    # The link's own rating keeps the id it always had; its rupture report gets one of its own.
+    return ("psq",) if data.instrument is Instrument.PSQ else ()
+
+
+def _feedback(
+    link: FeedbackLink, instrument: str, names: Iterable[str], values: dict[str, str], comment: str
+) -> FeedbackSubmittedV1:
     items: dict[str, Any] = {}
-    for item, raw in values.items():
+    for item in names:
+        raw = values.get(item, "")
+        if not raw and instrument == "psq":
+            continue  # a follow-up not answered: the contract says whether it was needed
         try:
             items[item] = float(raw)
         except ValueError:
@@ -140,13 +183,28 @@ def _feedback(link: FeedbackLink, values: dict[str, str], comment: str) -> Feedb
             "therapist_id": link.therapist_id,
             "client_id": link.client_id,
             "session_at": link.session_at,
-            "instrument": link.instrument,
+            "instrument": instrument,
             "respondent": "client",
             "items": items,
             "comment": comment or None,
             "submitted_at": datetime.now(UTC),
         }
     )
+
+
+def _report_values(report: dict[str, str]) -> dict[str, str]:
+    """The report as the contract reads it: a "no" drops any follow-up chosen before the client changed their
+    mind (the browser still sends them, only hidden)."""
+    if report["tension"] == "0":
+        return {"tension": "0"}
+    return report
+
+
+def _report_problem(invalid: ValidationError) -> str:
+    missing = [item for item in ("intensity", "resolution") if f"items.{item}: required" in str(invalid)]
+    if missing:
+        return "please also answer " + " and ".join(f'"{REPORT_QUESTIONS[item]}"' for item in missing)
+    return "please choose one of the answers given"
 
 
 def _form_page(
@@ -161,9 +219,17 @@ def _form_page(
         {"name": item, "label": label, "low": low, "high": high, "value": values.get(item) or "5"}
         for item, (label, low, high) in ITEM_TEXT[link.instrument].items()
     ]
+    report = None
+    if link.instrument == "srs":
+        report = {
+            "questions": REPORT_QUESTIONS,
+            "answers": REPORT_ANSWERS,
+            "chosen": {item: values.get(REPORT_FIELD + item, "") for item in REPORT_QUESTIONS},
+        }
     context = {
         "title": TITLES[link.instrument],
         "sliders": sliders,
+        "report": report,
         "problems": problems,
         "comment": comment,
         "action": request.url.path,

@@ -35,6 +35,7 @@ from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
 from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session
+from .recognition import Recognition
 from .severity import Severity, severity_of
 from .summary import ClientSummary, summarize
 from .thresholds import MARKER_TABLE_NUMBERS, Thresholds
@@ -75,6 +76,7 @@ __all__ = [
     "Marker",
     "MarkerCode",
     "MarkerFamily",
+    "Recognition",
     "ResolutionHow",
     "Respondent",
     "RuptureEpisode",

@@ -17,7 +17,9 @@ yields the timeline as if events had arrived in order. Walking the sessions:
    repairs the episode when it has a client SRS total ≥ cutoff and ≥ the usual from before the episode (its
    mean) − repair margin (no earlier total: the cutoff alone) and no marker. ``sessions_to_repair`` is
    ``sessions_since_opening`` at that session: the sessions after the opening one up to and including the
-   repairing one (a V-episode repaired at the very next session took 1).
+   repairing one (a V-episode repaired at the very next session took 1). A session without a client SRS
+   repairs an episode the client's rupture report opened when it has no marker and the client's report says
+   no tension (a clinic that does not use SRS).
 5. Otherwise its markers join and the severity becomes the higher of the two (it never falls). The episode
    settles (rule 3) when this session has a client SRS and the episode's latest ``settle_after_calm`` sessions
    with a client SRS carry no medium or high marker: the strain has passed without the client coming back to
@@ -48,8 +50,9 @@ from .baseline import shown
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
 from .facts import AttendanceRecorded, Fact, FeedbackRecorded
 from .history import Session
-from .markers import ALLIANCE_FAMILIES, Marker, MarkerFamily
+from .markers import ALLIANCE_FAMILIES, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session
+from .recognition import Recognition
 from .severity import Severity
 from .thresholds import Thresholds
 from .usual import Usual
@@ -77,10 +80,18 @@ class RuptureEpisode:
     sessions_since_opening: int
     resolution: RuptureResolved | None
     acknowledgement: Acknowledgement | None
+    client_reported: bool = False  # a reported_rupture among its markers
+    therapist_reported: bool = False  # the therapist's report of tension in one of its sessions
 
     @property
     def is_open(self) -> bool:
         return self.resolution is None
+
+    @property
+    def recognition(self) -> Recognition:
+        return Recognition.of(
+            self.client_reported, self.therapist_reported or self.acknowledgement is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,17 @@ class _Draft:
     sessions_since_opening: int = 0
     stale: bool = False
     resolution: RuptureResolved | None = None
+    therapist_reported: bool = False
+
+    @property
+    def client_reported(self) -> bool:
+        return any(marker.code is MarkerCode.REPORTED_RUPTURE for marker in self.markers)
+
+    def note_reports(self, marked: MarkedSession) -> None:
+        report = marked.session.therapist_psq
+        self.therapist_reported = self.therapist_reported or (
+            report is not None and report.get("tension") == 1
+        )
 
 
 @dataclass
@@ -180,6 +202,7 @@ class _TimelineBuilder:
             return
         if marked.session.counts:
             episode.sessions_since_opening += 1
+        episode.note_reports(marked)
         if self._repairs(episode, marked):
             self._close(episode, self._resolved(episode, marked, ResolutionHow.REPAIRED))
             return
@@ -239,6 +262,8 @@ class _TimelineBuilder:
                 sessions_since_opening=draft.sessions_since_opening,
                 resolution=draft.resolution,
                 acknowledgement=earliest.get(draft.episode_id),
+                client_reported=draft.client_reported,
+                therapist_reported=draft.therapist_reported,
             )
             for draft in self.drafts
         )
@@ -257,13 +282,20 @@ class _TimelineBuilder:
             markers=list(marked.markers),
             calm_run=1 if marked.srs_total is not None and marked.is_calm else 0,
         )
+        episode.note_reports(marked)
         self.drafts.append(episode)
         if episode.severity >= self.thresholds.alert_threshold:
             self._alert(episode, marked, Severity.NONE, stale=False)
 
     def _repairs(self, episode: _Draft, marked: MarkedSession) -> bool:
         total = marked.srs_total
-        if total is None or marked.markers or not marked.session.counts or total < self.thresholds.srs_cutoff:
+        if marked.markers or not marked.session.counts:
+            return False
+        if total is None:  # without SRS, an episode the client reported ends with a report of no tension
+            report = marked.session.client_psq
+            opened_by_report = any(m.code is MarkerCode.REPORTED_RUPTURE for m in episode.opening.markers)
+            return opened_by_report and report is not None and report.get("tension") == 0
+        if total < self.thresholds.srs_cutoff:
             return False
         floor = episode.usual_before.mean
         return floor is None or Fraction(total) >= floor - Fraction(self.thresholds.repair_margin)
@@ -283,6 +315,7 @@ class _TimelineBuilder:
                 srs_total=marked.srs_total,
                 baseline=marked.baseline,
                 stale=stale,
+                recognition=Recognition.of(episode.client_reported, episode.therapist_reported),
             )
         )
 
@@ -306,13 +339,22 @@ class _TimelineBuilder:
 
 
 def _opening_event_id(marked: MarkedSession) -> str:
-    family = marked.markers[0].family
+    first = marked.markers[0]
     facts = marked.session.facts  # in recording order
-    relevant = [fact for fact in facts if _rests_on(family, fact)]
+    relevant = [fact for fact in facts if _rests_on(first, fact)]
     return (relevant or list(facts))[0].event_id
 
 
-def _rests_on(family: MarkerFamily, fact: Fact) -> bool:
+def _rests_on(marker: Marker, fact: Fact) -> bool:
+    """Whether ``fact`` is one of those ``marker``'s rule read."""
+    if marker.code in _READS_REPORTS:
+        respondent = _READS_REPORTS[marker.code]
+        return (
+            isinstance(fact, FeedbackRecorded)
+            and fact.instrument is Instrument.PSQ
+            and (respondent is None or fact.respondent is respondent)
+        )
+    family = marker.family
     if family in ALLIANCE_FAMILIES or family is MarkerFamily.OUTCOME:
         instrument = Instrument.ORS if family is MarkerFamily.OUTCOME else Instrument.SRS
         return (
@@ -321,3 +363,11 @@ def _rests_on(family: MarkerFamily, fact: Fact) -> bool:
             and fact.respondent is Respondent.CLIENT
         )
     return isinstance(fact, AttendanceRecorded)
+
+
+# The markers read from rupture reports, and whose report (None: either side's).
+_READS_REPORTS: dict[MarkerCode, Respondent | None] = {
+    MarkerCode.REPORTED_RUPTURE: Respondent.CLIENT,
+    MarkerCode.UNRECOGNISED_RUPTURE: None,
+    MarkerCode.THERAPIST_REPORTED_RUPTURE: Respondent.THERAPIST,
+}

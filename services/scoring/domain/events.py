@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import Enum
 
 from .markers import Marker
+from .recognition import Recognition
 from .severity import Severity
 
 _EVENTS_NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b7a-9d0e-2a4b6c8d0e1f")
@@ -30,6 +31,7 @@ class RuptureSuspected:
     ``markers`` are those of that session (empty for a stale escalation at a session without markers);
     ``srs_total`` its client SRS total and ``baseline`` the mean of the last ≤5 earlier totals.
     ``stale`` marks the escalation of an episode left open too long: it also goes to the supervisor.
+    ``recognition``: who had reported the tension by that session (an acknowledgement comes after an alert).
     """
 
     clinic_id: str
@@ -44,6 +46,7 @@ class RuptureSuspected:
     srs_total: Decimal | None
     baseline: Decimal | None
     stale: bool
+    recognition: Recognition = Recognition.NEITHER
 
     @property
     def event_id(self) -> str:

@@ -57,6 +57,19 @@ class Session:
         return self.scores(Instrument.ORS, Respondent.CLIENT)
 
     @property
+    def client_psq(self) -> Scores | None:
+        return self.scores(Instrument.PSQ, Respondent.CLIENT)
+
+    @property
+    def therapist_psq(self) -> Scores | None:
+        return self.scores(Instrument.PSQ, Respondent.THERAPIST)
+
+    @property
+    def has_client_feedback(self) -> bool:
+        """The client rated the session: an SRS, or a rupture report (what missing_feedback looks for)."""
+        return self.client_srs is not None or self.client_psq is not None
+
+    @property
     def presumed_held(self) -> bool:
         return self.attendance is None or self.attendance.took_place
 

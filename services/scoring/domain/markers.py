@@ -18,6 +18,8 @@ class MarkerFamily(Enum):
     OUTCOME = "outcome"
     BEHAVIOUR = "behaviour"
     PERSPECTIVE = "perspective"
+    REPORT = "report"  # version 2: a respondent said in plain terms that there was tension
+    AGREEMENT = "agreement"  # version 2: the client's answer to the therapist's next steps
 
 
 class MarkerCode(Enum):
@@ -30,6 +32,9 @@ class MarkerCode(Enum):
     ATTENDANCE = "attendance"
     MISSING_FEEDBACK = "missing_feedback"
     BLINDSPOT = "blindspot"
+    REPORTED_RUPTURE = "reported_rupture"
+    UNRECOGNISED_RUPTURE = "unrecognised_rupture"
+    THERAPIST_REPORTED_RUPTURE = "therapist_reported_rupture"
 
 
 MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
@@ -42,6 +47,10 @@ MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
     MarkerCode.ATTENDANCE: (MarkerFamily.BEHAVIOUR, Severity.MEDIUM),
     MarkerCode.MISSING_FEEDBACK: (MarkerFamily.BEHAVIOUR, Severity.LOW),
     MarkerCode.BLINDSPOT: (MarkerFamily.PERSPECTIVE, Severity.MEDIUM),
+    # Graded by the report itself (high, medium or low: see ``marking``); medium is its table's middle level.
+    MarkerCode.REPORTED_RUPTURE: (MarkerFamily.REPORT, Severity.MEDIUM),
+    MarkerCode.UNRECOGNISED_RUPTURE: (MarkerFamily.PERSPECTIVE, Severity.MEDIUM),
+    MarkerCode.THERAPIST_REPORTED_RUPTURE: (MarkerFamily.REPORT, Severity.LOW),
 }
 
 # Markers read from the alliance ratings themselves (SRS); the attendance rule looks back for these.
@@ -56,10 +65,14 @@ class Marker:
     8.0; drop_from_last, drop_from_baseline, steep_drop: T vs the bound it fell to or below, e.g. T(n-1) - 1.0;
     ors_deterioration: ORS total vs first ORS - 5; blindspot: the therapist-minus-client gap vs 5) or session
     counts (attendance: sessions since the alliance marker, or length of the absence run, vs the window or run;
-    missing_feedback: length of the run vs the run threshold).
+    missing_feedback: length of the run vs the run threshold) or rupture reports on their 1–5 scales
+    (reported_rupture: the client's resolution vs the resolution bound of the level it reached;
+    unrecognised_rupture: the therapist's tension 0 vs 1, or the therapist-minus-client resolution gap vs its
+    bound; therapist_reported_rupture: the therapist's intensity vs 1).
 
     ``case_level``: version 2.1's case-sensitive score markers (below_cutoff, item_low) are low for a client
-    whose own usual sits below the cutoff; the table's level stands otherwise.
+    whose own usual sits below the cutoff, and a client's rupture report is graded by its intensity and
+    resolution; the table's level stands otherwise.
     """
 
     code: MarkerCode

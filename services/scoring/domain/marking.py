@@ -4,7 +4,8 @@
 totals outside rupture episodes, which only the episode walk in ``episodes`` knows; so a whole history is
 marked by that walk, ``assess_client``). Which session a marker belongs to: always the session at which its rule fires, i.e. the session
 whose data completes the pattern. SRS/ORS markers sit on the rated session; ``attendance`` on the no_show or
-late_cancel session; ``missing_feedback`` on the attended session that completes the run without client SRS
+late_cancel session; ``missing_feedback`` on the attended session that completes the run without client SRS (or, version 2, a
+client rupture report: a clinic that asks for reports and not SRS still hears from the client)
 (and on every further one while the run lasts).
 
 Definitions where DOMAIN.md leaves room:
@@ -17,6 +18,10 @@ Definitions where DOMAIN.md leaves room:
 - ``steep_drop`` fires once per session; its threshold is T(n−1) − 5.0 when the drop rule holds, else the
   floor 30.
 - ``item_low`` fires once per low item, each with the item's dimension.
+- Rupture reports (``psq``, version 2) are read within their session alone: ``reported_rupture`` from the
+  client's report, ``unrecognised_rupture`` once the therapist's report of the same session is there too, and
+  ``therapist_reported_rupture`` while the client has not reported tension (no report, or one saying none).
+  Whichever report arrives first, the session's markers are those of both once both are known.
 - T(n−1) (``drop_from_last``, ``steep_drop``) is the previous total whether or not it was inside an episode:
   those rules are about the change from one session to the next. ``drop_from_baseline`` and the level of the
   score markers read the usual (version 2.1, rules 1 and 2).
@@ -82,6 +87,7 @@ def mark_session(
     markers: list[Marker] = []
     if srs is not None:
         markers.extend(_srs_markers(srs, previous, usual, thresholds))
+    markers.extend(_report_markers(session.client_psq, session.therapist_psq, thresholds))
     markers.extend(_ors_markers(session, earlier, thresholds))
     if session.counts:
         markers.extend(_attendance_markers(session, counted, thresholds))
@@ -120,6 +126,34 @@ def _srs_markers(srs: Scores, previous: Decimal | None, usual: Usual, t: Thresho
         yield Marker(MarkerCode.STEEP_DROP, total, t.steep_floor)
 
 
+def _report_markers(client: Scores | None, therapist: Scores | None, t: Thresholds) -> Iterator[Marker]:
+    client_tension = client is not None and client.get("tension") == 1
+    if client is not None and client_tension:
+        intensity, resolution = client.value("intensity"), client.value("resolution")
+        if intensity >= t.report_high_intensity and resolution <= t.report_high_resolution:
+            yield Marker(
+                MarkerCode.REPORTED_RUPTURE, resolution, t.report_high_resolution, None, Severity.HIGH
+            )
+        elif resolution <= t.report_medium_resolution:
+            yield Marker(
+                MarkerCode.REPORTED_RUPTURE, resolution, t.report_medium_resolution, None, Severity.MEDIUM
+            )
+        else:  # resolved within the session
+            yield Marker(
+                MarkerCode.REPORTED_RUPTURE, resolution, t.report_medium_resolution, None, Severity.LOW
+            )
+    if therapist is None:
+        return
+    if client is not None and client_tension:
+        therapist_resolution = therapist.get("resolution")
+        if therapist_resolution is None:  # the therapist saw no tension
+            yield Marker(MarkerCode.UNRECOGNISED_RUPTURE, therapist.value("tension"), Decimal(1))
+        elif (gap := therapist_resolution - client.value("resolution")) >= t.unrecognised_resolution_gap:
+            yield Marker(MarkerCode.UNRECOGNISED_RUPTURE, gap, t.unrecognised_resolution_gap)
+    elif therapist.get("tension") == 1:
+        yield Marker(MarkerCode.THERAPIST_REPORTED_RUPTURE, therapist.value("intensity"), Decimal(1))
+
+
 def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
     ors = session.client_ors
     first = next((m.session.client_ors for m in earlier if m.session.client_ors is not None), None)
@@ -151,9 +185,9 @@ def _attendance_markers(
 def _missing_feedback_markers(
     session: Session, counted: Sequence[MarkedSession], t: Thresholds
 ) -> Iterator[Marker]:
-    if not session.presumed_held or session.client_srs is not None:
+    if not session.presumed_held or session.has_client_feedback:
         return
-    run = 1 + _run_length(counted, lambda m: m.session.presumed_held and m.session.client_srs is None)
+    run = 1 + _run_length(counted, lambda m: m.session.presumed_held and not m.session.has_client_feedback)
     if run >= t.missing_feedback_run:
         yield Marker(MarkerCode.MISSING_FEEDBACK, Decimal(run), Decimal(t.missing_feedback_run))
 

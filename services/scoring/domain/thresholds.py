@@ -11,7 +11,8 @@ from typing import Any
 from .errors import InvalidThresholds
 from .severity import Severity
 
-# Score thresholds live on the 0–40 total scale or the 0–10 item scale; counts are numbers of sessions.
+# Score thresholds live on the 0–40 total scale, the 0–10 item scale or a rupture report's 1–5 scales; counts
+# are numbers of sessions.
 _SCORE_CEILINGS: Mapping[str, Decimal] = {
     "srs_cutoff": Decimal(40),
     "item_low": Decimal(10),
@@ -23,6 +24,10 @@ _SCORE_CEILINGS: Mapping[str, Decimal] = {
     "ors_deterioration": Decimal(40),
     "blindspot_gap": Decimal(40),
     "repair_margin": Decimal(40),
+    "report_high_intensity": Decimal(5),
+    "report_high_resolution": Decimal(5),
+    "report_medium_resolution": Decimal(5),
+    "unrecognised_resolution_gap": Decimal(4),
 }
 _COUNT_MINIMUMS: Mapping[str, int] = {
     "baseline_window": 2,
@@ -66,6 +71,12 @@ class Thresholds:
     baseline_established_after: int = 3  # SRS totals outside episodes before the client's usual counts
     repair_margin: Decimal = Decimal("1.0")  # repair: T >= mean(totals before episode) - this
     push_horizon_days: int = 14  # an alert about a session older than this when announced is not pushed
+    # reported_rupture (version 2): high if intensity >= this and resolution <= the next; medium if
+    # resolution <= the one after; low otherwise (resolved within the session).
+    report_high_intensity: Decimal = Decimal("4")
+    report_high_resolution: Decimal = Decimal("2")
+    report_medium_resolution: Decimal = Decimal("3")
+    unrecognised_resolution_gap: Decimal = Decimal("2")  # therapist's resolution - client's >= this
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}

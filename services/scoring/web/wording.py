@@ -2,6 +2,7 @@
 (repaired and settled are not the same), why one is stale, and which came from imported history."""
 
 from services.scoring.views import AlertView, EpisodeView, MarkerView, ResolutionView
+from shared.recognition import RECOGNITION_WORDS
 
 SCORE_MARKERS = frozenset({"below_cutoff", "item_low"})
 
@@ -32,6 +33,16 @@ def marker_words(marker: MarkerView) -> str:
             text = f"{marker.value:.0f} attended sessions in a row without the client's SRS"
         case "blindspot":
             text = f"the therapist rated the session {seen} points above the client"
+        case "reported_rupture":
+            text = f"the client reported tension between you, resolved {marker.value:.0f} of 5 by the session's end"
+        case "unrecognised_rupture":
+            text = (
+                "the client reported tension the therapist did not"
+                if marker.value == 0
+                else f"the therapist rated the tension {marker.value:.0f} points more resolved than the client"
+            )
+        case "therapist_reported_rupture":
+            text = "the therapist reported tension the client did not"
         case _:
             text = f"{marker.code} ({seen} against {bound})"
     if marker.code in SCORE_MARKERS and marker.level == "low":
@@ -69,6 +80,10 @@ def stale_words(episode: EpisodeView) -> str:
     return f"still open after {n} session{'' if n == 1 else 's'} and still hurting"
 
 
+def recognition_words(episode: EpisodeView) -> str:
+    return RECOGNITION_WORDS[episode.recognised_by]
+
+
 HISTORY_WORDS = (
     "from imported history: its first alert was about a session older than the clinic's push horizon, "
     "so it was recorded and shown, not e-mailed"
@@ -86,5 +101,6 @@ FILTERS = {
     "resolution_words": resolution_words,
     "how_words": how_words,
     "stale_words": stale_words,
+    "recognition_words": recognition_words,
     "alert_words": alert_words,
 }

@@ -76,6 +76,36 @@ async def test_an_ors_by_the_client(intake: Intake, unique: str) -> None:
     assert (await submitted(intake, answer.json()["id"])).data.instrument.value == "ors"
 
 
+PSQ = "https://alliance-platform.org/fhir/Questionnaire/psq"
+
+
+async def test_a_rupture_report_with_a_yes_no_tension_and_its_follow_ups(intake: Intake, unique: str) -> None:
+    body = questionnaire_response(
+        f"c-{unique}",
+        questionnaire=PSQ,
+        item=[
+            {"linkId": "tension", "answer": [{"valueBoolean": True}]},
+            {"linkId": "intensity", "answer": [{"valueInteger": 4}]},
+            {"linkId": "resolution", "answer": [{"valueInteger": 2}]},
+        ],
+    )
+    answer = await intake.http.post(PATH, json=body, headers=intake.auth)
+    assert answer.status_code == 202, answer.text
+    data = (await submitted(intake, answer.json()["id"])).data
+    assert (data.instrument.value, data.respondent.value) == ("psq", "client")
+    assert data.items == {"tension": 1.0, "intensity": 4.0, "resolution": 2.0}
+
+
+async def test_a_rupture_report_of_tension_without_its_follow_ups_is_refused_by_name(intake: Intake) -> None:
+    body = questionnaire_response(
+        "c-1", questionnaire=PSQ, item=[{"linkId": "tension", "answer": [{"valueBoolean": True}]}]
+    )
+    answer = await intake.http.post(PATH, json=body, headers=intake.auth)
+    assert answer.status_code == 422, answer.text
+    diagnostics = " ".join(issue.get("diagnostics", "") for issue in answer.json()["issue"])
+    assert "items.intensity: required when tension is 1" in diagnostics
+
+
 @pytest.mark.parametrize(
     ("changes", "expression"),
     [

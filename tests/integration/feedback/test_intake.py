@@ -138,3 +138,42 @@ async def publish_revocation(intake: Intake) -> None:
         await publish_key(broker, intake.clinic_id, intake.api_key, frozenset({Scope.INGEST}), revoked=True)
     finally:
         await broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("items", "words"),
+    [
+        ({"tension": 1}, "items.intensity: required when tension is 1"),
+        (
+            {"tension": 0, "intensity": 4, "resolution": 2},
+            "items.intensity: must be absent when tension is 0",
+        ),
+    ],
+    ids=["tension-without-intensity", "intensity-without-tension"],
+)
+async def test_an_inconsistent_rupture_report_gets_422_saying_why(
+    intake: Intake, unique: str, items: dict[str, Any], words: str
+) -> None:
+    answer = await intake.http.post(
+        "/v1/feedback",
+        json=feedback(f"c-{unique}", instrument="psq", respondent="therapist", items=items),
+        headers={"Authorization": f"Bearer {intake.api_key}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert words in json.dumps(answer.json()["detail"])
+
+
+async def test_a_rupture_report_is_accepted(intake: Intake, unique: str) -> None:
+    body = feedback(f"c-{unique}", instrument="psq", items={"tension": 1, "intensity": 4, "resolution": 2})
+    answer = await intake.http.post(
+        "/v1/feedback", json=body, headers={"Authorization": f"Bearer {intake.api_key}"}
+    )
+    assert answer.status_code == 202, answer.text
+    records = await records_matching(
+        intake.kafka_bootstrap,
+        topics.CLIENT_EVENTS.name,
+        lambda r: json.loads(r.value)["id"] == answer.json()["id"],
+        expected=1,
+    )
+    event = FEEDBACK_SUBMITTED.decode(records[0].value)
+    assert (event.data.instrument.value, event.data.items["intensity"]) == ("psq", 4.0)

@@ -26,7 +26,7 @@ from shared.contracts import (
     RUPTURE_SUSPECTED,
     MarkerV1,
     RuptureAcknowledgedV1,
-    RuptureSuspectedV2,
+    RuptureSuspectedV3,
     Severity,
     encode,
 )
@@ -106,8 +106,8 @@ def rupture(
     therapist_id: str = "t-1",
     stale: bool = False,
     from_history: bool = False,
-) -> RuptureSuspectedV2:
-    return RuptureSuspectedV2(
+) -> RuptureSuspectedV3:
+    return RuptureSuspectedV3(
         rupture_id=rupture_id or f"r-{client_id}",
         therapist_id=therapist_id,
         client_id=client_id,
@@ -136,7 +136,7 @@ def rupture(
 class Publisher:
     producer: AIOKafkaProducer
 
-    async def rupture(self, clinic_id: str, data: RuptureSuspectedV2, event_id: str | None = None) -> str:
+    async def rupture(self, clinic_id: str, data: RuptureSuspectedV3, event_id: str | None = None) -> str:
         event = RUPTURE_SUSPECTED.envelope(
             data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
         )

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notify.wording import describe
-from shared.contracts import MarkerV1, RuptureSuspectedV2
+from services.notify.wording import describe, recognition_of
+from shared.contracts import MarkerV1, RuptureSuspectedV3
 from shared.contracts.events import Severity
 
-RUPTURE = RuptureSuspectedV2(
+RUPTURE = RuptureSuspectedV3(
     rupture_id="r-1",
     therapist_id="t-1",
     client_id="c-1",
@@ -29,3 +29,47 @@ def test_a_score_marker_at_the_clients_usual_says_so(code: str, level: Severity,
     words = describe(marker, RUPTURE)
     assert ("as usual for this client" in words) is usual
     assert "below" in words
+
+
+REPORT_WORDS = [
+    pytest.param("reported_rupture", "report", Severity.HIGH, 2.0, "hardly resolved", id="reported-high"),
+    pytest.param("reported_rupture", "report", Severity.LOW, 4.0, "mostly resolved", id="reported-low"),
+    pytest.param(
+        "unrecognised_rupture",
+        "perspective",
+        Severity.MEDIUM,
+        0.0,
+        "tension the therapist did not",
+        id="unseen",
+    ),
+    pytest.param(
+        "unrecognised_rupture", "perspective", Severity.MEDIUM, 2.0, "2 points more resolved", id="gap"
+    ),
+    pytest.param(
+        "therapist_reported_rupture", "report", Severity.LOW, 3.0, "the client did not report", id="therapist"
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "family", "level", "value", "words"), REPORT_WORDS)
+def test_rupture_report_markers_in_plain_words(
+    code: str, family: str, level: Severity, value: float, words: str
+) -> None:
+    marker = MarkerV1(code=code, family=family, level=level, value=value, threshold=1.0)
+    described = describe(marker, RUPTURE)
+    assert words in described
+    assert code not in described  # a sentence, not the code
+
+
+@pytest.mark.parametrize(
+    ("recognised_by", "words"),
+    [
+        ("client", "client reported tension the therapist did not"),
+        ("therapist", "therapist reported tension the client did not"),
+        ("both", "Recognised by both"),
+        ("neither", "only the ratings show it"),
+    ],
+)
+def test_the_alert_says_who_recognised_the_rupture(recognised_by: str, words: str) -> None:
+    rupture = RUPTURE.model_copy(update={"recognised_by": recognised_by})
+    assert words in recognition_of(rupture)

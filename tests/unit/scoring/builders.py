@@ -2,8 +2,9 @@
 
 A session is written as ``+``-joined tokens, the n-th spec being session n (``s01``, ``s02`` ... one week apart):
 ``38`` or ``srs=38`` client SRS total (split evenly over the items), ``srs=7.9/10/10/10`` client SRS items,
-``tsrs=41`` therapist SRS, ``ors=30`` client ORS, ``tors=30`` therapist ORS, and an attendance kind
-(``attended``, ``late``, ``no_show``, ``late_cancel``, ``cancelled``).
+``tsrs=41`` therapist SRS, ``ors=30`` client ORS, ``tors=30`` therapist ORS, ``psq=0`` the client's rupture
+report of no tension and ``psq=4/2`` of tension with intensity 4 and resolution 2 (``tpsq=...`` the
+therapist's), and an attendance kind (``attended``, ``late``, ``no_show``, ``late_cancel``, ``cancelled``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,17 @@ def ors(n: int, total: str, respondent: Respondent = Respondent.CLIENT) -> Feedb
     return feedback(n, Instrument.ORS, even_items(total, Instrument.ORS), respondent)
 
 
+def psq(
+    n: int, report: str, respondent: Respondent = Respondent.CLIENT, *, submitted_at: datetime | None = None
+) -> FeedbackRecorded:
+    """A rupture report: ``0`` (no tension) or ``intensity/resolution`` (tension)."""
+    items: dict[str, object] = {"tension": 0}
+    if report != "0":
+        intensity, resolution = report.split("/")
+        items = {"tension": 1, "intensity": int(intensity), "resolution": int(resolution)}
+    return feedback(n, Instrument.PSQ, items, respondent, submitted_at=submitted_at)
+
+
 def attendance(
     n: int,
     kind: Attendance,
@@ -131,6 +143,10 @@ def facts_for(n: int, spec: str) -> list[Fact]:
                 facts.append(ors(n, value))
             case "tors":
                 facts.append(ors(n, value, Respondent.THERAPIST))
+            case "psq":
+                facts.append(psq(n, value))
+            case "tpsq":
+                facts.append(psq(n, value, Respondent.THERAPIST))
             case _:
                 facts.append(attendance(n, Attendance(name)))
     return facts

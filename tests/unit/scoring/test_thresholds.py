@@ -25,6 +25,11 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "push_horizon_days": 14,
     "settle_after_calm": 2,
     "baseline_established_after": 3,
+    # DOMAIN.md's version 2 levels of reported_rupture and unrecognised_rupture, unchanged
+    "report_high_intensity": Decimal(4),
+    "report_high_resolution": Decimal(2),
+    "report_medium_resolution": Decimal(3),
+    "unrecognised_resolution_gap": Decimal(2),
 }
 
 
