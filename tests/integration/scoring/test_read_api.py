@@ -89,6 +89,9 @@ async def test_alliance_caseload_summary_isolation_and_audit(
         "repair_rate": 1.0,
         "settle_rate": 0.0,
         "median_sessions_to_repair": 1.0,
+        "episodes": 2,  # none reported by either side: none recognised by both
+        "recognised_by_both_count": 0,
+        "recognised_by_both_share": 0.0,
         "clients_by_severity": {"none": 1, "low": 0, "medium": 0, "high": 1},
         "alert_window_days": 90,
         "client_sessions": 6,
@@ -163,6 +166,9 @@ async def test_settled_apart_from_repaired_imported_history_apart_from_news_and_
         "repair_rate": 0.5,
         "settle_rate": 0.5,
         "median_sessions_to_repair": 1.0,
+        "episodes": 3,  # none reported by either side: none recognised by both
+        "recognised_by_both_count": 0,
+        "recognised_by_both_share": 0.0,
         "clients_by_severity": {"none": 2, "low": 0, "medium": 0, "high": 1},
         "alert_window_days": 90,
         "client_sessions": 15,
