@@ -43,6 +43,7 @@ class DriveReport:
     rejected: dict[str, str] = field(default_factory=dict)  # item id -> reason
     retries: int = 0
     seconds: float = 0.0  # the sending window: from the first request until the last item was answered
+    started: float = 0.0  # time.monotonic() of the first request
     answers: Counter[int] = field(default_factory=Counter)  # HTTP status -> answers seen, retries included
     transport_errors: int = 0  # attempts that got no HTTP answer (refused, reset, timed out)
     accepted_in_batches: int = 0  # items a batch answer listed as accepted
@@ -64,12 +65,20 @@ class DriveReport:
         """Accepted items per second over the sending window."""
         return len(self.accepted) / self.seconds if self.seconds > 0 else 0.0
 
+    def accepted_per(self, step: float = 10.0) -> list[int]:
+        """Items accepted in each ``step`` seconds of the sending window: where a fault held the load back."""
+        buckets = [0] * (int(self.seconds // step) + 1)
+        for at in self.accepted_at.values():
+            buckets[min(int((at - self.started) // step), len(buckets) - 1)] += 1
+        return buckets
+
     def summary(self) -> str:
         return (
             f"{len(self.accepted)} accepted, {len(self.rejected)} rejected in {self.seconds:.1f} s "
             f"({self.achieved_rate:.1f}/s); {self.acknowledged} acknowledged, {self.unavailable} answered 503, "
             f"{self.retries} retries, {self.transport_errors} without an answer; "
-            f"driver CPU {self.cpu_seconds:.1f} s"
+            f"driver CPU {self.cpu_seconds:.1f} s; accepted per 10 s: "
+            + " ".join(str(count) for count in self.accepted_per())
         )
 
 
@@ -95,6 +104,7 @@ async def drive(
     lanes: dict[tuple[str, str], asyncio.Queue[StreamItem | None]] = {}
     workers: list[asyncio.Task[None]] = []
     started, cpu_started = time.monotonic(), time.process_time()
+    report.started = started
 
     def progress() -> None:
         done = len(report.accepted) + len(report.rejected)

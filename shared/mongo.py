@@ -15,12 +15,15 @@ T = TypeVar("T")
 Document = dict[str, Any]
 
 
-def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+def connect(settings: ServiceSettings, timeout_ms: int | None = None) -> AsyncMongoClient[Document]:
     # A bounded socket timeout: an operation caught by a mongod restart fails (and is retried) within
     # seconds instead of waiting on a dead connection until the kernel gives up on it many minutes later.
     # Every write waits for a majority of the replica set (explicit, not the server's default, which an
     # arbiter or an older server changes): a write acknowledged by one member alone can be rolled back when
-    # another is elected. Reads see only what a majority has, for the same reason.
+    # another is elected. Reads see only what a majority has, for the same reason. ``timeout_ms`` bounds each
+    # operation as a whole, retries included (the driver's client-side operation timeout), for a caller that
+    # answers someone waiting.
+    options: dict[str, Any] = {"timeoutMS": timeout_ms} if timeout_ms is not None else {}
     return AsyncMongoClient(
         settings.mongodb_uri,
         tz_aware=True,
@@ -28,6 +31,7 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         socketTimeoutMS=30_000,
         w="majority",
         readConcernLevel="majority",
+        **options,
     )
 
 

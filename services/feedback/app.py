@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.feedback import api, batch
 from services.feedback.body_limit import BodyLimit
@@ -13,6 +15,7 @@ from services.feedback.event_store import intake_broker
 from services.feedback.fhir.routes import install_fhir_errors
 from services.feedback.fhir.routes import router as fhir_router
 from services.feedback.idempotency import IdempotencyStore
+from services.feedback.intake import RETRY_AFTER_SECONDS, STORAGE_UNAVAILABLE
 from services.feedback.links import form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
@@ -29,6 +32,17 @@ SERVICE = "feedback"
 log = logging.getLogger("alliance.feedback")
 
 
+async def storage_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 for a MongoDB that cannot be reached in time (an election, a cut-off primary); any other database
+    error is a bug and stays a 500."""
+    if isinstance(error, ConnectionFailure) or (isinstance(error, PyMongoError) and error.timeout):
+        log.warning("MongoDB unavailable: %s", type(error).__name__)
+        return JSONResponse(
+            {"detail": STORAGE_UNAVAILABLE}, status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
+        )
+    raise error
+
+
 def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
     configure_logging(SERVICE, settings.log_level)
@@ -38,7 +52,7 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
             "Anyone can forge them. Set FEEDBACK_LINK_SECRET before real clients get links."
         )
     broker = intake_broker(settings, SERVICE)
-    client = mongo.connect(settings)
+    client = mongo.connect(settings, timeout_ms=settings.mongodb_timeout_ms)
     database = mongo.database(client, settings)
     key_ring = KeyRing()
     follow_keys(broker, key_ring)
@@ -78,6 +92,7 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     app.state.link_signer = LinkSigner(settings.link_secret)
     app.add_middleware(BodyLimit)
     app.middleware("http")(count_refusals)
+    app.exception_handler(PyMongoError)(storage_unavailable)
     install_fhir_errors(app)
     for router in (api.router, batch.router, fhir_router, issue.router, form.router):
         app.include_router(router)

@@ -18,6 +18,10 @@ from shared.auth import ClinicPrincipal
 
 RETRY_AFTER_SECONDS = "5"
 UNAVAILABLE = "the event store is unavailable; nothing was stored"
+STORAGE_UNAVAILABLE = (
+    "the intake's database did not answer in time; retry with the same Idempotency-Key (an event already "
+    "stored keeps its id, and is not counted twice)"
+)
 Work = Callable[[EventIds], Awaitable[StoredAnswer]]
 
 

@@ -18,6 +18,16 @@ class FeedbackSettings(ServiceSettings):
         validation_alias=AliasChoices("FEEDBACK_PUBLISH_TIMEOUT_MS"),
         description="How long a write may wait for Kafka before the request is answered 503.",
     )
+    mongodb_timeout_ms: int = Field(
+        default=5000,
+        ge=500,
+        validation_alias=AliasChoices("FEEDBACK_MONGODB_TIMEOUT_MS"),
+        description=(
+            "How long one MongoDB operation of the intake (Idempotency-Key and link records) may take, retries "
+            "included, before the request is answered 503. A primary cut off from the others answers nothing "
+            "until it is replaced; without this bound a request waited for the socket timeout (30 s)."
+        ),
+    )
     rate_limit: str = Field(
         default="600/minute",
         validation_alias=AliasChoices("FEEDBACK_RATE_LIMIT"),

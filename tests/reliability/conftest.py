@@ -41,10 +41,12 @@ async def reliability(servers: Servers) -> AsyncIterator[Reliability]:
         yield Reliability(platform, webhook, mailbox, servers)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def cluster() -> AsyncIterator[Reliability]:
     """The platform on a cluster of its own: three Kafka nodes, a three-member replica set, and two replicas
-    each of scoring and notify (an upgrade restarts them one at a time, so production runs two)."""
+    each of scoring and notify (an upgrade restarts them one at a time, so production runs two). It lives for
+    one test module: kept for the session, its eleven idle processes (about a quarter of a core at rest) took
+    their share of two cores from every single-node scenario after it."""
     with fresh_local_stack(nodes=3) as stack:
         smtp_port = stack.service_port("scoring") + 123
         async with running_platform(stack, smtp_port) as (platform, webhook, mailbox):

@@ -424,3 +424,10 @@ async def test_a_keep_alive_connection_the_server_closed_while_idle_is_replaced_
     assert first.json() == second.json() == {"id": "g"}
     assert bodies == [b'{"n": 1}', b'{"n": 2}']
     assert client_ports[0] != client_ports[1]  # uvicorn did close the first connection
+
+
+def test_the_report_says_how_many_items_were_accepted_in_each_ten_seconds() -> None:
+    report = DriveReport(started=100.0, seconds=25.0)
+    report.accepted_at = {"a": 100.5, "b": 109.9, "c": 110.0, "d": 124.9, "e": 125.0}
+    assert report.accepted_per() == [2, 1, 2]  # the last item answered at the window's end counts in its last
+    assert "accepted per 10 s: 2 1 2" in report.summary()
