@@ -14,9 +14,12 @@ from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    NOTE_SHARED,
     SESSION_COMPLETED,
     EventKind,
     FeedbackSubmittedV1,
+    NoteAnsweredV1,
+    NoteSharedV1,
     SessionCompletedV1,
 )
 from shared.contracts.fields import Timestamp
@@ -32,6 +35,28 @@ class FeedbackRequest(FeedbackSubmittedV1):
     def to_event_data(self) -> FeedbackSubmittedV1:
         return FeedbackSubmittedV1.model_validate(
             {**self.model_dump(), "submitted_at": self.submitted_at or datetime.now(UTC)}
+        )
+
+
+class NoteRequest(NoteSharedV1):
+    """A note as systems send it: ``shared_at`` is set by the server when absent."""
+
+    shared_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
+
+    def to_event_data(self) -> NoteSharedV1:
+        return NoteSharedV1.model_validate(
+            {**self.model_dump(), "shared_at": self.shared_at or datetime.now(UTC)}
+        )
+
+
+class NoteAnswerRequest(NoteAnsweredV1):
+    """A client's answer as systems import it: ``answered_at`` is set by the server when absent."""
+
+    answered_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
+
+    def to_event_data(self) -> NoteAnsweredV1:
+        return NoteAnsweredV1.model_validate(
+            {**self.model_dump(), "answered_at": self.answered_at or datetime.now(UTC)}
         )
 
 
@@ -75,7 +100,7 @@ async def submit_session(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     responses=WRITE_ERRORS,
-    summary="Submit a rating (SRS, ORS or WAI-SR; by the client or the therapist)",
+    summary="Submit a rating (SRS, ORS, WAI-SR or a rupture report; by the client or the therapist)",
 )
 async def submit_feedback(
     body: Annotated[FeedbackRequest, Body(openapi_examples=examples.FEEDBACK)],
@@ -86,6 +111,28 @@ async def submit_feedback(
     data = body.to_event_data()
     return await answer_once(
         request, clinic, idempotency_key, lambda ids: _publish(request, FEEDBACK_SUBMITTED, data, ids)
+    )
+
+
+@router.post(
+    "/notes",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=WRITE_ERRORS,
+    summary="Share a note about a session with the client",
+)
+async def share_note(
+    body: Annotated[NoteRequest, Body(openapi_examples=examples.NOTES)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """What the therapist and client worked on and the next steps, for the client's own page, where the client
+    answers whether the next steps fit what they want from therapy. The text is sensitive: stored, shown to
+    the client and the clinic's readers, never logged, e-mailed or sent by webhook."""
+    data = body.to_event_data()
+    return await answer_once(
+        request, clinic, idempotency_key, lambda ids: _publish(request, NOTE_SHARED, data, ids)
     )
 
 

@@ -16,15 +16,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from services.feedback import examples
-from services.feedback.api import WRITE_ERRORS, FeedbackRequest
+from services.feedback.api import WRITE_ERRORS, FeedbackRequest, NoteAnswerRequest, NoteRequest
 from services.feedback.event_store import Publication, publish_all
 from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
 from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
-from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, SessionCompletedV1
+from shared.contracts import (
+    FEEDBACK_SUBMITTED,
+    NOTE_ANSWERED,
+    NOTE_SHARED,
+    SESSION_COMPLETED,
+    EventKind,
+    SessionCompletedV1,
+)
 
 MAX_ITEMS = 500
-KINDS = ("session.completed", "feedback.submitted")
+KINDS = ("session.completed", "feedback.submitted", "note.shared", "note.answered")
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
@@ -32,15 +39,36 @@ class SessionItem(BaseModel):
     type: Literal["session.completed"]
     data: SessionCompletedV1
 
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return SESSION_COMPLETED, self.data
+
 
 class FeedbackItem(BaseModel):
     type: Literal["feedback.submitted"]
     data: FeedbackRequest
 
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return FEEDBACK_SUBMITTED, self.data.to_event_data()
 
-ITEM = TypeAdapter[SessionItem | FeedbackItem](
-    Annotated[SessionItem | FeedbackItem, Field(discriminator="type")]
-)
+
+class NoteItem(BaseModel):
+    type: Literal["note.shared"]
+    data: NoteRequest
+
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return NOTE_SHARED, self.data.to_event_data()
+
+
+class NoteAnswerItem(BaseModel):
+    type: Literal["note.answered"]
+    data: NoteAnswerRequest
+
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return NOTE_ANSWERED, self.data.to_event_data()
+
+
+Item = SessionItem | FeedbackItem | NoteItem | NoteAnswerItem
+ITEM = TypeAdapter[Item](Annotated[Item, Field(discriminator="type")])
 
 
 class BatchRequest(BaseModel):
@@ -48,8 +76,10 @@ class BatchRequest(BaseModel):
         min_length=1,
         max_length=MAX_ITEMS,
         description=(
-            'Up to 500 items, each `{"type": "session.completed" | "feedback.submitted", "data": {...}}` '
-            "with `data` exactly as for POST /v1/sessions or POST /v1/feedback. Each is validated on its own."
+            'Up to 500 items, each `{"type": "session.completed" | "feedback.submitted" | "note.shared" | '
+            '"note.answered", "data": {...}}` with `data` exactly as for POST /v1/sessions, POST /v1/feedback '
+            "or POST /v1/notes (a client's answer to a note: note_id, session_id, therapist_id, client_id, "
+            "session_at, fit, comment). Each is validated on its own."
         ),
     )
 
@@ -116,23 +146,16 @@ async def _accept_batch(request: Request, items: list[dict[str, Any]], ids: Even
     return StoredAnswer(code, answer.model_dump(mode="json"))
 
 
-def _publication(item: SessionItem | FeedbackItem, ids: EventIds, index: int) -> Publication:
-    source = f"/clinics/{ids.clinic_id}/http-batch"
-    if isinstance(item, SessionItem):
-        return SESSION_COMPLETED, SESSION_COMPLETED.envelope(
-            item.data,
-            clinic_id=ids.clinic_id,
-            client_id=item.data.client_id,
-            source=source,
-            event_id=ids.for_item(index),
-        )
-    return FEEDBACK_SUBMITTED, FEEDBACK_SUBMITTED.envelope(
-        item.data.to_event_data(),
+def _publication(item: Item, ids: EventIds, index: int) -> Publication:
+    kind, data = item.event()
+    event = kind.envelope(
+        data,
         clinic_id=ids.clinic_id,
-        client_id=item.data.client_id,
-        source=source,
+        client_id=data.client_id,
+        source=f"/clinics/{ids.clinic_id}/http-batch",
         event_id=ids.for_item(index),
     )
+    return kind, event
 
 
 def _problems(invalid: ValidationError) -> list[ItemProblem]:

@@ -27,6 +27,22 @@ WAI_SR_BY_CLIENT = {
     "items": {f"q{i}": 4 for i in range(1, 13)},
     "comment": None,
 }
+PSQ_BY_CLIENT = {
+    **SRS_BY_CLIENT,
+    "instrument": "psq",
+    "items": {"tension": 1, "intensity": 4, "resolution": 2},
+    "comment": None,
+}
+PSQ_BY_THERAPIST = {**PSQ_BY_CLIENT, "respondent": "therapist", "items": {"tension": 0}}
+NOTE: dict[str, Any] = {
+    "note_id": "n-104",
+    "session_id": "s-104",
+    "therapist_id": "t-7",
+    "client_id": "c-311",
+    "session_at": "2026-11-20T10:00:00+00:00",
+    "text": "Today we looked at what happens when work gets busy. Next: try the short evening check-in twice "
+    "this week, and we start next session with how it went.",
+}
 SESSION: dict[str, Any] = {
     "session_id": "s-104",
     "therapist_id": "t-7",
@@ -47,7 +63,14 @@ FEEDBACK: dict[str, Example] = {
     "srs-therapist": Example(summary="SRS by the therapist", value=_without_none(SRS_BY_THERAPIST)),
     "ors-client": Example(summary="ORS by the client", value=_without_none(ORS_BY_CLIENT)),
     "wai-sr-client": Example(summary="WAI-SR by the client", value=_without_none(WAI_SR_BY_CLIENT)),
+    "psq-client": Example(
+        summary="Rupture report by the client: tension", value=_without_none(PSQ_BY_CLIENT)
+    ),
+    "psq-therapist": Example(
+        summary="Rupture report by the therapist: none", value=_without_none(PSQ_BY_THERAPIST)
+    ),
 }
+NOTES: dict[str, Example] = {"note": Example(summary="A note after session s-104", value=NOTE)}
 SESSIONS: dict[str, Example] = {
     "attended": Example(summary="An attended session", value=SESSION),
     "no-show": Example(

@@ -63,6 +63,14 @@ def describe(marker: MarkerV1, rupture: RuptureSuspectedV3) -> str:
             return f"The therapist rated the tension {value} points more resolved than the client did"
         case "therapist_reported_rupture":
             return "The therapist reported tension the client did not report"
+        case (
+            "next_steps_mismatch"
+        ):  # never the note's words or the client's comment: only that it did not fit
+            if marker.level.value == "low":
+                return (
+                    f"The client answered 'partly' to {value} shared notes in a row: do the next steps fit?"
+                )
+            return "The client answered that the next steps of a shared note do not fit what they want"
     return f"{marker.code}: {value} (threshold {bound})"
 
 

@@ -81,6 +81,11 @@ class ThresholdValues(BaseModel):
     report_medium_resolution: Number | None = Field(
         None, description="reported_rupture is medium when the client's resolution ≤ this, low above it."
     )
+    partly_notes_in_a_row: int | None = Field(
+        None,
+        description="next_steps_mismatch is low when the client answered 'partly' to this many shared notes in a "
+        "row ('no' to one is medium).",
+    )
     unrecognised_resolution_gap: Number | None = Field(
         None,
         description="unrecognised_rupture: the therapist's resolution exceeds the client's by ≥ this (or the "

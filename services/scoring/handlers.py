@@ -3,8 +3,9 @@
 One batch subscriber reads the inbound topics, so a poll's events are applied in one transaction
 (``ScoringService.apply_batch``); records it refuses are dead-lettered one by one:
 
-- ``client.events``: each client's session records and ratings, in the order they were produced (a record
-  of a type scoring does not read there is dead-lettered, reason ``contract``);
+- ``client.events``: each client's session records, ratings, shared notes and the client's answers to them,
+  in the order they were produced (a record of a type scoring does not read there is dead-lettered, reason
+  ``contract``);
 - ``rupture.acknowledged``: clinicians' acknowledgements;
 - deprecated for one release, ``session.completed`` and ``feedback.submitted``: what systems producing to
   Kafka directly still send there (the platform itself no longer writes to them).
@@ -18,6 +19,8 @@ from faststream.kafka import KafkaBroker
 from services.scoring.service import ScoringService
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    NOTE_ANSWERED,
+    NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     SESSION_COMPLETED,
     CloudEvent,
@@ -25,7 +28,7 @@ from shared.contracts import (
 )
 from shared.messaging import subscribe_batch
 
-CONSUMED = (SESSION_COMPLETED, FEEDBACK_SUBMITTED, RUPTURE_ACKNOWLEDGED)
+CONSUMED = (SESSION_COMPLETED, FEEDBACK_SUBMITTED, NOTE_SHARED, NOTE_ANSWERED, RUPTURE_ACKNOWLEDGED)
 
 
 def register(

@@ -1,7 +1,8 @@
 """The read model of one client, computed from its assessment once per change (never on a read)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Any
 
 from services.scoring import domain
 from services.scoring.views import (
@@ -11,11 +12,13 @@ from services.scoring.views import (
     ClientAlliance,
     EpisodeView,
     MarkerView,
+    NoteView,
     RatingView,
     ResolutionView,
     SessionView,
     SummaryView,
 )
+from shared.contracts import CloudEvent, NoteAnsweredV1, NoteSharedV1
 
 
 def alliance_view(
@@ -49,6 +52,37 @@ def alliance_view(
         past_episodes=[view for view in episodes if view.resolution is not None],
         sessions=[session_view(marked) for marked in assessment.sessions],
     )
+
+
+def note_views(events: Iterable[CloudEvent[Any]]) -> list[NoteView]:
+    """The shared notes with their latest answers, newest first. Read from the stored events: the texts never
+    enter the domain, whose rules read only whether and how a note was answered."""
+    notes: dict[str, NoteSharedV1] = {}
+    answers: dict[str, NoteAnsweredV1] = {}
+    for event in events:
+        data = event.data
+        if isinstance(data, NoteSharedV1):
+            notes[data.note_id] = data
+        elif isinstance(data, NoteAnsweredV1):
+            known = answers.get(data.note_id)
+            if known is None or known.answered_at <= data.answered_at:
+                answers[data.note_id] = data
+    views = []
+    for note in sorted(notes.values(), key=lambda n: (n.shared_at, n.note_id), reverse=True):
+        answer = answers.get(note.note_id)
+        views.append(
+            NoteView(
+                note_id=note.note_id,
+                session_id=note.session_id,
+                therapist_id=note.therapist_id,
+                shared_at=note.shared_at,
+                text=note.text,
+                fit=answer.fit.value if answer else None,
+                answered_at=answer.answered_at if answer else None,
+                comment=answer.comment if answer else None,
+            )
+        )
+    return views
 
 
 def episode_therapist(episode: domain.RuptureEpisode, assessment: domain.ClientAssessment) -> str:

@@ -50,6 +50,8 @@ from services.scoring.translate import acknowledgement_from, fact_from, manual_r
 from shared import mongo
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    NOTE_ANSWERED,
+    NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
@@ -64,6 +66,8 @@ from shared.messaging.subscription import InboundTopics
 KINDS: tuple[EventKind[Any], ...] = (
     SESSION_COMPLETED,
     FEEDBACK_SUBMITTED,
+    NOTE_SHARED,
+    NOTE_ANSWERED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
@@ -96,7 +100,7 @@ class Rebuild:
 
     def _add(self, event: CloudEvent[Any]) -> None:
         key = (event.clinicid, event.data.client_id)
-        if event.type.startswith(("org.alliance.session.", "org.alliance.feedback.")):
+        if event.type.startswith(("org.alliance.session.", "org.alliance.feedback.", "org.alliance.note.")):
             fact = fact_from(event)  # raises what the live consumer dead-lettered
             record = self._record(key)
             known = record.events.get(event.id)

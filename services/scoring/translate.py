@@ -17,6 +17,8 @@ from shared.contracts import (
     EventKind,
     FeedbackSubmittedV1,
     MarkerV1,
+    NoteAnsweredV1,
+    NoteSharedV1,
     RuptureAcknowledgedV1,
     RuptureResolvedV3,
     RuptureSuspectedV3,
@@ -60,6 +62,19 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
                 respondent=domain.parse_respondent(data.respondent.value),
                 scores=domain.validate_scores(data.instrument.value, data.items),
                 submitted_at=data.submitted_at,
+            )
+        if isinstance(data, NoteSharedV1 | NoteAnsweredV1):  # the words stay out: no rule reads them
+            note = {
+                "event_id": event.id,
+                "clinic_id": event.clinicid,
+                **data.model_dump(
+                    include={"client_id", "session_id", "therapist_id", "session_at", "note_id"}
+                ),
+            }
+            if isinstance(data, NoteSharedV1):
+                return domain.NoteShared(**note, shared_at=data.shared_at)
+            return domain.NoteAnswered(
+                **note, fit=domain.NoteFit(data.fit.value), answered_at=data.answered_at
             )
     except domain.DomainError as error:
         raise ContractViolation(f"refused by the domain: {error}") from error

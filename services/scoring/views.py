@@ -150,6 +150,22 @@ class SummaryView(View):
     settled_count: int = Field(default=0, description="Episodes that settled: not counted as repaired.")
 
 
+class NoteView(View):
+    """A note the therapist shared with the client, and the client's latest answer to it. Sensitive text: shown
+    to the clinic's readers and the client, never logged or sent."""
+
+    note_id: str
+    session_id: str
+    therapist_id: str
+    shared_at: datetime
+    text: str
+    fit: Literal["yes", "partly", "no"] | None = Field(
+        default=None, description="The client's answer: do the next steps fit? None while unanswered."
+    )
+    answered_at: datetime | None = None
+    comment: str | None = Field(default=None, description="The client's words with the answer, if any.")
+
+
 class ClientAlliance(View):
     """Everything the platform concluded about one client's alliance."""
 
@@ -159,6 +175,10 @@ class ClientAlliance(View):
     open_episode: EpisodeView | None
     past_episodes: list[EpisodeView] = Field(description="Resolved episodes, oldest first.")
     sessions: list[SessionView] = Field(description="History in session order, with totals and markers.")
+    notes: list[NoteView] = Field(
+        default_factory=list,
+        description="The therapist's shared notes with the client's answers, newest first.",
+    )
 
 
 class CaseloadEntry(View):

@@ -80,6 +80,44 @@ class FeedbackSubmittedV1(Contract):
         return items
 
 
+class NoteSharedV1(Contract):
+    """The therapist shares a short note with the client after a session: what they worked on and the next
+    steps (DOMAIN.md version 2). The text is sensitive, like a comment: stored, never logged or sent."""
+
+    note_id: OpaqueId = Field(
+        description="The note's id, unique in the clinic; the client's answer names it."
+    )
+    session_id: OpaqueId = Field(description="The session the note is about.")
+    therapist_id: OpaqueId = Field(description="Pseudonym of the therapist who wrote it.")
+    client_id: OpaqueId = Field(description="Pseudonym of the client it is for.")
+    session_at: Timestamp = Field(description="The session's occurred_at.")
+    text: Annotated[str, Field(min_length=1, max_length=1000)] = Field(
+        description="What you worked on and what comes next, in words for the client (at most 1,000 characters)."
+    )
+    shared_at: Timestamp = Field(description="When it was shared; set by the server when absent.")
+
+
+class NoteFit(StrEnum):
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+class NoteAnsweredV1(Contract):
+    """The client's answer to a shared note: do the next steps fit what they want from therapy?"""
+
+    note_id: OpaqueId = Field(description="The note answered.")
+    session_id: OpaqueId = Field(description="The note's session.")
+    therapist_id: OpaqueId = Field(description="The note's therapist.")
+    client_id: OpaqueId = Field(description="Pseudonym of the client who answered.")
+    session_at: Timestamp = Field(description="The note's session's occurred_at.")
+    fit: NoteFit = Field(description="yes, partly or no: whether the next steps fit what the client wants.")
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="Optional words of the client. Sensitive: stored, never logged or sent."
+    )
+    answered_at: Timestamp = Field(description="When the client answered; set by the server when absent.")
+
+
 class MarkerV1(Contract):
     """One rupture marker that fired for a session."""
 

@@ -21,6 +21,8 @@ from shared.contracts.events import (
     AllianceUpdatedV1,
     ClinicKeyV1,
     FeedbackSubmittedV1,
+    NoteAnsweredV1,
+    NoteSharedV1,
     NotificationFailedV1,
     NotificationSentV1,
     RuptureAcknowledgedV1,
@@ -171,6 +173,8 @@ FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
     (FeedbackSubmittedV1,),
     former_topics=(topics.FEEDBACK_SUBMITTED,),
 )
+NOTE_SHARED: EventKind[NoteSharedV1] = EventKind("note.shared", topics.CLIENT_EVENTS, (NoteSharedV1,))
+NOTE_ANSWERED: EventKind[NoteAnsweredV1] = EventKind("note.answered", topics.CLIENT_EVENTS, (NoteAnsweredV1,))
 
 
 def upcast_rupture_suspected_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -223,6 +227,8 @@ ALLIANCE_UPDATED: EventKind[AllianceUpdatedV1] = EventKind(
 ALL_KINDS: tuple[EventKind[Any], ...] = (
     SESSION_COMPLETED,
     FEEDBACK_SUBMITTED,
+    NOTE_SHARED,
+    NOTE_ANSWERED,
     RUPTURE_SUSPECTED,
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,

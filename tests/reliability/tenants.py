@@ -5,6 +5,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -30,6 +31,8 @@ class Tenants:
     all_client_ids: frozenset[str]
     revoked_key: str
     comment: str  # a client comment sent in A's stream: must never show up outside the database
+    note_text: str  # a note shared with that client, and the client's comment answering it: the same
+    note_comment: str
 
 
 async def revoke(platform: Platform, clinic: str, api_key: str) -> None:
@@ -83,6 +86,7 @@ async def set_up(reliability: Reliability) -> Tenants:
     while not (alerts := [c.body for c in reliability.webhook.snapshot() if c.body.get("clinic_id") == a]):
         assert time.monotonic() < deadline, "no alert for clinic A"
         await asyncio.sleep(0.5)
+    note_text, note_comment = await share_and_answer_a_note(platform, a, alerts[0])
     revoked_key = f"rel-revoked-{uuid.uuid4().hex}"
     await revoke(platform, a, revoked_key)
     return Tenants(
@@ -94,4 +98,42 @@ async def set_up(reliability: Reliability) -> Tenants:
         all_client_ids=frozenset(str(item.body["client_id"]) for item in items),
         revoked_key=revoked_key,
         comment=comment,
+        note_text=note_text,
+        note_comment=note_comment,
     )
+
+
+async def share_and_answer_a_note(platform: Platform, clinic: str, alert: dict[str, Any]) -> tuple[str, str]:
+    """A note shared with the alerted client and answered "no" with a comment (a next_steps_mismatch, so
+    scoring alerts again or adds it to the open episode), then wait until scoring shows the answer."""
+    text = f"wombat-{uuid.uuid4().hex} next we practise saying no at work"
+    comment = f"numbat-{uuid.uuid4().hex} that is not why I came"
+    about = {
+        "note_id": f"n-{uuid.uuid4().hex[:8]}",
+        "session_id": alert["session_id"],
+        "therapist_id": alert["therapist_id"],
+        "client_id": alert["client_id"],
+        "session_at": alert["session_at"],
+    }
+    events = [
+        {"type": "note.shared", "data": {**about, "text": text}},
+        {"type": "note.answered", "data": {**about, "fit": "no", "comment": comment}},
+    ]
+    keys = platform.keys[clinic]
+    async with httpx.AsyncClient(timeout=10) as http:
+        sent = await http.post(
+            platform.url("feedback") + "/v1/events:batch",
+            json={"events": events},
+            headers={"Authorization": f"Bearer {keys.ingest}"},
+        )
+        assert sent.status_code == 200 and sent.json()["accepted"] == 2, sent.text
+        deadline = time.monotonic() + 30
+        while True:
+            answer = await http.get(
+                platform.url("scoring") + f"/v1/clients/{alert['client_id']}/alliance",
+                headers={"Authorization": f"Bearer {keys.read}"},
+            )
+            if [n for n in answer.json().get("notes", []) if n["fit"] == "no"]:
+                return text, comment
+            assert time.monotonic() < deadline, "scoring did not apply the note's answer"
+            await asyncio.sleep(0.3)

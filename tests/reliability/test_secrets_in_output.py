@@ -1,4 +1,5 @@
-"""A client's comment and the API keys never leave the database: not in any service's log (every incarnation,
+"""A client's comment, a note shared with a client and the client's answer to it, and the API keys never
+leave the database: not in any service's log (every incarnation,
 crashes included), not in /metrics, not in an alert (webhook bodies and e-mails)."""
 
 import httpx
@@ -28,6 +29,7 @@ async def test_comment_and_keys_appear_in_no_log_metric_or_alert(
     alerts = [call.raw for call in reliability.webhook.snapshot()]
     mails = [message.as_string() for message in reliability.mailbox.messages]
     secrets = [tenants.comment, tenants.comment.split()[0], tenants.revoked_key, LINK_SECRET, WEBHOOK_SECRET]
+    secrets += [tenants.note_text.split()[0], tenants.note_comment.split()[0]]
     secrets += [key for keys in platform.keys.values() for key in (keys.ingest, keys.read, keys.admin)]
 
     places = {**logs, **{f"{s} /metrics": text for s, text in metrics.items()}}

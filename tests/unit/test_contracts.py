@@ -44,6 +44,25 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "comment": "felt rushed today",
         "submitted_at": AT,
     },
+    "note.shared": {
+        "note_id": "n-104",
+        "session_id": "s-104",
+        "therapist_id": "t-7",
+        "client_id": "c-311",
+        "session_at": AT,
+        "text": "Next: the evening check-in, twice this week.",
+        "shared_at": AT,
+    },
+    "note.answered": {
+        "note_id": "n-104",
+        "session_id": "s-104",
+        "therapist_id": "t-7",
+        "client_id": "c-311",
+        "session_at": AT,
+        "fit": "partly",
+        "comment": "the check-in, yes; the rest, not yet",
+        "answered_at": AT,
+    },
     "rupture.suspected": {
         "rupture_id": "r-1",
         "therapist_id": "t-7",
@@ -137,7 +156,12 @@ def test_every_event_round_trips_through_its_envelope(kind: EventKind[Any]) -> N
 
 def test_a_clients_history_shares_one_topic_every_other_kind_has_its_own_and_the_stack_creates_them() -> None:
     history = [kind for kind in ALL_KINDS if kind.topic == topics.CLIENT_EVENTS]
-    assert {kind.name for kind in history} == {"session.completed", "feedback.submitted"}
+    assert {kind.name for kind in history} == {
+        "session.completed",
+        "feedback.submitted",
+        "note.shared",
+        "note.answered",
+    }
     names = [kind.topic.name for kind in ALL_KINDS if kind not in history]
     assert len(set(names)) == len(names) and topics.CLIENT_EVENTS.name not in names
     consumed = {topic.name for kind in ALL_KINDS for topic in kind.consumed_topics}

@@ -31,7 +31,7 @@ from .assessment import RULES_VERSION, ClientAssessment, assess_client
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected, resolution_event_id
-from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
+from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered, NoteFit, NoteShared
 from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session
@@ -76,6 +76,9 @@ __all__ = [
     "Marker",
     "MarkerCode",
     "MarkerFamily",
+    "NoteAnswered",
+    "NoteFit",
+    "NoteShared",
     "Recognition",
     "ResolutionHow",
     "Respondent",

@@ -48,7 +48,7 @@ from shared.instruments import Instrument, Respondent
 from .actions import Acknowledgement, ClinicianActions, ManualResolution
 from .baseline import shown
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
-from .facts import AttendanceRecorded, Fact, FeedbackRecorded
+from .facts import AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered
 from .history import Session
 from .markers import ALLIANCE_FAMILIES, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session
@@ -355,6 +355,8 @@ def _rests_on(marker: Marker, fact: Fact) -> bool:
             and (respondent is None or fact.respondent is respondent)
         )
     family = marker.family
+    if family is MarkerFamily.AGREEMENT:
+        return isinstance(fact, NoteAnswered)
     if family in ALLIANCE_FAMILIES or family is MarkerFamily.OUTCOME:
         instrument = Instrument.ORS if family is MarkerFamily.OUTCOME else Instrument.SRS
         return (

@@ -1,7 +1,8 @@
 """The facts a client's history is made of: one per inbound event, each with its unique event id.
 
-They are the domain's reading of ``session.completed`` and ``feedback.submitted``; an adapter maps the wire
-events onto them (the client's free-text comment is deliberately absent: the rules never need it).
+They are the domain's reading of ``session.completed``, ``feedback.submitted`` and (version 2) ``note.shared``
+and ``note.answered``; an adapter maps the wire events onto them (the client's free-text comment and the
+note's text are deliberately absent: the rules never need them).
 """
 
 from __future__ import annotations
@@ -80,7 +81,57 @@ class FeedbackRecorded:
         return self.submitted_at
 
 
-Fact = AttendanceRecorded | FeedbackRecorded
+class NoteFit(Enum):
+    """The client's answer to a shared note: do the next steps fit what they want from therapy?"""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+@dataclass(frozen=True)
+class NoteFact:
+    """What the two facts about a shared note have in common: whose session, and which note."""
+
+    event_id: str
+    clinic_id: str
+    client_id: str
+    session_id: str
+    therapist_id: str
+    session_at: datetime
+    note_id: str
+
+
+@dataclass(frozen=True)
+class NoteShared(NoteFact):
+    """The therapist shared a note about a session with the client (``note.shared``)."""
+
+    shared_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"session_at": self.session_at, "shared_at": self.shared_at})
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.shared_at
+
+
+@dataclass(frozen=True)
+class NoteAnswered(NoteFact):
+    """The client answered a shared note (``note.answered``); of two answers to one note the later one wins."""
+
+    fit: NoteFit
+    answered_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"session_at": self.session_at, "answered_at": self.answered_at})
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.answered_at
+
+
+Fact = AttendanceRecorded | FeedbackRecorded | NoteShared | NoteAnswered
 
 
 def _check(fact: Fact, moments: dict[str, datetime]) -> None:

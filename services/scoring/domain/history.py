@@ -9,7 +9,8 @@ by construction). The choices that make it deterministic:
 - Feedback for the same session + instrument + respondent: the latest ``submitted_at`` wins, ties going to the
   greater event id. Attendance for the same session: the latest ``recorded_at`` wins, same tie-break.
 - A session's time is its attendance record's ``occurred_at``; before that record arrives, the earliest
-  ``session_at`` of its feedback. Sessions are ordered by (time, session_id).
+  ``session_at`` of its feedback or notes. Sessions are ordered by (time, session_id).
+- The answer to a session's notes: the latest ``answered_at`` wins, same tie-break.
 - A session known only from feedback has unknown attendance (``None``) and is presumed held: someone rated it.
 """
 
@@ -23,13 +24,14 @@ from functools import cached_property
 from shared.instruments import Instrument, Respondent, Scores
 
 from .errors import ConflictingFact, InvalidFact
-from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded
+from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered, NoteFit, NoteShared
 
 
 @dataclass(frozen=True)
 class Session:
     """One session as currently known: attendance, if recorded, and the winning feedback per instrument and
-    respondent. ``facts`` keeps every fact about it, in recording order, for provenance."""
+    respondent; the notes the therapist shared about it and the client's latest answer to them (version 2).
+    ``facts`` keeps every fact about it, in recording order, for provenance."""
 
     session_id: str
     occurred_at: datetime
@@ -37,6 +39,8 @@ class Session:
     attendance: Attendance | None
     feedback: tuple[FeedbackRecorded, ...]
     facts: tuple[Fact, ...]
+    note_ids: tuple[str, ...] = ()  # notes shared about this session, in sharing order
+    note_fit: NoteFit | None = None  # the client's latest answer to one of them; None while unanswered
 
     def scores(self, instrument: Instrument, respondent: Respondent) -> Scores | None:
         for fact in self.feedback:
@@ -167,17 +171,23 @@ def _session(session_id: str, facts: list[Fact]) -> Session:
     ordered = tuple(sorted(facts, key=_recording_order))
     records = [fact for fact in ordered if isinstance(fact, AttendanceRecorded)]
     feedback = [fact for fact in ordered if isinstance(fact, FeedbackRecorded)]
+    notes = [fact for fact in ordered if isinstance(fact, NoteShared)]
+    answers = [fact for fact in ordered if isinstance(fact, NoteAnswered)]
     winners: dict[tuple[Instrument, Respondent], FeedbackRecorded] = {}
     for fact in feedback:  # in recording order, so the last one written per slot is the latest
         winners[(fact.instrument, fact.respondent)] = fact
     latest = records[-1] if records else None
+    # The facts that say when the session was, before its record does.
+    about: list[FeedbackRecorded | NoteShared | NoteAnswered] = [*feedback, *notes, *answers]
     return Session(
         session_id=session_id,
-        occurred_at=latest.occurred_at if latest else min(fact.session_at for fact in feedback),
-        therapist_id=(latest or feedback[-1]).therapist_id,
+        occurred_at=latest.occurred_at if latest else min(fact.session_at for fact in about),
+        therapist_id=(latest or (feedback or about)[-1]).therapist_id,
         attendance=latest.attendance if latest else None,
         feedback=tuple(sorted(winners.values(), key=lambda f: (f.instrument.value, f.respondent.value))),
         facts=ordered,
+        note_ids=tuple(dict.fromkeys(note.note_id for note in notes)),
+        note_fit=answers[-1].fit if answers else None,
     )
 
 

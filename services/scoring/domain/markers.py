@@ -35,6 +35,7 @@ class MarkerCode(Enum):
     REPORTED_RUPTURE = "reported_rupture"
     UNRECOGNISED_RUPTURE = "unrecognised_rupture"
     THERAPIST_REPORTED_RUPTURE = "therapist_reported_rupture"
+    NEXT_STEPS_MISMATCH = "next_steps_mismatch"
 
 
 MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
@@ -51,6 +52,8 @@ MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
     MarkerCode.REPORTED_RUPTURE: (MarkerFamily.REPORT, Severity.MEDIUM),
     MarkerCode.UNRECOGNISED_RUPTURE: (MarkerFamily.PERSPECTIVE, Severity.MEDIUM),
     MarkerCode.THERAPIST_REPORTED_RUPTURE: (MarkerFamily.REPORT, Severity.LOW),
+    # Medium for a "no"; low for "partly" on several notes in a row (``marking``).
+    MarkerCode.NEXT_STEPS_MISMATCH: (MarkerFamily.AGREEMENT, Severity.MEDIUM),
 }
 
 # Markers read from the alliance ratings themselves (SRS); the attendance rule looks back for these.
@@ -68,7 +71,8 @@ class Marker:
     missing_feedback: length of the run vs the run threshold) or rupture reports on their 1–5 scales
     (reported_rupture: the client's resolution vs the resolution bound of the level it reached;
     unrecognised_rupture: the therapist's tension 0 vs 1, or the therapist-minus-client resolution gap vs its
-    bound; therapist_reported_rupture: the therapist's intensity vs 1).
+    bound; therapist_reported_rupture: the therapist's intensity vs 1) or answers to shared notes
+    (next_steps_mismatch: the notes in a row whose next steps did not fit vs the run it needs, 1 for a "no").
 
     ``case_level``: version 2.1's case-sensitive score markers (below_cutoff, item_low) are low for a client
     whose own usual sits below the cutoff, and a client's rupture report is graded by its intensity and

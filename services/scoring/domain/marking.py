@@ -32,15 +32,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from shared.instruments import Scores, srs_dimension
 
 from .baseline import BaselineBound, shown
+from .facts import NoteFit
 from .history import Session
 from .markers import Marker, MarkerCode, MarkerFamily
 from .severity import Severity, severity_of
 from .thresholds import Thresholds
 from .usual import Usual
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def mark_session(
     if srs is not None:
         markers.extend(_srs_markers(srs, previous, usual, thresholds))
     markers.extend(_report_markers(session.client_psq, session.therapist_psq, thresholds))
+    markers.extend(_agreement_markers(session, earlier, thresholds))
     markers.extend(_ors_markers(session, earlier, thresholds))
     if session.counts:
         markers.extend(_attendance_markers(session, counted, thresholds))
@@ -154,6 +159,21 @@ def _report_markers(client: Scores | None, therapist: Scores | None, t: Threshol
         yield Marker(MarkerCode.THERAPIST_REPORTED_RUPTURE, therapist.value("intensity"), Decimal(1))
 
 
+def _agreement_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
+    """next_steps_mismatch on the session of a note the client answered: "no" is medium; "partly" low once the
+    client answered "partly" to ``partly_notes_in_a_row`` notes in a row (an unanswered note breaks the run)."""
+    if session.note_fit is NoteFit.NO:
+        yield Marker(MarkerCode.NEXT_STEPS_MISMATCH, Decimal(1), Decimal(1))
+        return
+    if session.note_fit is not NoteFit.PARTLY:
+        return
+    with_notes = [m.session for m in earlier if m.session.note_ids]
+    run = 1 + _run_length_of(with_notes, lambda s: s.note_fit is NoteFit.PARTLY)
+    if run >= t.partly_notes_in_a_row:
+        runs = Decimal(run), Decimal(t.partly_notes_in_a_row)
+        yield Marker(MarkerCode.NEXT_STEPS_MISMATCH, *runs, case_level=Severity.LOW)
+
+
 def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
     ors = session.client_ors
     first = next((m.session.client_ors for m in earlier if m.session.client_ors is not None), None)
@@ -202,9 +222,14 @@ def _blindspot_markers(srs: Scores, therapist_srs: Scores | None, t: Thresholds)
 
 def _run_length(counted: Sequence[MarkedSession], holds: Callable[[MarkedSession], bool]) -> int:
     """How many of the latest sessions in a row satisfy ``holds``."""
+    return _run_length_of(counted, holds)
+
+
+def _run_length_of(items: Sequence[T], holds: Callable[[T], bool]) -> int:
+    """How many of the latest ``items`` in a row satisfy ``holds``."""
     run = 0
-    for marked in reversed(counted):
-        if not holds(marked):
+    for item in reversed(items):
+        if not holds(item):
             break
         run += 1
     return run

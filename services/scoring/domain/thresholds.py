@@ -38,6 +38,7 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
     "stale_after_sessions": 1,
     "baseline_established_after": 1,
     "settle_after_calm": 1,
+    "partly_notes_in_a_row": 1,
 }
 # The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
 # stores integers of at most 8 bytes; an unbounded one reached the database and failed there).
@@ -77,6 +78,7 @@ class Thresholds:
     report_high_resolution: Decimal = Decimal("2")
     report_medium_resolution: Decimal = Decimal("3")
     unrecognised_resolution_gap: Decimal = Decimal("2")  # therapist's resolution - client's >= this
+    partly_notes_in_a_row: int = 2  # next_steps_mismatch (low): the client answered "partly" this many times
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}

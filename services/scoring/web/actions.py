@@ -1,4 +1,6 @@
-"""What the views' buttons do: acknowledge an episode's alert, resolve an episode by hand.
+"""What the views' buttons do: acknowledge an episode's alert, resolve an episode by hand, share a note with
+the client (``note.shared``, staged in the outbox like an acknowledgement, so it reaches ``client.events``
+and is applied by scoring's own subscriber like a note any other system shares).
 
 Acknowledging stages ``rupture.acknowledged`` in scoring's own outbox, with the deterministic id notify uses
 (``derived_event_id("rupture.acknowledged", clinic, rupture)``), instead of calling notify's HTTP API:
@@ -16,13 +18,22 @@ yet stop notify's 48-hour escalation timer (notify would need a small subscriber
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.scoring.views import EpisodeView
+from services.scoring.views import EpisodeView, SessionView
 from shared import mongo
-from shared.contracts import RUPTURE_ACKNOWLEDGED, RuptureAcknowledgedV1, derived_event_id
+from shared.contracts import (
+    NOTE_SHARED,
+    RUPTURE_ACKNOWLEDGED,
+    CloudEvent,
+    EventKind,
+    NoteSharedV1,
+    RuptureAcknowledgedV1,
+    derived_event_id,
+)
 from shared.messaging import Outbox, OutboxRelay
 
 SOURCE = "/services/scoring/views"
@@ -58,13 +69,38 @@ async def acknowledge(
     event = RUPTURE_ACKNOWLEDGED.envelope(
         data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id
     )
+    return event_id, await _stage_once(plumbing, RUPTURE_ACKNOWLEDGED, event)
 
+
+async def share_note(
+    plumbing: Plumbing, clinic_id: str, client_id: str, session: SessionView, note_id: str, text: str
+) -> tuple[str, bool]:
+    """Stage ``note.shared`` once per ``note_id`` (the form's own, so a second click shares nothing twice);
+    returns its event id and whether this call staged it."""
+    event_id = derived_event_id("note.shared", clinic_id, client_id, note_id)
+    now = datetime.now(UTC)
+    data = NoteSharedV1(
+        note_id=note_id,
+        session_id=session.session_id,
+        therapist_id=session.therapist_id,
+        client_id=client_id,
+        session_at=session.occurred_at,
+        text=text,
+        shared_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+    )
+    event = NOTE_SHARED.envelope(
+        data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id
+    )
+    return event_id, await _stage_once(plumbing, NOTE_SHARED, event)
+
+
+async def _stage_once(plumbing: Plumbing, kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
     async def work(session: AsyncClientSession) -> bool:
-        if await plumbing.outbox.collection.find_one({"_id": event_id}, {"_id": 1}, session=session):
+        if await plumbing.outbox.collection.find_one({"_id": event.id}, {"_id": 1}, session=session):
             return False  # a second click: the first one's event stands
-        await plumbing.outbox.stage(session, [(RUPTURE_ACKNOWLEDGED, event)])
+        await plumbing.outbox.stage(session, [(kind, event)])
         return True
 
     staged = await mongo.in_transaction(plumbing.client, work)
     plumbing.relay.wake()
-    return event_id, staged
+    return staged

@@ -43,6 +43,12 @@ def marker_words(marker: MarkerView) -> str:
             )
         case "therapist_reported_rupture":
             text = "the therapist reported tension the client did not"
+        case "next_steps_mismatch":
+            text = (
+                "the client answered that the next steps of a shared note do not fit what they want"
+                if marker.level != "low"
+                else f"the client answered 'partly' to {marker.value:.0f} shared notes in a row"
+            )
         case _:
             text = f"{marker.code} ({seen} against {bound})"
     if marker.code in SCORE_MARKERS and marker.level == "low":

@@ -10,6 +10,8 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    NOTE_ANSWERED,
+    NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     SESSION_COMPLETED,
     Attendance,
@@ -17,6 +19,9 @@ from shared.contracts import (
     EventKind,
     FeedbackSubmittedV1,
     Instrument,
+    NoteAnsweredV1,
+    NoteFit,
+    NoteSharedV1,
     Respondent,
     RuptureAcknowledgedV1,
     SessionCompletedV1,
@@ -80,6 +85,31 @@ class ClientStream:
         )
         return self.envelope(FEEDBACK_SUBMITTED, data, f"{self.client_id}-srs-{n}")
 
+    def note(self, n: int, text: str) -> CloudEvent[NoteSharedV1]:
+        data = NoteSharedV1(
+            note_id=f"n-{n}",
+            session_id=f"s{n:02d}",
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            session_at=session_at(n),
+            text=text,
+            shared_at=session_at(n) + timedelta(hours=3),
+        )
+        return self.envelope(NOTE_SHARED, data, f"{self.client_id}-note-{n}")
+
+    def answer(self, n: int, fit: str, comment: str | None = None) -> CloudEvent[NoteAnsweredV1]:
+        data = NoteAnsweredV1(
+            note_id=f"n-{n}",
+            session_id=f"s{n:02d}",
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            session_at=session_at(n),
+            fit=NoteFit(fit),
+            comment=comment,
+            answered_at=session_at(n) + timedelta(days=2),
+        )
+        return self.envelope(NOTE_ANSWERED, data, f"{self.client_id}-answer-{n}")
+
     def acknowledgement(self, rupture_id: str, by: str, at: datetime) -> CloudEvent[RuptureAcknowledgedV1]:
         data = RuptureAcknowledgedV1(
             rupture_id=rupture_id,
@@ -96,6 +126,8 @@ KINDS: dict[type[Any], EventKind[Any]] = {
     SessionCompletedV1: SESSION_COMPLETED,
     FeedbackSubmittedV1: FEEDBACK_SUBMITTED,
     RuptureAcknowledgedV1: RUPTURE_ACKNOWLEDGED,
+    NoteSharedV1: NOTE_SHARED,
+    NoteAnsweredV1: NOTE_ANSWERED,
 }
 
 

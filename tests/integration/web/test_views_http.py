@@ -1,6 +1,7 @@
 """The views over plain HTTP on the real servers: who may issue links, CSRF, the session cookie, revocation, the
 audit log, and a caseload of 200 clients rendered in under a second."""
 
+import asyncio
 import html
 import re
 import time
@@ -216,3 +217,36 @@ async def test_an_imported_history_is_marked_and_settled_is_not_repaired(views_s
     assert all(
         ("but this is the client's usual" in html.unescape(words)) == (level == "low") for level, words in low
     )
+
+
+async def test_a_therapist_shares_a_note_once_however_often_the_form_is_sent(views_stack: ViewsStack) -> None:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        path = await opened(views_stack, http, view="client", client_id="c-steady", therapist_id="t-demo-1")
+        page = await http.get(path)
+        csrf, note_id = CSRF.search(page.text), re.search(r'name="note_id" value="([0-9a-f]{32})"', page.text)
+        session = re.search(
+            r'<select id="note-session" name="session_id">\s*<option value="([^"]+)"', page.text
+        )
+        assert csrf and note_id and session, "the client view has no note form"
+        form = {
+            "csrf_token": csrf.group(1),
+            "note_id": note_id.group(1),
+            "session_id": session.group(1),
+            "text": "Next: the evening check-in, twice this week.",
+        }
+        for _ in range(2):  # a double click
+            sent = await http.post(f"{path}/notes", data=form)
+            assert sent.status_code == 303 and sent.headers["location"].endswith("done=note-shared")
+        assert (await http.post(f"{path}/notes", data={**form, "csrf_token": "x"})).status_code == 403
+        assert (await http.post(f"{path}/notes", data={**form, "session_id": "s-nobody"})).status_code == 404
+
+        deadline = time.monotonic() + 20
+        while not (notes := (await views_stack.alliance(views_stack.clinic, "c-steady")).get("notes")):
+            assert time.monotonic() < deadline, "the shared note never reached the client's alliance"
+            await asyncio.sleep(0.2)
+        assert [(n["note_id"], n["session_id"], n["fit"]) for n in notes] == [
+            (note_id.group(1), session.group(1), None)
+        ]
+        shown = await http.get(path)
+        assert html.escape("Next: the evening check-in, twice this week.") in shown.text
+        assert "not answered yet" in shown.text

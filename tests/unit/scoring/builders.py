@@ -4,7 +4,9 @@ A session is written as ``+``-joined tokens, the n-th spec being session n (``s0
 ``38`` or ``srs=38`` client SRS total (split evenly over the items), ``srs=7.9/10/10/10`` client SRS items,
 ``tsrs=41`` therapist SRS, ``ors=30`` client ORS, ``tors=30`` therapist ORS, ``psq=0`` the client's rupture
 report of no tension and ``psq=4/2`` of tension with intensity 4 and resolution 2 (``tpsq=...`` the
-therapist's), and an attendance kind (``attended``, ``late``, ``no_show``, ``late_cancel``, ``cancelled``).
+therapist's), ``note`` a note the therapist shared about the session and ``note=no`` (``yes``, ``partly``)
+one the client answered, and an attendance kind (``attended``, ``late``, ``no_show``, ``late_cancel``,
+``cancelled``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from services.scoring.domain import (
     Instrument,
     Marker,
     MarkerCode,
+    NoteAnswered,
+    NoteFit,
+    NoteShared,
     Respondent,
     Thresholds,
     assess_client,
@@ -108,6 +113,33 @@ def psq(
     return feedback(n, Instrument.PSQ, items, respondent, submitted_at=submitted_at)
 
 
+def note(n: int) -> NoteShared:
+    return NoteShared(
+        event_id=f"note-{n}",
+        clinic_id=CLINIC,
+        client_id=CLIENT,
+        session_id=session_id(n),
+        therapist_id=THERAPIST,
+        session_at=session_at(n),
+        note_id=f"n-{n}",
+        shared_at=session_at(n) + timedelta(hours=3),
+    )
+
+
+def answer(n: int, fit: str, *, days_later: int = 2, event_id: str | None = None) -> NoteAnswered:
+    return NoteAnswered(
+        event_id=event_id or f"answer-{n}-{days_later}",
+        clinic_id=CLINIC,
+        client_id=CLIENT,
+        session_id=session_id(n),
+        therapist_id=THERAPIST,
+        session_at=session_at(n),
+        note_id=f"n-{n}",
+        fit=NoteFit(fit),
+        answered_at=session_at(n) + timedelta(days=days_later),
+    )
+
+
 def attendance(
     n: int,
     kind: Attendance,
@@ -147,6 +179,10 @@ def facts_for(n: int, spec: str) -> list[Fact]:
                 facts.append(psq(n, value))
             case "tpsq":
                 facts.append(psq(n, value, Respondent.THERAPIST))
+            case "note":
+                facts.append(note(n))
+                if value:
+                    facts.append(answer(n, value))
             case _:
                 facts.append(attendance(n, Attendance(name)))
     return facts

@@ -30,6 +30,7 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "report_high_resolution": Decimal(2),
     "report_medium_resolution": Decimal(3),
     "unrecognised_resolution_gap": Decimal(2),
+    "partly_notes_in_a_row": 2,
 }
 
 

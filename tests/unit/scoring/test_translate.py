@@ -5,9 +5,24 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from services.scoring.domain import ClientHistory, RuptureResolved, RuptureSuspected, assess_client
-from services.scoring.translate import manual_resolution_from, outbound
-from shared.contracts import RUPTURE_RESOLVED, RUPTURE_SUSPECTED
+from services.scoring.domain import (
+    ClientHistory,
+    NoteAnswered,
+    NoteFit,
+    NoteShared,
+    RuptureResolved,
+    RuptureSuspected,
+    assess_client,
+)
+from services.scoring.translate import fact_from, manual_resolution_from, outbound
+from shared.contracts import (
+    NOTE_ANSWERED,
+    NOTE_SHARED,
+    RUPTURE_RESOLVED,
+    RUPTURE_SUSPECTED,
+    NoteAnsweredV1,
+    NoteSharedV1,
+)
 
 from .builders import CLIENT, CLINIC, THERAPIST, srs
 
@@ -57,3 +72,24 @@ def test_a_suspected_rupture_is_timed_by_the_rating_that_raised_it() -> None:
 
     assert kind is RUPTURE_SUSPECTED
     assert event.time == arrived  # notify measures alert latency from this
+
+
+def test_a_shared_note_and_its_answer_become_facts_without_their_words() -> None:
+    common = {"note_id": "n-1", "session_id": "s-1", "therapist_id": "t-7", "client_id": "c-1"}
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    shared = NOTE_SHARED.envelope(
+        NoteSharedV1(**common, session_at=at, text="Next: the evening check-in.", shared_at=at),
+        clinic_id=CLINIC,
+        client_id="c-1",
+        source="/t",
+    )
+    answered = NOTE_ANSWERED.envelope(
+        NoteAnsweredV1(**common, session_at=at, fit="no", comment="Not what I came for.", answered_at=at),
+        clinic_id=CLINIC,
+        client_id="c-1",
+        source="/t",
+    )
+    note, answer = fact_from(shared), fact_from(answered)
+    assert isinstance(note, NoteShared) and note.note_id == "n-1"
+    assert isinstance(answer, NoteAnswered) and answer.fit is NoteFit.NO
+    assert "check-in" not in repr(note) and "came for" not in repr(answer)

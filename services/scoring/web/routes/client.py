@@ -1,5 +1,7 @@
-"""One client's view, and its two buttons: acknowledge the open episode's alert, resolve it by hand."""
+"""One client's view, and its forms: acknowledge the open episode's alert, resolve it by hand, share a note
+with the client."""
 
+import uuid
 from typing import Annotated
 from urllib.parse import quote
 
@@ -27,7 +29,9 @@ NOTICES = {
     "acknowledged": "Acknowledgement sent. It shows on the chart as soon as it is recorded (a moment).",
     "resolved": "The episode is resolved by hand; rupture.resolved is on its way to the other services.",
     "already-resolved": "That episode was already resolved.",
+    "note-shared": "The note is shared. The client sees it on their own page and can answer it there.",
 }
+NOTE_LENGTH = 1000
 
 
 async def _visible_client(views: Views, session: ViewSession, client_id: str) -> ClientAlliance:
@@ -72,6 +76,9 @@ async def client_view(
             "items": figures.SRS_ITEMS,
             "may_acknowledge": episode is not None and episode.acknowledgement is None,
             "may_resolve": episode is not None and session.can_resolve,
+            "note_sessions": list(reversed(alliance.sessions))[:10],  # the latest first
+            "note_id": uuid.uuid4().hex,  # the form's own: a second click shares nothing twice
+            "note_length": NOTE_LENGTH,
             "notice": NOTICES.get(done or ""),
         },
         session,
@@ -136,3 +143,25 @@ async def resolve(
         actor=session.who,
     )
     return _back(client_id, "resolved")
+
+
+@router.post("/clients/{client_id}/notes")
+async def share_note(
+    client_id: str,
+    session: Session,
+    views: ViewsDep,
+    session_id: Annotated[str, Form(min_length=1, max_length=64)],
+    note_id: Annotated[str, Form(pattern=r"^[0-9a-f]{32}$")],
+    text: Annotated[str, Form(min_length=1, max_length=NOTE_LENGTH)],
+    csrf_token: CsrfField = None,
+) -> Response:
+    check_csrf(session, csrf_token)
+    alliance = await _visible_client(views, session, client_id)
+    about = next((s for s in alliance.sessions if s.session_id == session_id), None)
+    if about is None:
+        raise NotFound()
+    await actions.share_note(views.plumbing, session.clinic_id, client_id, about, note_id, text.strip())
+    await views.scoring.audit.record(
+        principal(session), "POST /views/clients/{client_id}/notes", [client_id], actor=session.who
+    )
+    return _back(client_id, "note-shared")
