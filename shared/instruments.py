@@ -187,7 +187,7 @@ def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -
     problems = _problems(spec, items)
     if problems:
         raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
-    values = ((name, _item_value(items[name], spec, name)) for name in spec.asked(_parsed(spec, items)))
+    values = ((name, _item_value(items[name], spec, name)) for name in _asked(spec, items))
     return Scores(
         spec.instrument, tuple((name, value) for name, value in values if isinstance(value, Decimal))
     )
@@ -195,13 +195,14 @@ def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -
 
 def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, str]:
     problems: dict[str, str] = {}
-    parsed = _parsed(spec, items)
-    asked = spec.asked(parsed)
+    asked = _asked(spec, items)
     for name in spec.items:
         if name not in asked:
-            if name in items and spec.gate is not None and spec.gate[0] in parsed:
-                gate, _ = spec.gate  # (an invalid gate is reported itself; its follow-ups cannot be judged)
-                problems[f"items.{name}"] = f"must be absent when {gate} is {parsed[gate]}"
+            gate = _gate_value(spec, items)
+            if (
+                name in items and spec.gate is not None and gate is not None
+            ):  # an invalid gate: reported itself
+                problems[f"items.{name}"] = f"must be absent when {spec.gate[0]} is {gate}"
             continue
         if name not in items:
             problems[f"items.{name}"] = _missing(spec, name)
@@ -214,10 +215,19 @@ def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, st
     return problems
 
 
-def _parsed(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, Decimal]:
-    """The valid values among ``items``: what decides which follow-ups are asked."""
-    values = ((name, _item_value(raw, spec, name)) for name, raw in items.items() if name in spec.items)
-    return {name: value for name, value in values if isinstance(value, Decimal)}
+def _asked(spec: InstrumentSpec, items: Mapping[str, object]) -> tuple[str, ...]:
+    if spec.gate is None:  # every item, every time: nothing to parse first
+        return spec.items
+    gate = _gate_value(spec, items)
+    return spec.asked({spec.gate[0]: gate} if gate is not None else {})
+
+
+def _gate_value(spec: InstrumentSpec, items: Mapping[str, object]) -> Decimal | None:
+    """The gate item's valid value, which decides which follow-ups are asked (None without a valid one)."""
+    if spec.gate is None or spec.gate[0] not in items:
+        return None
+    value = _item_value(items[spec.gate[0]], spec, spec.gate[0])
+    return value if isinstance(value, Decimal) else None
 
 
 def _missing(spec: InstrumentSpec, name: str) -> str:
