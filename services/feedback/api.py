@@ -1,7 +1,7 @@
 """HTTP intake of single events: validated by the contract, published, answered only after Kafka has it."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Request, status
 from fastapi.responses import JSONResponse
@@ -25,6 +25,14 @@ from shared.contracts import (
 from shared.contracts.fields import Timestamp
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+C = TypeVar("C", bound=BaseModel)
+
+
+def stamped(contract: type[C], request: BaseModel, moment: str) -> C:
+    """The event data of ``request``, with its ``moment`` set to now when the caller left it out."""
+    return contract.model_validate(
+        {**request.model_dump(), moment: getattr(request, moment) or datetime.now(UTC)}
+    )
 
 
 class FeedbackRequest(FeedbackSubmittedV1):
@@ -33,9 +41,7 @@ class FeedbackRequest(FeedbackSubmittedV1):
     submitted_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
     def to_event_data(self) -> FeedbackSubmittedV1:
-        return FeedbackSubmittedV1.model_validate(
-            {**self.model_dump(), "submitted_at": self.submitted_at or datetime.now(UTC)}
-        )
+        return stamped(FeedbackSubmittedV1, self, "submitted_at")
 
 
 class NoteRequest(NoteSharedV1):
@@ -44,9 +50,7 @@ class NoteRequest(NoteSharedV1):
     shared_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
     def to_event_data(self) -> NoteSharedV1:
-        return NoteSharedV1.model_validate(
-            {**self.model_dump(), "shared_at": self.shared_at or datetime.now(UTC)}
-        )
+        return stamped(NoteSharedV1, self, "shared_at")
 
 
 class NoteAnswerRequest(NoteAnsweredV1):
@@ -55,9 +59,7 @@ class NoteAnswerRequest(NoteAnsweredV1):
     answered_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
     def to_event_data(self) -> NoteAnsweredV1:
-        return NoteAnsweredV1.model_validate(
-            {**self.model_dump(), "answered_at": self.answered_at or datetime.now(UTC)}
-        )
+        return stamped(NoteAnsweredV1, self, "answered_at")
 
 
 class Accepted(BaseModel):

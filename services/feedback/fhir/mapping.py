@@ -125,12 +125,12 @@ def _answers(
         where = f"{QR}.item[{index}].answer[0]"
         if item.linkId == "comment":
             comment = answer.valueString if answer else None
-        elif answer is None or _number(answer) is None:
+        elif (value := _number(answer) if answer else None) is None:
             problems.append((where, "needs a valueDecimal, valueInteger or valueBoolean"))
         elif item.linkId in items:
             problems.append((f"{QR}.item[{index}].linkId", "repeated item"))
         else:
-            items[item.linkId] = _number(answer)
+            items[item.linkId] = value
     return items, comment
 
 

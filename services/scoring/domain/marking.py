@@ -168,7 +168,7 @@ def _agreement_markers(session: Session, earlier: Sequence[MarkedSession], t: Th
     if session.note_fit is not NoteFit.PARTLY:
         return
     with_notes = [m.session for m in earlier if m.session.note_ids]
-    run = 1 + _run_length_of(with_notes, lambda s: s.note_fit is NoteFit.PARTLY)
+    run = 1 + _run_length(with_notes, lambda s: s.note_fit is NoteFit.PARTLY)
     if run >= t.partly_notes_in_a_row:
         runs = Decimal(run), Decimal(t.partly_notes_in_a_row)
         yield Marker(MarkerCode.NEXT_STEPS_MISMATCH, *runs, case_level=Severity.LOW)
@@ -220,12 +220,7 @@ def _blindspot_markers(srs: Scores, therapist_srs: Scores | None, t: Thresholds)
         yield Marker(MarkerCode.BLINDSPOT, gap, t.blindspot_gap)
 
 
-def _run_length(counted: Sequence[MarkedSession], holds: Callable[[MarkedSession], bool]) -> int:
-    """How many of the latest sessions in a row satisfy ``holds``."""
-    return _run_length_of(counted, holds)
-
-
-def _run_length_of(items: Sequence[T], holds: Callable[[T], bool]) -> int:
+def _run_length(items: Sequence[T], holds: Callable[[T], bool]) -> int:
     """How many of the latest ``items`` in a row satisfy ``holds``."""
     run = 0
     for item in reversed(items):
