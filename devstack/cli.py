@@ -89,7 +89,7 @@ def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
-    env = _with_public_urls(stack, dict(os.environ))
+    env = dict(os.environ)
     started: list[str] = []
     try:
         _bring_up(stack, env, started)
@@ -116,7 +116,7 @@ def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
-    env = _with_public_urls(stack, dict(os.environ))
+    env = dict(os.environ)
     started: list[str] = []
     code = 0
     try:
@@ -160,13 +160,6 @@ def _bring_up(stack: Stack, env: Mapping[str, str], started: list[str]) -> None:
     _say("seeding the demo clinic...")
     stack.run_seed(env)
     _seed_demo_history(stack, env)
-
-
-def _with_public_urls(stack: Stack, env: dict[str, str]) -> dict[str, str]:
-    """View links start at scoring's public URL: by default the port this stack gives scoring."""
-    scoring_port = stack.service_env(env)["SCORING_PORT"]
-    env.setdefault("SCORING_PUBLIC_URL", service_url(int(scoring_port)))
-    return env
 
 
 def _demo_urls(stack: Stack, env: Mapping[str, str]) -> tuple[str, str, str]:

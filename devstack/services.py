@@ -13,6 +13,11 @@ class Service:
     module: str  # run as `python -m <module>`
     port_env: str  # the variable the service reads its HTTP port from
 
+    @property
+    def public_url_env(self) -> str:
+        """Where browsers reach it (links to the client form, the views, a client's page start there)."""
+        return self.port_env.replace("_PORT", "_PUBLIC_URL")
+
 
 SERVICES: tuple[Service, ...] = (
     Service("feedback", "services.feedback", "FEEDBACK_PORT"),

@@ -275,13 +275,15 @@ class Stack:
     # ---- services --------------------------------------------------------------------------------
 
     def service_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The services' environment: ours (so PATH, HOME... carry over), then this stack's addresses
-        and ports, then `env`, which wins (the CLI passes the caller's environment there)."""
+        """The services' environment: ours (so PATH, HOME... carry over), then this stack's addresses,
+        ports and public URLs, then `env`, which wins (the CLI passes the caller's environment there)."""
         merged = dict(os.environ)
         merged["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap
         merged["MONGODB_URI"] = self.mongodb_uri
         for service in SERVICES:
             merged[service.port_env] = str(self.service_port(service.name))
+            # Unless the caller says otherwise, browsers reach each service on this stack's own port.
+            merged.setdefault(service.public_url_env, service_url(self.service_port(service.name)))
         merged["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file as they happen
         merged.update(env or {})
         return merged

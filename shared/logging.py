@@ -1,6 +1,7 @@
 """Structured JSON logs, one object per line, for every service and the libraries beneath it."""
 
 import logging
+import re
 import sys
 
 import structlog
@@ -36,6 +37,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     structlog.contextvars.bind_contextvars(service=service)
+    logging.getLogger("uvicorn.access").addFilter(_redact_link_tokens)
     # aiokafka reports every retried connection at WARNING/ERROR; the delivery layer reports what matters.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
@@ -46,3 +48,20 @@ def _drop_color_message(
     # uvicorn adds a copy of each message with terminal colour codes; JSON lines have no use for it.
     event_dict.pop("color_message", None)
     return event_dict
+
+
+# Signed links carry their credential in the path (the client form, a client's page and its tickets, a view
+# link): whoever reads the access log must not be able to open them.
+LINK_TOKEN = re.compile(r"(/(?:f|c/answers|c/rate|c|views/links)/)[^/?#\s]+")
+
+
+def redact_link_tokens(path: str) -> str:
+    return LINK_TOKEN.sub(r"\1[token]", path)
+
+
+def _redact_link_tokens(record: logging.LogRecord) -> bool:
+    # uvicorn's access record: (client address, method, path with query, HTTP version, status code)
+    if isinstance(record.args, tuple) and len(record.args) == 5:
+        address, method, path, version, status_code = record.args
+        record.args = (address, method, redact_link_tokens(str(path)), version, status_code)
+    return True

@@ -16,7 +16,7 @@ from services.feedback.fhir.routes import install_fhir_errors
 from services.feedback.fhir.routes import router as fhir_router
 from services.feedback.idempotency import IdempotencyStore
 from services.feedback.intake import RETRY_AFTER_SECONDS, STORAGE_UNAVAILABLE
-from services.feedback.links import form, issue
+from services.feedback.links import client_page, form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
 from services.feedback.metrics import count_refusals
@@ -24,6 +24,7 @@ from services.feedback.rate_limit import KeyBudget
 from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
 from shared import mongo
 from shared.auth import KeyRing
+from shared.client_links import ClientPages, ClientPageSettings
 from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
@@ -43,7 +44,9 @@ async def storage_unavailable(request: Request, error: Exception) -> JSONRespons
     raise error
 
 
-def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
+def create_app(
+    settings: FeedbackSettings | None = None, client_pages: ClientPageSettings | None = None
+) -> FastAPI:
     settings = settings or FeedbackSettings()
     configure_logging(SERVICE, settings.log_level)
     if settings.link_secret == DEV_LINK_SECRET:
@@ -90,11 +93,12 @@ def create_app(settings: FeedbackSettings | None = None) -> FastAPI:
     app.state.idempotency = idempotency
     app.state.used_links = used_links
     app.state.link_signer = LinkSigner(settings.link_secret)
+    app.state.client_pages = ClientPages(client_pages or ClientPageSettings())
     app.add_middleware(BodyLimit)
     app.middleware("http")(count_refusals)
     app.exception_handler(PyMongoError)(storage_unavailable)
     install_fhir_errors(app)
-    for router in (api.router, batch.router, fhir_router, issue.router, form.router):
+    for router in (api.router, batch.router, fhir_router, issue.router, form.router, client_page.router):
         app.include_router(router)
     add_operations(app, broker, client)
     return app

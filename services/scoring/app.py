@@ -34,6 +34,7 @@ def create_app(
     settings: ScoringSettings | None = None,
     key_ring: KeyRing | None = None,
     web_settings: web.WebSettings | None = None,
+    client_pages: web.ClientPageSettings | None = None,
 ) -> FastAPI:
     settings = settings or ScoringSettings()
     configure_logging(SERVICE, settings.log_level)
@@ -74,6 +75,6 @@ def create_app(
     app.state.key_ring = ring
     app.state.scoring = api.ScoringApi(clients, clinic_settings, audit, service, settings.active_days)
     app.include_router(api.router)
-    web.install(app, app.state.scoring, web.Plumbing(client, outbox, relay), web_settings)
+    web.install(app, app.state.scoring, web.Plumbing(client, outbox, relay), web_settings, client_pages)
     add_operations(app, broker, client)
     return app

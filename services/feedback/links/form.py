@@ -99,7 +99,7 @@ async def show_form(request: Request, token: str) -> HTMLResponse:
         link = _signer(request).open(token)
         await _used(request).check_unused(link)
     except (LinkTampered, LinkExpired, LinkUsed) as problem:
-        return _problem_page(request, problem)
+        return problem_page(request, problem)
     return _form_page(request, link, values={}, problems={}, comment="")
 
 
@@ -109,7 +109,7 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
     try:
         link = _signer(request).open(token)
     except (LinkTampered, LinkExpired) as problem:
-        return _problem_page(request, problem)
+        return problem_page(request, problem)
     spec = INSTRUMENTS[Instrument(link.instrument)]
     values = {item: str(fields.get(item, "")) for item in spec.items}
     report = {item: str(fields.get(REPORT_FIELD + item, "")) for item in REPORT_QUESTIONS}
@@ -131,8 +131,10 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
     try:
         await _submit_once(request, link, ratings)
     except (LinkUsed, LinkBusy, EventStoreUnavailable) as problem:
-        return _problem_page(request, problem)
-    return templates.TemplateResponse(request, "thanks.html", {"title": "Thank you"})
+        return problem_page(request, problem)
+    return templates.TemplateResponse(
+        request, "thanks.html", {"title": "Thank you", "back_url": link.back_url}
+    )
 
 
 async def _submit_once(request: Request, link: FeedbackLink, ratings: list[FeedbackSubmittedV1]) -> None:
@@ -237,7 +239,8 @@ def _form_page(
     return templates.TemplateResponse(request, "form.html", context, status_code=status_code)
 
 
-def _problem_page(request: Request, problem: Exception) -> HTMLResponse:
+def problem_page(request: Request, problem: Exception) -> HTMLResponse:
+    """The page for one of ``PROBLEM_PAGES``' problems, in plain words, with its status code."""
     status_code, title, advice = PROBLEM_PAGES[type(problem)]
     return templates.TemplateResponse(
         request, "problem.html", {"title": title, "advice": advice}, status_code=status_code

@@ -1,4 +1,4 @@
-"""A feedback link's token: who and what it is for, signed (itsdangerous) and carrying its own expiry.
+"""A feedback link's token: who and what it is for, signed and carrying its own expiry (``shared.signed``).
 
 The token is the whole state of an unused link, so nothing is stored when a link is issued; only its use is
 (see ``used``). Anyone holding the link can rate that one session once, nothing else.
@@ -8,25 +8,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from itsdangerous import BadSignature, URLSafeSerializer
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from shared.contracts.fields import OpaqueId, Timestamp
+from shared.signed import Expiring, Sealer
+from shared.signed import TokenExpired as LinkExpired
+from shared.signed import TokenTampered as LinkTampered
+
+__all__ = ["FeedbackLink", "LinkExpired", "LinkSigner", "LinkTampered"]
 
 SALT = "alliance.feedback-link.v1"
 
 
-class LinkTampered(Exception):
-    """Not a token this service signed (altered, truncated or signed with another secret)."""
-
-
-class LinkExpired(Exception):
-    pass
-
-
-class FeedbackLink(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class FeedbackLink(Expiring):
     link_id: str
     clinic_id: OpaqueId
     client_id: OpaqueId
@@ -34,12 +26,14 @@ class FeedbackLink(BaseModel):
     session_id: OpaqueId
     session_at: Timestamp
     instrument: Literal["srs", "ors"]
-    expires_at: Timestamp
+    back_url: str | None = (
+        None  # the client's own page, when the link was opened from it: "thank you" links back
+    )
 
 
 class LinkSigner:
     def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt=SALT)
+        self._sealer = Sealer(FeedbackLink, secret, SALT)
 
     def issue(
         self,
@@ -51,9 +45,13 @@ class LinkSigner:
         session_at: datetime,
         instrument: Literal["srs", "ors"],
         lifetime: timedelta,
+        link_id: str | None = None,
+        back_url: str | None = None,
     ) -> tuple[FeedbackLink, str]:
+        """A new link; ``link_id`` fixed by the caller makes every link issued for the same thing one link
+        (used once between them), random otherwise."""
         link = FeedbackLink(
-            link_id=uuid.uuid4().hex,
+            link_id=link_id or uuid.uuid4().hex,
             clinic_id=clinic_id,
             client_id=client_id,
             therapist_id=therapist_id,
@@ -61,14 +59,9 @@ class LinkSigner:
             session_at=session_at,
             instrument=instrument,
             expires_at=datetime.now(UTC).replace(microsecond=0) + lifetime,
+            back_url=back_url,
         )
-        return link, self._serializer.dumps(link.model_dump(mode="json"))
+        return link, self._sealer.seal(link)
 
     def open(self, token: str, now: datetime | None = None) -> FeedbackLink:
-        try:
-            link = FeedbackLink.model_validate(self._serializer.loads(token))
-        except (BadSignature, ValidationError, ValueError, TypeError):
-            raise LinkTampered from None
-        if link.expires_at <= (now or datetime.now(UTC)):
-            raise LinkExpired
-        return link
+        return self._sealer.open(token, now)

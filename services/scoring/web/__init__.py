@@ -1,4 +1,5 @@
-"""Clinician views served by the scoring service: one client, one therapist's caseload, the clinic.
+"""Web pages served by the scoring service: the clinician views (one client, one therapist's caseload, the
+clinic) and each client's own page.
 
 ``install`` adds the routes, the static assets and the error pages to the scoring app.
 """
@@ -12,12 +13,17 @@ from services.scoring.web.access import SessionCookies, ViewLinks
 from services.scoring.web.actions import Plumbing
 from services.scoring.web.queries import ViewQueries
 from services.scoring.web.settings import WebSettings
+from shared.client_links import ClientPages, ClientPageSettings
 
-__all__ = ["Plumbing", "WebSettings", "install"]
+__all__ = ["ClientPageSettings", "Plumbing", "WebSettings", "install"]
 
 
 def install(
-    app: FastAPI, scoring: ScoringApi, plumbing: Plumbing, settings: WebSettings | None = None
+    app: FastAPI,
+    scoring: ScoringApi,
+    plumbing: Plumbing,
+    settings: WebSettings | None = None,
+    client_pages: ClientPageSettings | None = None,
 ) -> None:
     settings = settings or WebSettings()
     secret = settings.secret.get_secret_value()
@@ -28,8 +34,11 @@ def install(
         cookies=SessionCookies(secret, settings.session_max_age_hours, settings.secure_cookies),
         plumbing=plumbing,
         settings=settings,
+        pages=ClientPages(client_pages or ClientPageSettings()),
     )
     app.include_router(routes.link_router)
     app.include_router(routes.router)
+    app.include_router(routes.client_link_router)
+    app.include_router(routes.client_page_router)
     app.mount(routes.STATIC_URL, StaticFiles(directory=routes.STATIC_DIR), name="views-static")
     routes.install_handlers(app)

@@ -1,6 +1,8 @@
 """Each rule in plain words, as the views say it: what a marker saw and at what level, how an episode closed
 (repaired and settled are not the same), why one is stale, and which came from imported history."""
 
+from datetime import datetime
+
 from services.scoring.views import AlertView, EpisodeView, MarkerView, ResolutionView
 from shared.recognition import RECOGNITION_WORDS
 
@@ -102,7 +104,19 @@ def alert_words(alerts: list[AlertView]) -> str:
     return ", ".join(f"{a.level} ({a.session_at:%Y-%m-%d})" for a in alerts)
 
 
+def day_words(moment: datetime) -> str:
+    """A date as a person says it: Tuesday 24 November 2026."""
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def total_words(total: float) -> str:
+    """A total out of 40 without a needless ".0"."""
+    return f"{total:g} out of 40"
+
+
 FILTERS = {
+    "day": day_words,
+    "out_of_40": total_words,
     "marker_words": marker_words,
     "resolution_words": resolution_words,
     "how_words": how_words,

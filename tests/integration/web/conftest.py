@@ -24,6 +24,7 @@ from services.scoring.settings import ScoringSettings
 from services.scoring.web import WebSettings
 from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
+from shared.client_links import ClientPageSettings
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent
 from shared.topics import ALL_TOPICS
 from tests.support.browser import chromium, free_port, served
@@ -112,6 +113,9 @@ class ViewsStack:
     clinic: str  # clinic A: the demo history, announced as it happened
     other_clinic: str  # clinic B: some of the same client ids, other numbers
     imported_clinic: str  # clinic C: the demo history and a client whose usual is low, imported today
+    pages: (
+        ClientPageSettings  # the clients' own pages: served here, answered at the intake of ``intake_served``
+    )
 
     def key_for(self, clinic_id: str, *scopes: Scope) -> str:
         api_key = f"key-{clinic_id}-{'-'.join(scopes)}-{uuid.uuid4().hex[:6]}"
@@ -163,10 +167,15 @@ async def views_stack(servers: Servers) -> AsyncIterator[ViewsStack]:
     await start_group_at_end(servers.kafka_bootstrap, settings.group_id, [t.name for t in ALL_TOPICS])
     ring, port = KeyRing(), free_port()
     web_settings = WebSettings(secret="test-view-secret", public_url=f"http://127.0.0.1:{port}")
-    app = create_app(settings, ring, web_settings)
+    pages = ClientPageSettings(
+        secret=f"client-pages-{unique}",
+        page_url=f"http://127.0.0.1:{port}",
+        intake_url=f"http://127.0.0.1:{free_port()}",
+    )
+    app = create_app(settings, ring, web_settings, pages)
     try:
         with served(app, port) as base_url:
-            yield ViewsStack(base_url, ring, db, servers.kafka_bootstrap, clinic, other, imported)
+            yield ViewsStack(base_url, ring, db, servers.kafka_bootstrap, clinic, other, imported, pages)
     finally:
         await client.drop_database(settings.mongodb_database)
         await client.close()

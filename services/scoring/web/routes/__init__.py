@@ -9,7 +9,8 @@ Routes (``/views/...``, outside the JSON API and its OpenAPI document, except ``
   (``sign_in``);
 - ``GET /views/clients/{id}`` (``client``), ``GET /views/caseload/{therapist_id}`` (``caseload``),
   ``GET /views/clinic`` (``clinic``): the views;
-- ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons (``client``).
+- ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons (``client``);
+- ``POST /v1/client-links`` (any key) and ``GET /c/{token}``: a client's own page (``client_page``).
 
 Every POST form carries the session's CSRF token. Anything of another clinic, or outside what a link grants,
 answers 404 exactly like what does not exist. Every view of one client's data is written to the audit log.
@@ -17,12 +18,23 @@ answers 404 exactly like what does not exist. Every view of one client's data is
 
 from fastapi import APIRouter
 
-from services.scoring.web.routes import caseload, client, clinic, links, sign_in
+from services.scoring.web.routes import caseload, client, client_page, clinic, links, sign_in
 from services.scoring.web.routes.pages import STATIC_DIR, STATIC_URL, Views, install_handlers
 
-__all__ = ["STATIC_DIR", "STATIC_URL", "Views", "install_handlers", "link_router", "router"]
+__all__ = [
+    "STATIC_DIR",
+    "STATIC_URL",
+    "Views",
+    "client_link_router",
+    "client_page_router",
+    "install_handlers",
+    "link_router",
+    "router",
+]
 
 link_router = links.link_router
+client_link_router = client_page.link_router
+client_page_router = client_page.router  # /c/{token}: the client's own page, outside /views
 router = APIRouter(prefix="/views", include_in_schema=False)
 for view in (links, sign_in, client, caseload, clinic):
     router.include_router(view.router)

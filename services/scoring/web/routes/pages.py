@@ -15,6 +15,7 @@ from services.scoring.web.access import COOKIE, SessionCookies, ViewLinks, ViewS
 from services.scoring.web.queries import ViewQueries
 from services.scoring.web.settings import WebSettings
 from shared.auth import ClinicPrincipal, KeyRing, Scope
+from shared.client_links import ClientPages
 
 WEB = Path(__file__).parent.parent
 TEMPLATES = Jinja2Templates(directory=WEB / "templates")
@@ -44,6 +45,7 @@ class Views:
     cookies: SessionCookies
     plumbing: actions.Plumbing
     settings: WebSettings
+    pages: ClientPages  # the clients' own pages
 
 
 def _views(request: Request) -> Views:

@@ -1,0 +1,372 @@
+"""A client's own page on the real servers: scoring serves it (uvicorn, real Kafka and MongoDB), the feedback
+intake takes what the client does there, and a headless Chromium uses it on a phone-sized and a desktop window,
+with axe-core checking it. Writes docs/img/client-page*.png."""
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services.feedback.app import create_app as create_intake
+from shared.auth import KeyRing, Scope, hash_key
+from shared.client_links import ClientPageLink, ClientPages, ClientPageSettings
+from shared.topics import CLIENT_EVENTS
+from tests.integration.feedback.conftest import intake_settings
+from tests.integration.web.conftest import ViewsStack
+from tests.integration.web.test_views_browser import screenshot
+from tests.support.accessibility import axe_violations
+from tests.support.browser import chromium, served
+from tests.support.kafka import records_matching
+from tests.support.servers import Servers
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+PHONE, DESKTOP = (390, 844), (1280, 900)
+# What the page must never show: it is the client's view of the work, not a clinical dashboard.
+CLINICAL_WORDS = ("rupture", "marker", "severity", "episode", "high", "medium", "baseline", "cutoff")
+
+
+@dataclass(frozen=True)
+class Intake:
+    base_url: str
+    ring: KeyRing
+
+    def key_for(self, clinic_id: str) -> str:
+        api_key = f"intake-{clinic_id}-{uuid.uuid4().hex[:8]}"
+        self.ring.apply(hash_key(api_key), clinic_id, frozenset({Scope.INGEST}), revoked=False)
+        return api_key
+
+
+@pytest.fixture(scope="module")
+def intake(views_stack: ViewsStack, servers: Servers) -> Iterator[Intake]:
+    """The feedback intake served where the views stack's client pages send their answers."""
+    settings = intake_settings(servers.kafka_bootstrap, servers.mongodb_uri, uuid.uuid4().hex[:10])
+    settings = settings.model_copy(update={"public_url": views_stack.pages.intake_url})
+    app = create_intake(settings, views_stack.pages)
+    with served(app, urlsplit(views_stack.pages.intake_url).port) as base_url:
+        yield Intake(base_url, app.state.key_ring)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    with chromium(console_log=True) as driver:
+        yield driver
+
+
+async def client_link(
+    views_stack: ViewsStack, clinic_id: str, client_id: str, scope: Scope = Scope.INGEST
+) -> str:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        answer = await http.post(
+            "/v1/client-links",
+            json={"client_id": client_id},
+            headers={"Authorization": f"Bearer {views_stack.key_for(clinic_id, scope)}"},
+        )
+    assert answer.status_code == 201, answer.text
+    url: str = answer.json()["url"]
+    return url
+
+
+async def share_note(intake: Intake, clinic_id: str, client_id: str, session_id: str, text: str) -> str:
+    note_id = f"n-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=intake.base_url) as http:
+        answer = await http.post(
+            "/v1/notes",
+            json={
+                "note_id": note_id,
+                "session_id": session_id,
+                "therapist_id": "t-demo-1",
+                "client_id": client_id,
+                "session_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "text": text,
+            },
+            headers={"Authorization": f"Bearer {intake.key_for(clinic_id)}"},
+        )
+    assert answer.status_code == 202, answer.text
+    return note_id
+
+
+async def page_text(url: str) -> tuple[int, str]:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(url)
+    return answer.status_code, answer.text
+
+
+async def test_a_client_link_is_issued_for_a_client_of_the_callers_clinic_only(
+    views_stack: ViewsStack,
+) -> None:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        body = {"client_id": "c-steady"}
+        assert (await http.post("/v1/client-links", json=body)).status_code == 401
+        only_in_b = {"client_id": "c-only-in-b"}
+        key_a = views_stack.key_for(views_stack.clinic, Scope.INGEST)
+        refused = await http.post(
+            "/v1/client-links", json=only_in_b, headers={"Authorization": f"Bearer {key_a}"}
+        )
+        assert refused.status_code == 404
+        issued = await http.post("/v1/client-links", json=body, headers={"Authorization": f"Bearer {key_a}"})
+    assert issued.status_code == 201, issued.text
+    expires_at = datetime.fromisoformat(issued.json()["expires_at"])
+    assert timedelta(days=29, hours=23) < expires_at - datetime.now(UTC) <= timedelta(days=30)
+
+
+async def test_the_page_shows_the_clients_own_totals_in_plain_words_and_nothing_clinical(
+    views_stack: ViewsStack,
+) -> None:
+    # c-rupture-repair has an episode, markers and therapist ratings: none of it may reach the client's page.
+    url = await client_link(views_stack, views_stack.clinic, "c-rupture-repair")
+    status_code, html = await page_text(url)
+    assert status_code == 200
+    alliance = await views_stack.alliance(views_stack.clinic, "c-rupture-repair")
+    client_srs = [
+        r["total"]
+        for s in alliance["sessions"]
+        for r in s["ratings"]
+        if (r["instrument"], r["respondent"]) == ("srs", "client")
+    ]
+    assert f"{client_srs[-1]:g} out of 40" in html and f"{client_srs[0]:g} out of 40" in html
+    assert alliance["past_episodes"] or alliance["open_episode"], "the story needs an episode to hide"
+    visible = html.lower()
+    assert [word for word in CLINICAL_WORDS if re.search(rf"\b{word}\b", visible)] == []
+    therapist_totals = {
+        r["total"] for s in alliance["sessions"] for r in s["ratings"] if r["respondent"] == "therapist"
+    }
+    assert therapist_totals, "the story needs therapist ratings to hide"
+    assert {f"{t:g} out of 40" for t in therapist_totals - set(client_srs)} & {
+        line.strip() for line in visible.split("<strong>")
+    } == set()
+    assert views_stack.clinic not in html  # nor the clinic's or therapists' pseudonyms
+    assert "t-demo-1" not in html
+
+
+async def test_tampered_expired_and_foreign_links_are_refused(views_stack: ViewsStack) -> None:
+    url = await client_link(views_stack, views_stack.clinic, "c-steady")
+    base, token = url.rsplit("/", 1)
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    assert (await page_text(f"{base}/{flipped}"))[0] == 400
+    # A link signed by another deployment, and a clinician's view link, open nothing here.
+    other = ClientPages(ClientPageSettings(secret="another-deployment", page_url=base.rsplit("/c", 1)[0]))
+    assert (await page_text(other.issue(views_stack.clinic, "c-steady")[1]))[0] == 400
+    view_link = await views_stack.link(
+        views_stack.clinic, view="client", therapist_id="t-demo-1", client_id="c-steady"
+    )
+    assert (await page_text(f"{base}/{view_link.rsplit('/', 1)[1]}"))[0] == 400
+    # A link past its time.
+    pages = ClientPages(views_stack.pages)
+    expired = ClientPageLink(
+        link_id="old",
+        clinic_id=views_stack.clinic,
+        client_id="c-steady",
+        expires_at=datetime.now(UTC) - timedelta(seconds=1),
+    )
+    status_code, html = await page_text(pages.page_url(pages.pages.seal(expired)))
+    assert status_code == 410 and "expired" in html
+    # A client of clinic B with the same id as one of A's: B's link shows B's numbers, never A's.
+    b_url = await client_link(views_stack, views_stack.other_clinic, "c-steady")
+    _, b_html = await page_text(b_url)
+    _, a_html = await page_text(url)
+    assert "30 out of 40" in b_html and b_html != a_html
+
+
+def note_answers(records: list[Any], note_id: str) -> list[dict[str, Any]]:
+    events = [json.loads(r.value) for r in records]
+    return [
+        e for e in events if e["type"] == "org.alliance.note.answered.v1" and e["data"]["note_id"] == note_id
+    ]
+
+
+async def test_a_client_answers_a_note_on_a_phone_and_the_page_passes_axe(
+    views_stack: ViewsStack, intake: Intake, browser: webdriver.Chrome
+) -> None:
+    clinic, client = views_stack.clinic, "c-steady"
+    mine = await share_note(
+        intake, clinic, client, "s-note-1", "We worked on saying no at work.\nNext: practise once this week."
+    )
+    theirs = await share_note(intake, clinic, "c-steady-2", "s-note-2", "A note for someone else")
+    url = await client_link(views_stack, clinic, client)
+
+    async def note_shown() -> bool:
+        return mine in (await page_text(url))[1]
+
+    await eventually(note_shown, within=30, what="the shared note on the client's page")
+    browser.set_window_size(*PHONE)
+    browser.get(url)
+    assert "A note for someone else" not in browser.page_source and theirs not in browser.page_source
+    assert axe_violations(browser) == []
+    screenshot(browser, "client-page.png", width=PHONE[0])
+
+    note = browser.find_element(By.ID, f"note-{mine}")
+    partly = note.find_element(By.XPATH, ".//label[normalize-space()='Partly']")
+    partly.click()
+    note.find_element(By.TAG_NAME, "textarea").send_keys("I would rather start with my family.")
+    note.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(browser, 15).until(lambda b: "answered=" in b.current_url)
+    assert "Your answer was sent" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+
+    records = await records_matching(
+        views_stack.bootstrap,
+        CLIENT_EVENTS.name,
+        lambda r: mine.encode() in r.value and b"note.answered" in r.value,
+        expected=1,
+    )
+    answers = note_answers(records, mine)
+    assert len(answers) == 1
+    answer = answers[0]
+    assert (answer["data"]["fit"], answer["data"]["comment"], answer["data"]["client_id"]) == (
+        "partly",
+        "I would rather start with my family.",
+        client,
+    )
+    assert answer["data"]["session_id"] == "s-note-1" and answer["clinicid"] == clinic
+
+    async def answer_shown() -> bool:
+        return "You answered: <strong>Partly</strong>" in (await page_text(url))[1]
+
+    await eventually(answer_shown, within=30, what="the answer read back on the page")
+    browser.refresh()
+    assert axe_violations(browser) == []
+
+
+async def test_the_page_on_a_desktop_by_keyboard_alone(
+    views_stack: ViewsStack, intake: Intake, browser: webdriver.Chrome
+) -> None:
+    clinic, client = views_stack.clinic, "c-blind-spot"
+    note_id = await share_note(
+        intake, clinic, client, "s-note-3", "Next steps: one thing you enjoy, every day."
+    )
+    url = await client_link(views_stack, clinic, client, Scope.READ)
+    await eventually(lambda: _contains(url, note_id), within=30, what="the note on the page")
+    browser.set_window_size(*DESKTOP)
+    browser.get(url)
+    assert axe_violations(browser) == []
+    screenshot(browser, "client-page-desktop.png", width=DESKTOP[0])
+    # Tab to the first answer, choose "No" with the arrow keys, and send with Enter.
+    radio = browser.find_element(By.CSS_SELECTOR, f"#note-{note_id} input[value=yes]")
+    radio.send_keys(Keys.SPACE)
+    radio.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    chosen = browser.find_element(By.CSS_SELECTOR, f"#note-{note_id} input[name=fit]:checked")
+    assert chosen.get_attribute("value") == "no"
+    chosen.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 15).until(lambda b: "answered=" in b.current_url)
+    records = await records_matching(
+        views_stack.bootstrap,
+        CLIENT_EVENTS.name,
+        lambda r: note_id.encode() in r.value and b"note.answered" in r.value,
+        expected=1,
+    )
+    assert [a["data"]["fit"] for a in note_answers(records, note_id)] == ["no"]
+
+
+async def _contains(url: str, text: str) -> bool:
+    return text in (await page_text(url))[1]
+
+
+async def test_rating_the_latest_session_from_the_page(
+    views_stack: ViewsStack, intake: Intake, browser: webdriver.Chrome
+) -> None:
+    clinic, client = views_stack.clinic, "c-steady-2"
+    session_id = f"s-new-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=intake.base_url) as http:
+        recorded = await http.post(
+            "/v1/sessions",
+            json={
+                "session_id": session_id,
+                "therapist_id": "t-demo-2",
+                "client_id": client,
+                "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+                "attendance": "attended",
+                "scheduled_minutes": 50,
+            },
+            headers={"Authorization": f"Bearer {intake.key_for(clinic)}"},
+        )
+    assert recorded.status_code == 202, recorded.text
+    url = await client_link(views_stack, clinic, client)
+    await eventually(lambda: _contains(url, "Rate this session"), within=30, what="the session to rate")
+    browser.set_window_size(*PHONE)
+    browser.get(url)
+    browser.find_element(By.LINK_TEXT, "Rate this session").click()
+    WebDriverWait(browser, 15).until(lambda b: "/f/" in b.current_url)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "thanks"))
+    browser.find_element(By.LINK_TEXT, "Back to your page").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == url)
+    records = await records_matching(
+        views_stack.bootstrap,
+        CLIENT_EVENTS.name,
+        lambda r: session_id.encode() in r.value and b"feedback.submitted" in r.value,
+        expected=1,
+    )
+    assert [json.loads(r.value)["data"]["instrument"] for r in records] == ["srs"]
+    await eventually(lambda: _contains(url, "You have rated it"), within=30, what="the rating read back")
+
+
+async def test_the_intake_refuses_altered_expired_and_wrong_answers(
+    views_stack: ViewsStack, intake: Intake
+) -> None:
+    pages = ClientPages(views_stack.pages)
+    link, page_url = pages.issue(views_stack.clinic, "c-steady")
+    ticket_url = pages.answer_url(
+        link, page_url, note_id="n-x", session_id="s-x", therapist_id="t-demo-1", session_at=datetime.now(UTC)
+    )
+    async with httpx.AsyncClient() as http:
+        altered = await http.post(ticket_url[:-4] + "AAAA", data={"fit": "yes"})
+        assert altered.status_code == 400 and "not valid" in altered.text
+        wrong = await http.post(ticket_url, data={"fit": "maybe"})
+        assert wrong.status_code == 422 and "Choose yes, partly or no" in wrong.text
+        assert f'href="{page_url}"' in wrong.text  # back to the page, to answer again
+        too_long = await http.post(ticket_url, data={"fit": "no", "comment": "x" * 2001})
+        assert too_long.status_code == 422
+        old = link.model_copy(update={"expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+        expired_url = pages.answer_url(
+            old,
+            page_url,
+            note_id="n-x",
+            session_id="s-x",
+            therapist_id="t-demo-1",
+            session_at=datetime.now(UTC),
+        )
+        expired = await http.post(expired_url, data={"fit": "yes"})
+        assert expired.status_code == 410
+        # Sent twice (a double tap, a retry): two records of one event, which scoring applies once.
+        first = await http.post(ticket_url, data={"fit": "yes"})
+        second = await http.post(ticket_url, data={"fit": "yes"})
+        assert first.status_code == second.status_code == 303
+        assert first.headers["location"] == f"{page_url}?answered=n-x#note-n-x"
+    records = await records_matching(
+        views_stack.bootstrap,
+        CLIENT_EVENTS.name,
+        lambda r: b'"n-x"' in r.value and link.client_id.encode() in r.value and b"client-page" in r.value,
+        expected=2,
+    )
+    assert len({json.loads(r.value)["id"] for r in records}) == 1
+
+
+async def test_a_rating_link_from_the_page_rates_its_session_once(
+    views_stack: ViewsStack, intake: Intake
+) -> None:
+    pages = ClientPages(views_stack.pages)
+    link, page_url = pages.issue(views_stack.clinic, "c-steady")
+    session_id = f"s-once-{uuid.uuid4().hex[:6]}"
+    rate_url = pages.rating_url(
+        link, page_url, session_id=session_id, therapist_id="t-demo-1", session_at=datetime.now(UTC)
+    )
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(rate_url[:-4] + "AAAA")).status_code == 400
+        form_url = intake.base_url + (await http.get(rate_url)).headers["location"]
+        ratings = {"relationship": "9", "goals": "9", "approach": "9", "overall": "9"}
+        sent = await http.post(form_url, data=ratings)
+        assert sent.status_code == 200 and "Back to your page" in sent.text
+        # Opened again from the page, it is the same link: already used.
+        again = intake.base_url + (await http.get(rate_url)).headers["location"]
+        assert (await http.get(again)).status_code == 409
