@@ -163,7 +163,8 @@ def seed(feedback_url: str, scoring_url: str, api_key: str, say: Callable[[str],
     if status == 200:
         say("demo history: already there")
         return
-    items = history(datetime.now(UTC))
+    now = datetime.now(UTC)
+    items = history(now)
     # The demo key was just published on clinic.keys: the services pick it up within moments.
     status, answer = _until(
         lambda: _call("POST", f"{feedback_url}/v1/events:batch", api_key, {"events": items}),
@@ -182,6 +183,30 @@ def seed(feedback_url: str, scoring_url: str, api_key: str, say: Callable[[str],
     if status != 200:
         raise DemoError("scoring did not apply the demo history within 60 s")
     say(f"demo history: {len(CLIENTS)} clients over {SESSIONS} sessions each")
+    _share_demo_note(feedback_url, api_key, session_times(now))
+
+
+# The client whose own page the demo links to, and the note their therapist shared after the latest session.
+PAGE_CLIENT = "c-steady"
+DEMO_NOTE = (
+    "Today we looked at what helps you on hard mornings: the short walk and calling your sister.\n"
+    "Next steps: try the walk on three mornings this week, and we will start with how it went."
+)
+
+
+def _share_demo_note(feedback_url: str, api_key: str, times: list[datetime]) -> None:
+    client = next(c for c in CLIENTS if c.client_id == PAGE_CLIENT)
+    note = {
+        "note_id": "n-demo-1",
+        "session_id": f"{client.client_id}-s{len(times):02d}",
+        "therapist_id": client.therapist_id,
+        "client_id": client.client_id,
+        "session_at": times[-1].isoformat(),
+        "text": DEMO_NOTE,
+    }
+    status, answer = _call("POST", f"{feedback_url}/v1/notes", api_key, note)
+    if status != 202:
+        raise DemoError(f"the feedback service did not take the demo note (HTTP {status}): {answer}")
 
 
 def view_links(scoring_url: str, api_key: str) -> dict[str, str]:
@@ -214,3 +239,7 @@ def print_links(scoring_url: str, api_key: str, say: Callable[[str], None], env:
         say(f"  {name:<26} {url}")
     public = env.get("SCORING_PUBLIC_URL", scoring_url).rstrip("/")
     say(f"  {'clinic (supervisors)':<26} {public}/views/sign-in   (sign in with the demo key and any id)")
+    status, answer = _call("POST", f"{scoring_url}/v1/client-links", api_key, {"client_id": PAGE_CLIENT})
+    if status == 201:
+        say(f"a client's own page (what {PAGE_CLIENT} sees; valid 30 days):")
+        say(f"  {PAGE_CLIENT:<26} {answer['url']}")

@@ -282,10 +282,11 @@ class Stack:
         merged["MONGODB_URI"] = self.mongodb_uri
         for service in SERVICES:
             merged[service.port_env] = str(self.service_port(service.name))
-            # Unless the caller says otherwise, browsers reach each service on this stack's own port.
-            merged.setdefault(service.public_url_env, service_url(self.service_port(service.name)))
         merged["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file as they happen
         merged.update(env or {})
+        for service in SERVICES:
+            # Unless the caller says otherwise, browsers reach each service on the port it listens on.
+            merged.setdefault(service.public_url_env, service_url(int(merged[service.port_env])))
         return merged
 
     def start_services(self, env: Mapping[str, str] | None = None) -> None:

@@ -8,6 +8,7 @@ names exactly what its one action needs and expires with the page link it was ma
 opens, notify issues page links to send: the three share ``CLIENT_PAGE_SECRET``.
 """
 
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.contracts.fields import OpaqueId, Timestamp
 from shared.signed import Expiring, Sealer
 
+DEV_SECRET = "dev-client-page-secret-change-me"
 PAGE_PATH = "/c/"
 ANSWER_PATH = "/c/answers/"
 RATE_PATH = "/c/rate/"
@@ -29,7 +31,7 @@ class ClientPageSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True)
 
     secret: SecretStr = Field(
-        default=SecretStr("dev-client-page-secret-change-me"),
+        default=SecretStr(DEV_SECRET),
         validation_alias=AliasChoices("CLIENT_PAGE_SECRET"),
         description="Signs the clients' page links and the page's tickets; the same in scoring, feedback, notify.",
     )
@@ -87,6 +89,12 @@ class RatingTicket(Expiring):
 class ClientPages:
     def __init__(self, settings: ClientPageSettings) -> None:
         secret = settings.secret.get_secret_value()
+        if secret == DEV_SECRET:
+            logging.getLogger("alliance.client_pages").warning(
+                "CLIENT_PAGE_SECRET is not set: clients' page links are signed with the public development "
+                "secret, so anyone can forge them. Set it (the same in scoring, feedback and notify) before "
+                "real clients get links."
+            )
         self.settings = settings
         self.pages = Sealer(ClientPageLink, secret, "alliance.client-page.v1")
         self.answers = Sealer(AnswerTicket, secret, "alliance.client-page.answer.v1")

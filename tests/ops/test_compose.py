@@ -22,6 +22,8 @@ from devstack.mongo import TRANSACTION_LIFETIME_SECONDS
 from services.feedback.settings import FeedbackSettings
 from services.notify.settings import NotifySettings
 from services.scoring.settings import ScoringSettings
+from services.scoring.web.settings import WebSettings
+from shared.client_links import ClientPageSettings
 from shared.topics import ALL_TOPICS
 from tests.ops.tools import PROMETHEUS_DIR, REPO_ROOT
 
@@ -32,6 +34,12 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "feedback": FeedbackSettings,
     "scoring": ScoringSettings,
     "notify": NotifySettings,
+}
+# Settings a service reads beside its own class: the client pages' (shared by all three), the views'.
+ALSO_READ: dict[str, tuple[type[BaseSettings], ...]] = {
+    "feedback": (ClientPageSettings,),
+    "scoring": (WebSettings, ClientPageSettings),
+    "notify": (ClientPageSettings,),
 }
 PORT_FIELD = "port"
 KAFKA_IMAGE = "apache/kafka:4.1.1"
@@ -322,7 +330,8 @@ def test_every_environment_variable_is_read_by_the_services_settings(deployment:
     for name, service in built(found).items():
         environment = found[name]["environment"]
         assert isinstance(environment, dict), f"{name}: use the mapping form"
-        unknown = set(environment) - env_names(SETTINGS[service])
+        read = set().union(*(env_names(settings) for settings in (SETTINGS[service], *ALSO_READ[service])))
+        unknown = set(environment) - read
         assert not unknown, f"{name} sets variables its settings class never reads: {sorted(unknown)}"
         assert environment["HTTP_HOST"] == "0.0.0.0", "inside a container the port must bind every interface"
 
