@@ -34,6 +34,7 @@ MODULES = {service.name: service.module for service in SERVICES}
 WEBHOOK_SECRET = "reliability-webhook-secret"
 ACK_SECRET = "reliability-ack-secret"
 LINK_SECRET = "reliability-feedback-link-secret"
+CLIENT_PAGE_SECRET = "reliability-client-page-secret"
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,9 @@ def platform_env(
         "FEEDBACK_RATE_LIMIT": "100000/minute",
         "FEEDBACK_LINK_SECRET": LINK_SECRET,
         "FEEDBACK_PUBLIC_URL": service_url(stack.service_port("feedback")),
+        "SCORING_PUBLIC_URL": service_url(stack.service_port("scoring")),
         "NOTIFY_PUBLIC_URL": service_url(stack.service_port("notify")),
+        "CLIENT_PAGE_SECRET": CLIENT_PAGE_SECRET,
         "SHUTDOWN_GRACE_SECONDS": "3",
         "LOG_LEVEL": "INFO",
     }

@@ -2,6 +2,8 @@
 and a revoked key of A."""
 
 import asyncio
+import html
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ class Tenants:
     comment: str  # a client comment sent in A's stream: must never show up outside the database
     note_text: str  # a note shared with that client, and the client's comment answering it: the same
     note_comment: str
+    page_token: str  # the client's page link: a credential, so in no log either
 
 
 async def revoke(platform: Platform, clinic: str, api_key: str) -> None:
@@ -86,7 +89,7 @@ async def set_up(reliability: Reliability) -> Tenants:
     while not (alerts := [c.body for c in reliability.webhook.snapshot() if c.body.get("clinic_id") == a]):
         assert time.monotonic() < deadline, "no alert for clinic A"
         await asyncio.sleep(0.5)
-    note_text, note_comment = await share_and_answer_a_note(platform, a, alerts[0])
+    note_text, note_comment, page_token = await share_and_answer_a_note(platform, a, alerts[0])
     revoked_key = f"rel-revoked-{uuid.uuid4().hex}"
     await revoke(platform, a, revoked_key)
     return Tenants(
@@ -100,40 +103,62 @@ async def set_up(reliability: Reliability) -> Tenants:
         comment=comment,
         note_text=note_text,
         note_comment=note_comment,
+        page_token=page_token,
     )
 
 
-async def share_and_answer_a_note(platform: Platform, clinic: str, alert: dict[str, Any]) -> tuple[str, str]:
-    """A note shared with the alerted client and answered "no" with a comment (a next_steps_mismatch, so
-    scoring alerts again or adds it to the open episode), then wait until scoring shows the answer."""
+async def share_and_answer_a_note(
+    platform: Platform, clinic: str, alert: dict[str, Any]
+) -> tuple[str, str, str]:
+    """A note shared with the alerted client, answered "no" with a comment on the client's own page (a
+    next_steps_mismatch, so scoring alerts again or adds it to the open episode); waits until scoring shows the
+    answer. Returns the note's text, the comment and the page link's token."""
     text = f"wombat-{uuid.uuid4().hex} next we practise saying no at work"
     comment = f"numbat-{uuid.uuid4().hex} that is not why I came"
-    about = {
-        "note_id": f"n-{uuid.uuid4().hex[:8]}",
+    note_id = f"n-{uuid.uuid4().hex[:8]}"
+    note = {
+        "note_id": note_id,
         "session_id": alert["session_id"],
         "therapist_id": alert["therapist_id"],
         "client_id": alert["client_id"],
         "session_at": alert["session_at"],
+        "text": text,
     }
-    events = [
-        {"type": "note.shared", "data": {**about, "text": text}},
-        {"type": "note.answered", "data": {**about, "fit": "no", "comment": comment}},
-    ]
     keys = platform.keys[clinic]
     async with httpx.AsyncClient(timeout=10) as http:
         sent = await http.post(
             platform.url("feedback") + "/v1/events:batch",
-            json={"events": events},
+            json={"events": [{"type": "note.shared", "data": note}]},
             headers={"Authorization": f"Bearer {keys.ingest}"},
         )
-        assert sent.status_code == 200 and sent.json()["accepted"] == 2, sent.text
+        assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+        issued = await http.post(
+            platform.url("scoring") + "/v1/client-links",
+            json={"client_id": alert["client_id"]},
+            headers={"Authorization": f"Bearer {keys.ingest}"},
+        )
+        assert issued.status_code == 201, issued.text
+        page_url = issued.json()["url"]
         deadline = time.monotonic() + 30
+        while not (form := _answer_form(await http.get(page_url), note_id)):
+            assert time.monotonic() < deadline, "the note did not reach the client's page"
+            await asyncio.sleep(0.3)
+        answered = await http.post(form, data={"fit": "no", "comment": comment})
+        assert answered.status_code == 303, answered.text
         while True:
             answer = await http.get(
                 platform.url("scoring") + f"/v1/clients/{alert['client_id']}/alliance",
                 headers={"Authorization": f"Bearer {keys.read}"},
             )
             if [n for n in answer.json().get("notes", []) if n["fit"] == "no"]:
-                return text, comment
-            assert time.monotonic() < deadline, "scoring did not apply the note's answer"
+                return text, comment, page_url.rsplit("/", 1)[1]
+            assert time.monotonic() < deadline + 30, "scoring did not apply the note's answer"
             await asyncio.sleep(0.3)
+
+
+def _answer_form(page: httpx.Response, note_id: str) -> str | None:
+    """Where the page's form for ``note_id`` posts the answer, once the page shows the note."""
+    found = re.search(
+        rf'id="note-{re.escape(note_id)}".*?<form method="post" action="([^"]+)"', page.text, re.S
+    )
+    return html.unescape(found.group(1)) if found else None

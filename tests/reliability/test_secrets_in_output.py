@@ -1,11 +1,11 @@
-"""A client's comment, a note shared with a client and the client's answer to it, and the API keys never
-leave the database: not in any service's log (every incarnation,
+"""A client's comment, a note shared with a client and the client's answer to it (sent from the client's own
+page, whose link is a credential too), and the API keys never leave the database: not in any service's log (every incarnation,
 crashes included), not in /metrics, not in an alert (webhook bodies and e-mails)."""
 
 import httpx
 import pytest
 
-from reliability.platform import LINK_SECRET, WEBHOOK_SECRET
+from reliability.platform import CLIENT_PAGE_SECRET, LINK_SECRET, WEBHOOK_SECRET
 from tests.reliability.conftest import Reliability
 from tests.reliability.tenants import SERVICES, Tenants, set_up
 
@@ -29,7 +29,8 @@ async def test_comment_and_keys_appear_in_no_log_metric_or_alert(
     alerts = [call.raw for call in reliability.webhook.snapshot()]
     mails = [message.as_string() for message in reliability.mailbox.messages]
     secrets = [tenants.comment, tenants.comment.split()[0], tenants.revoked_key, LINK_SECRET, WEBHOOK_SECRET]
-    secrets += [tenants.note_text.split()[0], tenants.note_comment.split()[0]]
+    secrets += [tenants.note_text.split()[0], tenants.note_comment.split()[0], CLIENT_PAGE_SECRET]
+    secrets += [tenants.page_token, tenants.page_token.rsplit(".", 1)[1]]  # the whole link, and its signature
     secrets += [key for keys in platform.keys.values() for key in (keys.ingest, keys.read, keys.admin)]
 
     places = {**logs, **{f"{s} /metrics": text for s, text in metrics.items()}}
