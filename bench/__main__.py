@@ -17,6 +17,7 @@ from bench.workload import feedback_stream
 from devstack import processes
 from devstack.services import SERVICES
 from devstack.stack import Stack
+from services.notify.client_events import client_pages_group
 from services.scoring.replay import INBOUND as REPLAY_READS
 from shared import topics
 from tests.support.webhook_receiver import webhook_receiver
@@ -73,6 +74,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         await kafka_io.skip_to_end(stack.kafka_bootstrap, "bench-live-scoring", SCORED_TOPICS)
         await kafka_io.skip_to_end(
             stack.kafka_bootstrap, "bench-live-notify", [topics.RUPTURE_SUSPECTED.name]
+        )
+        await kafka_io.skip_to_end(
+            stack.kafka_bootstrap, client_pages_group("bench-live-notify"), [topics.CLIENT_EVENTS.name]
         )
         stack.start_services(live)
         stack.run_seed(live)

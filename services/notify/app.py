@@ -20,6 +20,7 @@ from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
 from shared import mongo
 from shared.auth import KeyRing
+from shared.client_links import ClientPages, ClientPageSettings
 from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
@@ -30,7 +31,11 @@ from shared.view_links import ViewLinks
 SERVICE = "notify"
 
 
-def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None = None) -> FastAPI:
+def create_app(
+    settings: NotifySettings | None = None,
+    key_ring: KeyRing | None = None,
+    client_pages: ClientPageSettings | None = None,
+) -> FastAPI:
     settings = settings or NotifySettings()
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(settings, SERVICE)
@@ -60,7 +65,9 @@ def create_app(settings: NotifySettings | None = None, key_ring: KeyRing | None 
     worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings)
     intake = handlers.AlertIntake(client, routing, deliveries, episodes, settings.webhook_url, worker.wake)
     acknowledgements = Acknowledgements(client, episodes, outbox, relay)
-    handlers.register(broker, intake, acknowledgements, settings.group_id, settings.instance_id)
+    pages = ClientPages(client_pages or ClientPageSettings())
+    links_owed = handlers.ClientPageIntake(routing, deliveries, pages, worker.wake)
+    handlers.register(broker, intake, acknowledgements, links_owed, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

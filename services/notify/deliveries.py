@@ -3,6 +3,10 @@
 Lifecycle: ``pending`` (due at ``due_at``) -> claimed (a worker pushed ``due_at`` one lease ahead and counted
 the attempt) -> ``sent`` or back to ``pending`` with a backoff, or ``failed`` after the last attempt. A worker
 that dies mid-send leaves the claim to expire, so another worker sends again with the same delivery id.
+
+Two kinds share that lifecycle (``kind``): alerts (``alert``; intents recorded before kinds existed carry none)
+and client page links (``client_page``). A link's URL is a credential: it is dropped from the intent once the
+delivery is settled, sent or failed.
 """
 
 from collections.abc import Iterable
@@ -14,10 +18,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.alert import Delivery, Recipient
+from services.notify.client_pages import ClientPageDelivery
 from services.notify.planning import PlannedDelivery
 from shared.contracts import RuptureSuspectedV3
 
 Document = dict[str, Any]
+# What the worker sends: an alert to one recipient's channel, or a client page link to the clinic's system.
+Outgoing = Delivery | ClientPageDelivery
+# Removed from an intent once it is settled: nothing needs the link any more, and a stored link opens a page.
+SETTLED = {"page_url": ""}
 
 
 class DeliveryStore:
@@ -47,6 +56,7 @@ class DeliveryStore:
                 {"_id": p.delivery_id},
                 {
                     "$setOnInsert": {
+                        "kind": "alert",
                         "clinic_id": clinic_id,
                         "event_id": event_id,
                         "raised_at": raised_at,
@@ -65,13 +75,47 @@ class DeliveryStore:
             )
             for p in planned
         ]
+        return await self._insert_new(writes, session)
+
+    async def record_client_pages(
+        self, links: Iterable[ClientPageDelivery], now: datetime, session: AsyncClientSession | None = None
+    ) -> int:
+        """Record link intents that do not exist yet (by delivery id); returns how many were new. A link
+        minted again for a redelivered note is dropped here: the first one stays the one sent."""
+        writes = [
+            UpdateOne(
+                {"_id": link.delivery_id},
+                {
+                    "$setOnInsert": {
+                        "kind": "client_page",
+                        "clinic_id": link.clinic_id,
+                        "event_id": link.event_id,
+                        "client_id": link.client_id,
+                        "note_id": link.note_id,
+                        "session_id": link.session_id,
+                        "webhook_url": link.webhook_url,
+                        "page_url": link.page_url,
+                        "expires_at": link.expires_at,
+                        "status": "pending",
+                        "due_at": now,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                },
+                upsert=True,
+            )
+            for link in links
+        ]
+        return await self._insert_new(writes, session)
+
+    async def _insert_new(self, writes: list[UpdateOne], session: AsyncClientSession | None) -> int:
         if not writes:
             return 0
         result = await self._deliveries.bulk_write(writes, session=session, ordered=False)
         return result.upserted_count
 
-    async def claim_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
-        claimed: list[Delivery] = []
+    async def claim_due(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Outgoing]:
+        claimed: list[Outgoing] = []
         while len(claimed) < limit:
             document = await self._deliveries.find_one_and_update(
                 {"status": "pending", "due_at": {"$lte": now}},
@@ -85,39 +129,50 @@ class DeliveryStore:
         return claimed
 
     async def mark_sent(
-        self, session: AsyncClientSession, delivery: Delivery, owner: str, now: datetime
+        self, session: AsyncClientSession, delivery: Outgoing, owner: str, now: datetime
     ) -> bool:
         """False when the claim was lost meanwhile (another worker owns the delivery now)."""
         result = await self._deliveries.update_one(
             {"_id": delivery.delivery_id, "status": "pending", "claimed_by": owner},
-            {"$set": {"status": "sent", "sent_at": now, "claimed_by": None}},
+            {"$set": {"status": "sent", "sent_at": now, "claimed_by": None}, "$unset": SETTLED},
             session=session,
         )
         return result.modified_count == 1
 
-    async def retry_at(self, delivery: Delivery, owner: str, due_at: datetime, error: str) -> None:
+    async def retry_at(self, delivery: Outgoing, owner: str, due_at: datetime, error: str) -> None:
         await self._deliveries.update_one(
             {"_id": delivery.delivery_id, "status": "pending", "claimed_by": owner},
             {"$set": {"due_at": due_at, "claimed_by": None, "last_error": error}},
         )
 
     async def mark_failed(
-        self, session: AsyncClientSession, delivery: Delivery, owner: str, now: datetime, error: str
+        self, session: AsyncClientSession, delivery: Outgoing, owner: str, now: datetime, error: str
     ) -> bool:
         result = await self._deliveries.update_one(
             {"_id": delivery.delivery_id, "status": "pending", "claimed_by": owner},
-            {"$set": {"status": "failed", "failed_at": now, "claimed_by": None, "last_error": error}},
+            {
+                "$set": {"status": "failed", "failed_at": now, "claimed_by": None, "last_error": error},
+                "$unset": SETTLED,
+            },
             session=session,
         )
         if result.modified_count != 1:
             return False
+        about = (
+            {"kind": "client_page", "note_id": delivery.note_id, "channel": "webhook"}
+            if isinstance(delivery, ClientPageDelivery)
+            else {
+                "kind": "alert",
+                "rupture_id": delivery.rupture.rupture_id,
+                "channel": delivery.recipient.channel,
+                "recipient_kind": delivery.recipient.kind,
+            }
+        )
         await self._dead_letters.insert_one(
             {
                 "_id": delivery.delivery_id,
                 "clinic_id": delivery.clinic_id,
-                "rupture_id": delivery.rupture.rupture_id,
-                "channel": delivery.recipient.channel,
-                "recipient_kind": delivery.recipient.kind,
+                **about,
                 "attempts": delivery.attempts,
                 "error": error,
                 "failed_at": now,
@@ -136,7 +191,20 @@ class DeliveryStore:
         return await self._deliveries.find(query).to_list()
 
 
-def _delivery(document: Document) -> Delivery:
+def _delivery(document: Document) -> Outgoing:
+    if document.get("kind") == "client_page":
+        return ClientPageDelivery(
+            delivery_id=document["_id"],
+            clinic_id=document["clinic_id"],
+            client_id=document["client_id"],
+            note_id=document["note_id"],
+            session_id=document["session_id"],
+            webhook_url=document["webhook_url"],
+            page_url=document["page_url"],
+            expires_at=document["expires_at"],
+            attempts=document["attempts"],
+            event_id=document["event_id"],
+        )
     return Delivery(
         delivery_id=document["_id"],
         clinic_id=document["clinic_id"],

@@ -4,6 +4,8 @@ from services.notify.acknowledgement import AckClaim, AckLinks
 from services.notify.alert import Delivery
 from services.notify.channels.email import EmailChannel
 from services.notify.channels.webhook import WebhookChannel
+from services.notify.client_pages import ClientPageDelivery, client_page_body
+from services.notify.deliveries import Outgoing
 from services.notify.rendering import alert_view, email_parts, slack_body, webhook_body
 from services.notify.routing_store import RoutingStore
 from shared.view_links import ViewLink, ViewLinks
@@ -26,7 +28,16 @@ class Dispatcher:
         self._email = email
         self._webhook = webhook
 
-    async def send(self, delivery: Delivery) -> None:
+    async def send(self, delivery: Outgoing) -> None:
+        if isinstance(delivery, ClientPageDelivery):
+            secret = await self._webhook_secret(delivery.clinic_id)
+            await self._webhook.send(
+                delivery.webhook_url, delivery.delivery_id, client_page_body(delivery), secret
+            )
+            return
+        await self._send_alert(delivery)
+
+    async def _send_alert(self, delivery: Delivery) -> None:
         rupture, recipient = delivery.rupture, delivery.recipient
         view = alert_view(
             delivery,
@@ -41,7 +52,11 @@ class Dispatcher:
             subject, text, html = email_parts(view)
             await self._email.send(recipient.address, delivery.delivery_id, subject, text, html)
             return
-        routing = await self._routing.get(delivery.clinic_id)
-        secret = (routing.webhook_secret if routing else None) or self._default_secret
         body = slack_body(view) if recipient.slack else webhook_body(view)
+        secret = await self._webhook_secret(delivery.clinic_id)
         await self._webhook.send(recipient.address, delivery.delivery_id, body, secret)
+
+    async def _webhook_secret(self, clinic_id: str) -> str:
+        """The clinic's own secret, read at send time so a rotated secret signs even older intents."""
+        routing = await self._routing.get(clinic_id)
+        return (routing.webhook_secret if routing else None) or self._default_secret

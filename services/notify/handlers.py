@@ -1,5 +1,6 @@
-"""Consumes rupture.suspected (records who is owed which alert, durably, and nothing more) and
-rupture.acknowledged (an acknowledgement made anywhere stops the escalation timer).
+"""Consumes rupture.suspected (records who is owed which alert, durably, and nothing more),
+rupture.acknowledged (an acknowledgement made anywhere stops the escalation timer) and the note.shared events
+of client.events (records the client page link owed to the clinic's system, if its routing asks for links).
 
 An alert from history (``from_history``: an imported or backfilled session past the clinic's push horizon) is
 recorded with its episode and counted, but owes no delivery and arms no escalation.
@@ -9,7 +10,7 @@ after it. The delivery worker sends. A redelivered event plans the same delivery
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
@@ -17,16 +18,22 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.acknowledgement import Acknowledgements
+from services.notify.client_events import client_pages_group, subscribe_note_shared
+from services.notify.client_pages import ClientPageDelivery, plan_client_page
 from services.notify.deliveries import DeliveryStore
 from services.notify.episodes import EpisodeStore
 from services.notify.metrics import ALERTS_FROM_HISTORY, ALERTS_UNROUTED
 from services.notify.planning import plan_alert
+from services.notify.routing import ClinicRouting
 from services.notify.routing_store import RoutingStore
 from shared import mongo
+from shared.client_links import ClientPages
 from shared.contracts import (
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_SUSPECTED,
     CloudEvent,
+    ContractViolation,
+    NoteSharedV1,
     RuptureAcknowledgedV1,
     RuptureSuspectedV3,
 )
@@ -84,10 +91,64 @@ class AlertIntake:
         return new
 
 
+class ClientPageIntake:
+    """Records, for each shared note, the client page link its clinic's system is owed; the worker sends it.
+
+    The link is minted here and stored with the intent, so every attempt sends the same one. Each intent is one
+    idempotent upsert keyed by the delivery id (clinic and note), and nothing else changes: no transaction is
+    needed, and a redelivered note records nothing (the link minted for it again is dropped)."""
+
+    def __init__(
+        self,
+        routing: RoutingStore,
+        deliveries: DeliveryStore,
+        pages: ClientPages,
+        wake_worker: Callable[[], None],
+    ) -> None:
+        self._routing = routing
+        self._deliveries = deliveries
+        self._pages = pages
+        self._wake_worker = wake_worker
+
+    async def take(self, events: Sequence[CloudEvent[NoteSharedV1]]) -> int:
+        """Record the links owed for ``events``; returns how many were new."""
+        now = datetime.now(UTC)
+        routings: dict[str, ClinicRouting | None] = {}
+        links: list[ClientPageDelivery] = []
+        for event in events:
+            clinic_id, note = event.clinicid, event.data
+            if clinic_id not in routings:
+                routings[clinic_id] = await self._routing.get(clinic_id)
+            planned = plan_client_page(clinic_id, note, routings[clinic_id], now)
+            if planned is None:
+                continue
+            page, url = self._pages.issue(clinic_id, note.client_id, planned.days)
+            links.append(
+                ClientPageDelivery(
+                    delivery_id=planned.delivery_id,
+                    clinic_id=clinic_id,
+                    client_id=note.client_id,
+                    note_id=note.note_id,
+                    session_id=note.session_id,
+                    webhook_url=planned.webhook_url,
+                    page_url=url,
+                    expires_at=page.expires_at,
+                    attempts=0,
+                    event_id=event.id,
+                )
+            )
+        new = await self._deliveries.record_client_pages(links, now)
+        if new:
+            log.info("client page links recorded", extra={"links": new, "notes": len(events)})
+            self._wake_worker()
+        return new
+
+
 def register(
     broker: KafkaBroker,
     intake: AlertIntake,
     acknowledgements: Acknowledgements,
+    client_pages: ClientPageIntake,
     group_id: str,
     instance_id: str | None = None,
 ) -> None:
@@ -98,3 +159,8 @@ def register(
     @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id, instance_id)
     async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
         await acknowledgements.acknowledged_elsewhere(event)
+
+    @subscribe_note_shared(broker, client_pages_group(group_id), instance_id)
+    async def on_note_shared(events: Sequence[CloudEvent[NoteSharedV1]]) -> dict[int, ContractViolation]:
+        await client_pages.take(events)
+        return {}  # a decoded note is never refused: a clinic without links simply owes none

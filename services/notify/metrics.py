@@ -28,6 +28,21 @@ ESCALATIONS = Counter(
     "Unacknowledged alerts escalated to supervisors.",
     ["clinic", "severity"],
 )
+CLIENT_PAGE_LINKS_SENT = Counter(
+    "alliance_client_page_links_sent_total",
+    "Client page links handed to the clinic's system after a shared note.",
+    ["clinic"],
+)
+CLIENT_PAGE_LINKS_FAILED = Counter(
+    "alliance_client_page_links_failed_total",
+    "Client page links given up on after every attempt.",
+    ["clinic"],
+)
+CLIENT_PAGE_LINK_ATTEMPTS = Counter(
+    "alliance_client_page_link_attempts_total",
+    "Attempts to hand a client page link to the clinic's system, failed ones included.",
+    ["clinic"],
+)
 ALERT_LATENCY = Histogram(
     "alliance_alert_latency_seconds",
     "From the rating that raised a rupture reaching the platform to its alert being sent.",

@@ -1,4 +1,5 @@
-"""A clinic's routing: who hears about which rupture, through which channels, and when.
+"""A clinic's routing: who hears about which rupture, through which channels, and when; and where the links to
+its clients' own pages go after a shared note.
 
 Pure: the models the routing API stores and the decisions made from them (recipients, alert threshold,
 quiet hours). No I/O here.
@@ -58,6 +59,19 @@ class QuietHours(Routed):
         return self
 
 
+class ClientPageRoute(Routed):
+    """Where notify hands each client's page link after a shared note: the clinic's own system, which alone
+    knows how to reach the client (the platform holds pseudonyms only)."""
+
+    webhook_url: AnyHttpUrl = Field(description="The clinic's receiver of client page links (signed POSTs).")
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="How long each link opens; CLIENT_PAGE_DAYS (30) when absent.",
+    )
+
+
 class ClinicRouting(Routed):
     """Everything notify needs to know about one clinic. Stored by ``PUT /v1/routing``."""
 
@@ -74,6 +88,11 @@ class ClinicRouting(Routed):
     )
     webhook_secret: str | None = Field(
         default=None, min_length=16, max_length=256, description="Signs this clinic's webhooks (write-only)."
+    )
+    client_page: ClientPageRoute | None = Field(
+        default=None,
+        description="Send each client the link to their own page after every note shared with them, through "
+        "the clinic's system; absent: no link is sent.",
     )
 
     @field_validator("timezone")

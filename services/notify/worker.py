@@ -1,7 +1,9 @@
 """The durable delivery worker: a background task that sends due deliveries and fires escalation timers.
 
 Sending happens here, never in the Kafka handler, so a slow SMTP server or webhook cannot stall consumption.
-Every due time lives in MongoDB, so quiet hours, retries and escalations all survive restarts.
+Every due time lives in MongoDB, so quiet hours, retries and escalations all survive restarts. Alerts and client
+page links go through the same claims, retries and backoff; only alerts have audit events (the
+``notification.*`` contracts are about ruptures).
 """
 
 import asyncio
@@ -14,10 +16,19 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.alert import Delivery
-from services.notify.deliveries import DeliveryStore
+from services.notify.client_pages import ClientPageDelivery
+from services.notify.deliveries import DeliveryStore, Outgoing
 from services.notify.dispatch import Dispatcher
 from services.notify.escalation import Escalation
-from services.notify.metrics import ALERT_LATENCY, ALERTS_FAILED, ALERTS_SENT, DELIVERY_ATTEMPTS
+from services.notify.metrics import (
+    ALERT_LATENCY,
+    ALERTS_FAILED,
+    ALERTS_SENT,
+    CLIENT_PAGE_LINK_ATTEMPTS,
+    CLIENT_PAGE_LINKS_FAILED,
+    CLIENT_PAGE_LINKS_SENT,
+    DELIVERY_ATTEMPTS,
+)
 from services.notify.notifications import failed_event, sent_event
 from services.notify.settings import NotifySettings
 from shared import mongo
@@ -69,9 +80,8 @@ class DeliveryWorker(WakeableLoop):
     async def release(self) -> None:
         await self._deliveries.release(self.owner, datetime.now(UTC))
 
-    async def _deliver(self, delivery: Delivery) -> None:
-        channel = delivery.recipient.channel
-        DELIVERY_ATTEMPTS.labels(delivery.clinic_id, channel).inc()
+    async def _deliver(self, delivery: Outgoing) -> None:
+        _count_attempt(delivery)
         try:
             await self._dispatcher.send(delivery)
         except Exception as error:  # any failure is retried, then reported: nothing is dropped silently
@@ -80,12 +90,17 @@ class DeliveryWorker(WakeableLoop):
             await self._attempt_failed(delivery, str(error)[:300] or type(error).__name__)
             return
         await self._commit(delivery, sent=True, error="")
+        if isinstance(delivery, ClientPageDelivery):
+            CLIENT_PAGE_LINKS_SENT.labels(delivery.clinic_id).inc()
+            log.info("client page link sent", extra=_about(delivery))
+            return
+        channel = delivery.recipient.channel
         ALERTS_SENT.labels(delivery.clinic_id, channel, delivery.rupture.severity.value).inc()
         if delivery.reason == "alert" and delivery.raised_at is not None:
             ALERT_LATENCY.labels(channel).observe((datetime.now(UTC) - delivery.raised_at).total_seconds())
         log.info("alert sent", extra={**_about(delivery), "channel": channel})
 
-    async def _attempt_failed(self, delivery: Delivery, error: str) -> None:
+    async def _attempt_failed(self, delivery: Outgoing, error: str) -> None:
         settings = self._settings
         if delivery.attempts < settings.delivery_attempts:
             delay = backoff_delay(
@@ -96,26 +111,39 @@ class DeliveryWorker(WakeableLoop):
             log.warning("delivery attempt failed", extra={**_about(delivery), "error": error})
             return
         await self._commit(delivery, sent=False, error=error)
-        ALERTS_FAILED.labels(
-            delivery.clinic_id, delivery.recipient.channel, delivery.rupture.severity.value
-        ).inc()
+        if isinstance(delivery, ClientPageDelivery):
+            CLIENT_PAGE_LINKS_FAILED.labels(delivery.clinic_id).inc()
+        else:
+            ALERTS_FAILED.labels(
+                delivery.clinic_id, delivery.recipient.channel, delivery.rupture.severity.value
+            ).inc()
         log.error("delivery failed for good", extra={**_about(delivery), "error": error})
 
-    async def _commit(self, delivery: Delivery, *, sent: bool, error: str) -> None:
-        """Mark the delivery sent or failed and stage its audit event, in one transaction."""
+    async def _commit(self, delivery: Outgoing, *, sent: bool, error: str) -> None:
+        """Mark the delivery sent or failed and stage an alert's audit event, in one transaction."""
 
         async def work(session: AsyncClientSession) -> None:
             now = datetime.now(UTC)
             if sent:
-                if await self._deliveries.mark_sent(session, delivery, self.owner, now):
-                    await self._outbox.stage(session, [sent_event(delivery, now)])
-            elif await self._deliveries.mark_failed(session, delivery, self.owner, now, error):
-                await self._outbox.stage(session, [failed_event(delivery, now, error)])
+                marked = await self._deliveries.mark_sent(session, delivery, self.owner, now)
+            else:
+                marked = await self._deliveries.mark_failed(session, delivery, self.owner, now, error)
+            if marked and isinstance(delivery, Delivery):
+                audit = sent_event(delivery, now) if sent else failed_event(delivery, now, error)
+                await self._outbox.stage(session, [audit])
 
         await mongo.in_transaction(self._client, work)
         self._relay.wake()
 
 
-def _about(delivery: Delivery) -> dict[str, str]:
-    """What every log line about a delivery names: the event it came from and the delivery itself."""
+def _count_attempt(delivery: Outgoing) -> None:
+    if isinstance(delivery, ClientPageDelivery):
+        CLIENT_PAGE_LINK_ATTEMPTS.labels(delivery.clinic_id).inc()
+    else:
+        DELIVERY_ATTEMPTS.labels(delivery.clinic_id, delivery.recipient.channel).inc()
+
+
+def _about(delivery: Outgoing) -> dict[str, str]:
+    """What every log line about a delivery names: the event it came from and the delivery itself (never a
+    link's URL, which opens the client's page)."""
     return {"event_id": delivery.event_id, "delivery_id": delivery.delivery_id}

@@ -1,8 +1,10 @@
 """Poison on every consumed topic: each bad record lands in `deadletter` with its reason, once per consumer,
 and the good records around it (on the same partition) are processed.
 
-Consumers: scoring reads session.completed, feedback.submitted and rupture.acknowledged (one consumer group);
-notify reads rupture.suspected; every service follows clinic.keys (no group: each instance reads it all).
+Consumers: scoring reads client.events, session.completed, feedback.submitted and rupture.acknowledged (one
+consumer group); notify reads rupture.suspected and, in a group of its own, the note.shared records of
+client.events (the topic's other records are scoring's to judge); every service follows clinic.keys (no group:
+each instance reads it all).
 """
 
 import asyncio

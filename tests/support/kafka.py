@@ -7,6 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from services.notify.client_events import client_pages_group
 from shared import topics
 
 # The consumer group of each service (its *_GROUP_ID setting) and the topics it reads in it.
@@ -97,3 +98,6 @@ async def start_service_groups_at_end(env: Mapping[str, str]) -> None:
     services started with ``env`` work on their run's own events, not on the whole history of the topics."""
     for setting, group_topics in SERVICE_GROUP_TOPICS.items():
         await start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], env[setting], [t.name for t in group_topics])
+    # notify reads the shared notes in a group of its own, beside its alert consumers'.
+    notes_group = client_pages_group(env["NOTIFY_GROUP_ID"])
+    await start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], notes_group, [topics.CLIENT_EVENTS.name])

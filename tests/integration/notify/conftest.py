@@ -1,7 +1,10 @@
 """The notify app in this process on the session's real Kafka and MongoDB, a real SMTP server (aiosmtpd) and
 real webhook receivers. Each test has its own database, consumer group, clinic and clients."""
 
+import hashlib
+import hmac
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,13 +21,17 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.app import create_app
+from services.notify.client_events import client_pages_group
 from services.notify.settings import NotifySettings
 from shared import mongo, topics
 from shared.auth import KeyRing, Scope, hash_key
+from shared.client_links import ClientPageSettings
 from shared.contracts import (
+    NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_SUSPECTED,
     MarkerV1,
+    NoteSharedV1,
     RuptureAcknowledgedV1,
     RuptureSuspectedV3,
     Severity,
@@ -34,7 +41,7 @@ from shared.topics import ALL_TOPICS
 from shared.view_links import ViewLink, ViewLinks
 from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
-from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
+from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver, webhook_receiver
 
 Document = dict[str, Any]
 
@@ -46,6 +53,12 @@ class Notify:
     db: AsyncDatabase[Document]
     bootstrap: str
     clinic_id: str
+    # The clients' pages as scoring serves them (under the dashboard's URL) and notify links to them.
+    pages: ClientPageSettings = field(
+        default_factory=lambda: ClientPageSettings(
+            secret="notify-tests-client-page-secret", page_url="https://dashboard.example"
+        )
+    )
     groups_started: set[str] = field(default_factory=set)
 
     def key(self, *scopes: Scope, clinic_id: str | None = None) -> dict[str, str]:
@@ -60,8 +73,11 @@ class Notify:
         settings = self.settings.model_copy(update=changes)
         if settings.group_id not in self.groups_started:  # skip what earlier tests left on the shared topics
             await start_group_at_end(self.bootstrap, settings.group_id, [t.name for t in ALL_TOPICS])
+            await start_group_at_end(
+                self.bootstrap, client_pages_group(settings.group_id), [topics.CLIENT_EVENTS.name]
+            )
             self.groups_started.add(settings.group_id)
-        app = create_app(settings, self.ring)
+        app = create_app(settings, self.ring, self.pages)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
@@ -145,6 +161,16 @@ class Publisher:
         )
         return event.id
 
+    async def note(self, clinic_id: str, data: NoteSharedV1, event_id: str | None = None) -> str:
+        """As the feedback intake publishes it: on client.events, keyed by the client."""
+        event = NOTE_SHARED.envelope(
+            data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
+        )
+        await self.producer.send_and_wait(
+            NOTE_SHARED.topic.name, encode(event), key=f"{clinic_id}:{data.client_id}".encode()
+        )
+        return event.id
+
     async def acknowledgement(self, clinic_id: str, data: RuptureAcknowledgedV1) -> None:
         """As another service (the clinician views) publishes it."""
         event = RUPTURE_ACKNOWLEDGED.envelope(
@@ -214,6 +240,15 @@ def smtp() -> Iterator[Mailbox]:
 def webhook() -> Iterator[WebhookReceiver]:
     with webhook_receiver() as receiver:
         yield receiver
+
+
+def verify(call: ReceivedCall, secret: str, tolerance: int = 300) -> bool:
+    """What a receiver does (docs/notify.md): check the timestamp's age, then the HMAC over timestamp.body."""
+    timestamp = call.headers["X-Alliance-Timestamp"]
+    if abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.{call.raw}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(call.headers["X-Alliance-Signature"], f"sha256={expected}")
 
 
 def view_link_in(url: str, notify: "Notify") -> ViewLink:

@@ -1,10 +1,7 @@
 """Webhook alerts: signed, deduplicable, retried through a failing receiver, reported when they fail for good."""
 
 import asyncio
-import hashlib
-import hmac
 import json
-import time
 
 import httpx
 import pytest
@@ -12,22 +9,13 @@ import pytest
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT, Severity
-from tests.integration.notify.conftest import Notify, Publisher, rupture, view_link_in
+from tests.integration.notify.conftest import Notify, Publisher, rupture, verify, view_link_in
 from tests.support.kafka import records_matching
 from tests.support.waiting import eventually
-from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 SECRET = "clinic-secret-0123456789abcdef"
-
-
-def verify(call: ReceivedCall, secret: str, tolerance: int = 300) -> bool:
-    """What a receiver does (docs/notify.md): check the timestamp's age, then the HMAC over timestamp.body."""
-    timestamp = call.headers["X-Alliance-Timestamp"]
-    if abs(time.time() - int(timestamp)) > tolerance:
-        return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.{call.raw}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(call.headers["X-Alliance-Signature"], f"sha256={expected}")
 
 
 async def route_to_webhook(http: httpx.AsyncClient, notify: Notify, url: str, slack: bool = False) -> None:
