@@ -18,7 +18,7 @@ from pathlib import Path
 from services.scoring.domain import Thresholds
 
 from . import plots, report
-from .figures import Row, alert_reasons, basis, measure, table
+from .figures import Row, alert_reasons, basis, form_pairs, measure, table, undone_resolutions
 from .population import Parameters, generate, parameter_fields
 from .replay import replay_population
 from .sweep import Cell, Worst, grid, sweep, worst_cases
@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "\nWhat the push alerts of clients without a planted rupture rest on (markers of the alerted session):"
     )
     print(report.reasons_text(reasons))
+    same_session = report.same_session_text(*form_pairs(outcomes), undone_resolutions(outcomes))
+    print(f"\n{same_session}")
     say(f"done in {time.monotonic() - started:.1f} s")
     settings = {
         "population": f"{parameters.clients} clients, seed {args.seed}, other parameters at their defaults"
@@ -154,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(seeds)} seeds × {args.sweep_clients} clients per cell"
         )
         misses = misses or not all(case.figure.passes(case.value) for case in worst)
-    _write(args.out, rows, reasons, settings, cells, worst, per_seed)
+    _write(args.out, rows, reasons, same_session, settings, cells, worst, per_seed)
     say(f"written under {args.out} in {time.monotonic() - started:.1f} s in all")
     return 1 if misses and not args.no_fail else 0
 
@@ -172,13 +174,17 @@ def _write(
     out: Path,
     rows: Sequence[Row],
     reasons: Sequence[tuple[str, int, float]],
+    same_session: str,
     settings: dict[str, str],
     cells: Sequence[Cell] | None,
     worst: Sequence[Worst] | None,
     per_seed: Sequence[Worst] | None,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "budget.md").write_text(report.markdown_document(rows, reasons, settings, cells, worst, per_seed))
+    document = report.markdown_document(
+        rows, reasons, settings, cells, worst, per_seed, same_session=same_session
+    )
+    (out / "budget.md").write_text(document)
     (out / "budget.csv").write_text(report.csv_defaults(rows))
     if cells:
         (out / "sweep.csv").write_text(report.csv_sweep(cells))

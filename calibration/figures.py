@@ -154,6 +154,30 @@ def alert_reasons(outcomes: Sequence[ClientOutcome]) -> list[tuple[str, int, flo
     return [(code, count, count / total) for code, count in ranked]
 
 
+def form_pairs(outcomes: Sequence[ClientOutcome]) -> tuple[int, int]:
+    """Not a budget figure: the sessions in which the client's SRS and the psq right after it (one form, a
+    minute apart) each announced a push alert, e.g. medium then high, and all the push alerts. Each such pair
+    reaches the clinician as two alerts about one session."""
+    pairs = sum(
+        "srs-client" in session.alert_facts and "psq-client" in session.alert_facts
+        for outcome in outcomes
+        for session in outcome.sessions
+    )
+    return pairs, sum(outcome.alerts for outcome in outcomes)
+
+
+def undone_resolutions(outcomes: Sequence[ClientOutcome]) -> dict[str, int]:
+    """Not a budget figure: per kind of fact, the resolutions announced and then undone by that fact, e.g. a
+    repair by the client's SRS that the psq a minute later, reporting tension, turns back into an open
+    episode. Nothing more is announced about such an episode, so its later alerts are lost."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for session in outcome.sessions:
+            for kind in session.undone_resolutions:
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def basis(outcomes: Sequence[ClientOutcome]) -> str:
     """What the figures rest on, to judge their precision."""
     sessions = sum(len(o.sessions) for o in outcomes)

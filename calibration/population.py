@@ -3,8 +3,10 @@
 Everything is plain numbers (no domain types), so a population can be generated, inspected and tested apart from
 the rules it is fed to. Each client draws from its own random stream (seed and client index), so changing one
 parameter keeps every other draw of that client: neighbouring cells of a sweep differ by the parameter, not by
-luck. The parameters, their defaults and where each default comes from are declared once, in ``Parameters``,
-and the command line and the documentation are built from that declaration.
+luck. A held session's item noise and its psq answers come from a stream of the session's own, seeded from the
+client's, so the client's stream moves on by the same draws whatever the session holds. The parameters, their
+defaults and where each default comes from are declared once, in ``Parameters``, and the command line and the
+documentation are built from that declaration.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 SRS_ITEMS = 4  # relationship, goals, approach, overall; also the ORS's four items
 ITEM_MAX = 10.0
 TOTAL_MAX = SRS_ITEMS * ITEM_MAX
+PSQ_SCALE_MAX = 5  # the psq's intensity and resolution run 1–5
 
 
 def _param(default: Any, help: str, source: str) -> Any:
@@ -125,8 +128,50 @@ class Parameters:
     )
     psq_report_share: float = _param(
         0.5,
-        "share of ruptures the client also reports on the psq",
-        "clients report tension in many, not all, ruptures; recorded only, the domain has no psq yet",
+        "share of planted ruptures the client reports on the psq (tension = 1 at each of its sessions)",
+        "assumption: clients report tension in many, not all, ruptures; they report fewer than therapists "
+        "and observers see (Eubanks et al. 2018)",
+    )
+    psq_intensity_min: int = _param(
+        2,
+        "least intensity (1–5) a client gives a planted rupture they report",
+        "assumption: a drop of 5–8 points bothered the client at least a little; no published distribution",
+    )
+    psq_intensity_max: int = _param(
+        5, "largest intensity (1–5) a client gives a planted rupture they report", "the scale's top"
+    )
+    psq_resolution_min: int = _param(
+        1, "least resolution (1–5) a client gives a planted rupture they report", "the scale's bottom"
+    )
+    psq_resolution_max: int = _param(
+        4,
+        "largest resolution (1–5) a client gives a planted rupture they report",
+        "assumption: a rupture that lowers the session's SRS by 5–8 points was not completely resolved "
+        "by its end; no published distribution",
+    )
+    psq_minor_share: float = _param(
+        0.1,
+        "share of the other held sessions in which the client reports a minor tension (a low "
+        "reported_rupture)",
+        "assumption: clients report tension in a fifth to two fifths of sessions (Eubanks et al. 2018); the "
+        "larger tensions among them are what the planted ruptures and the SRS's own dips stand for",
+    )
+    psq_minor_intensity_max: int = _param(
+        2,
+        "largest intensity of a minor tension (least: 1)",
+        "assumption: it hardly bothered the client",
+    )
+    psq_minor_resolution_min: int = _param(
+        4,
+        "least resolution of a minor tension (most: 5)",
+        "assumption: resolved within the session; above report_medium_resolution (3), so it reads low",
+    )
+    psq_answer_share: float = _param(
+        0.8,
+        "share of the other held sessions without a report of tension in which the client still answers "
+        "the psq, with tension = 0",
+        "assumption: the form asks it, optional, after the SRS; a 'no' raises no marker where the clinic "
+        "uses the SRS, so it costs replay time, not alerts",
     )
 
     def __post_init__(self) -> None:
@@ -136,6 +181,9 @@ class Parameters:
             "therapist_higher_share",
             "rupture_share",
             "repair_share",
+            "psq_report_share",
+            "psq_minor_share",
+            "psq_answer_share",
         )
         problems = [f"{name} must be between 0 and 1" for name in shares if not 0 <= getattr(self, name) <= 1]
         problems += [
@@ -153,9 +201,23 @@ class Parameters:
         ]
         if self.min_sessions > self.max_sessions:
             problems.append("min_sessions must not exceed max_sessions")
+        problems += [
+            f"{name} must be between 1 and {PSQ_SCALE_MAX}"
+            for name in (
+                "psq_intensity_min",
+                "psq_intensity_max",
+                "psq_resolution_min",
+                "psq_resolution_max",
+                "psq_minor_intensity_max",
+                "psq_minor_resolution_min",
+            )
+            if not 1 <= getattr(self, name) <= PSQ_SCALE_MAX
+        ]
         if (
             self.rupture_min_drop > self.rupture_max_drop
             or self.therapist_higher_min > self.therapist_higher_max
+            or self.psq_intensity_min > self.psq_intensity_max
+            or self.psq_resolution_min > self.psq_resolution_max
         ):
             problems.append("each min must not exceed its max")
         if problems:
@@ -189,7 +251,10 @@ class PlantedRupture:
 
 @dataclass(frozen=True)
 class PlannedSession:
-    """One weekly session. Ratings are item values with one decimal (None: not given, e.g. a no-show)."""
+    """One weekly session. Ratings are item values with one decimal (None: not given, e.g. a no-show).
+
+    ``client_psq`` is the client's rupture report in the psq's item order: ``(0,)`` for "no tension",
+    ``(1, intensity, resolution)`` for tension, None when the client left the optional question unanswered."""
 
     index: int
     attended: bool
@@ -197,7 +262,12 @@ class PlannedSession:
     client_srs: tuple[float, ...] | None
     therapist_srs: tuple[float, ...] | None
     in_rupture: bool  # a session of the planted drop
-    psq_tension: bool  # the client's psq would say tension = 1
+    client_psq: tuple[int, ...] | None = None
+
+    @property
+    def psq_tension(self) -> bool:
+        """The client's psq says tension = 1."""
+        return self.client_psq is not None and self.client_psq[0] == 1
 
 
 @dataclass(frozen=True)
@@ -246,7 +316,7 @@ def planned_client(p: Parameters, seed: int, index: int) -> PlannedClient:
         item_stream = random.Random(rng.random())
         # A planted drop is always rated: it is a rupture in a session that took place.
         if no_show and not in_rupture:
-            sessions.append(PlannedSession(i, False, None, None, None, False, False))
+            sessions.append(PlannedSession(i, False, None, None, None, False))
             continue
         ors_count += 1
         ors_total = _clip(intake + gain * math.log(ors_count) + p.ors_noise_sd * ors_noise, 0, TOTAL_MAX)
@@ -260,15 +330,20 @@ def planned_client(p: Parameters, seed: int, index: int) -> PlannedClient:
             0,
             TOTAL_MAX,
         )
+        ors_items = split_total(ors_total, p.srs_item_sd, item_stream)
+        client_items = split_total(client_total, p.srs_item_sd, item_stream)
+        therapist_items = split_total(therapist_total, p.srs_item_sd, item_stream)
+        # After the ratings' draws, from the session's own stream: the report moves no rating of any session.
+        reported = in_rupture and rupture is not None and rupture.psq_reported
         sessions.append(
             PlannedSession(
                 index=i,
                 attended=True,
-                ors=split_total(ors_total, p.srs_item_sd, item_stream),
-                client_srs=split_total(client_total, p.srs_item_sd, item_stream),
-                therapist_srs=split_total(therapist_total, p.srs_item_sd, item_stream),
+                ors=ors_items,
+                client_srs=client_items,
+                therapist_srs=therapist_items,
                 in_rupture=in_rupture,
-                psq_tension=in_rupture and rupture is not None and rupture.psq_reported,
+                client_psq=_client_psq(p, item_stream, planted=in_rupture, reported=reported),
             )
         )
     return PlannedClient(
@@ -297,6 +372,35 @@ def _rupture(p: Parameters, rng: random.Random, count: int) -> PlantedRupture | 
     else:
         course = Course.DRIFTS_BACK
     return PlantedRupture(start, length, course, report_draw < p.psq_report_share)
+
+
+def _client_psq(
+    p: Parameters, rng: random.Random, *, planted: bool, reported: bool
+) -> tuple[int, ...] | None:
+    """The client's psq answers for a held session of the drop (``planted``) or any other held session.
+
+    Always the same four draws, whatever the session and the parameters, so a session's answers change only
+    with the parameters that say what they are."""
+    answers, minor, intensity, resolution = (rng.random() for _ in range(4))
+    if reported:
+        return (
+            1,
+            _whole(intensity, p.psq_intensity_min, p.psq_intensity_max),
+            _whole(resolution, p.psq_resolution_min, p.psq_resolution_max),
+        )
+    # A planted rupture the client does not report is no session for a minor one either.
+    if not planted and minor < p.psq_minor_share:
+        return (
+            1,
+            _whole(intensity, 1, p.psq_minor_intensity_max),
+            _whole(resolution, p.psq_minor_resolution_min, PSQ_SCALE_MAX),
+        )
+    return (0,) if answers < p.psq_answer_share else None
+
+
+def _whole(draw: float, low: int, high: int) -> int:
+    """A uniform whole number in ``low..high`` from a draw in [0, 1)."""
+    return low + int(draw * (high - low + 1))
 
 
 def _levels(

@@ -45,6 +45,25 @@ def markdown_reasons(reasons: Sequence[tuple[str, int, float]]) -> str:
     return "\n".join(lines)
 
 
+def same_session_text(pairs: int, alerts: int, undone: Mapping[str, int]) -> str:
+    """What follows from a session's facts arriving one at a time, not a budget figure: the client's SRS and
+    psq alerting twice a minute apart, and resolutions announced and then undone by a later fact."""
+    by = ", ".join(f"{count} by the {_fact_words(kind)}" for kind, count in sorted(undone.items())) or "none"
+    return (
+        f"Sessions whose client SRS and psq (one form, a minute apart) each sent a push alert: {pairs}, "
+        f"against {alerts} push alerts in all. Resolutions announced and then undone by a later fact of the "
+        f"same session (nothing more is announced about such an episode): {sum(undone.values())} ({by})"
+    )
+
+
+def _fact_words(kind: str) -> str:
+    """``psq-client`` as "client's psq", ``srs-therapist`` as "therapist's SRS"."""
+    instrument, _, respondent = kind.partition("-")
+    if not respondent:
+        return "session record"
+    return f"{respondent}'s {instrument if instrument == 'psq' else instrument.upper()}"
+
+
 def worst_text(worst: Sequence[Worst]) -> str:
     lines = []
     for case in worst:
@@ -107,6 +126,8 @@ def markdown_document(
     cells: Sequence[Cell] | None,
     worst: Sequence[Worst] | None,
     per_seed: Sequence[Worst] | None,
+    *,
+    same_session: str | None = None,
 ) -> str:
     setting_lines = "\n".join(f"- {name}: {value}" for name, value in settings.items())
     parts = [
@@ -125,6 +146,8 @@ def markdown_document(
         "",
         markdown_reasons(reasons),
     ]
+    if same_session is not None:
+        parts += ["", same_session + "."]
     if cells and worst and per_seed:
         parts += [
             "",

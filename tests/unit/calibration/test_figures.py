@@ -8,11 +8,14 @@ from calibration.figures import (
     alerts_per_session,
     basis,
     detected_share,
+    form_pairs,
     measure,
     open_medium_share,
     table,
+    undone_resolutions,
 )
 from calibration.replay import ClientOutcome, SessionOutcome
+from calibration.report import same_session_text
 from services.scoring.domain import Severity
 
 QUIET = SessionOutcome(alerts=0, open_severity=Severity.NONE, joined_high_alerted=False)
@@ -112,3 +115,17 @@ def test_basis_counts_clients_sessions_and_ruptures() -> None:
         basis(outcomes)
         == "2 clients, 5 client-sessions (2 of clients without a planted rupture), 1 planted ruptures"
     )
+
+
+def test_same_session_artefacts_are_counted_per_session_and_per_fact() -> None:
+    pair = SessionOutcome(2, Severity.HIGH, False, (frozenset(), frozenset()), ("srs-client", "psq-client"))
+    srs_then_therapist = SessionOutcome(
+        2, Severity.HIGH, False, (frozenset(), frozenset()), ("srs-client", "srs-therapist")
+    )
+    undone = SessionOutcome(0, Severity.MEDIUM, False, undone_resolutions=("psq-client",))
+    outcomes = [client(QUIET, pair, undone), client(srs_then_therapist, undone, ALERT)]
+    assert form_pairs(outcomes) == (1, 5)
+    assert undone_resolutions(outcomes) == {"psq-client": 2}
+    text = same_session_text(*form_pairs(outcomes), undone_resolutions(outcomes))
+    assert "each sent a push alert: 1, against 5" in text
+    assert ": 2 (2 by the client's psq)" in text

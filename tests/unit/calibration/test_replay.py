@@ -1,23 +1,38 @@
 """Replay feeds the domain in production order and counts what it announces."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from calibration.cli import main, thresholds_of
+from calibration.figures import form_pairs
 from calibration.population import Course, Parameters, PlannedClient, PlannedSession, PlantedRupture, generate
 from calibration.replay import facts_of, replay_client, replay_population
-from services.scoring.domain import AttendanceRecorded, FeedbackRecorded, Instrument, Respondent, Thresholds
+from services.scoring.domain import (
+    AttendanceRecorded,
+    Fact,
+    FeedbackRecorded,
+    Instrument,
+    Respondent,
+    Thresholds,
+)
 
 FULL = (10.0, 10.0, 10.0, 10.0)
 ORS = (5.0, 5.0, 5.0, 5.0)
 
 
-def session(index: int, srs: tuple[float, ...] = FULL, *, attended: bool = True) -> PlannedSession:
+def session(
+    index: int,
+    srs: tuple[float, ...] = FULL,
+    *,
+    attended: bool = True,
+    psq: tuple[int, ...] | None = None,
+) -> PlannedSession:
     if not attended:
-        return PlannedSession(index, False, None, None, None, False, False)
-    return PlannedSession(index, True, ORS, srs, FULL, srs != FULL, False)
+        return PlannedSession(index, False, None, None, None, False)
+    return PlannedSession(index, True, ORS, srs, FULL, srs != FULL, psq)
 
 
 def planned(*sessions: PlannedSession, rupture: PlantedRupture | None = None) -> PlannedClient:
@@ -39,6 +54,79 @@ def test_a_sessions_facts_come_in_production_order() -> None:
     assert len(facts_of(planned(session(0, attended=False)), session(0, attended=False))) == 1
 
 
+def rated(facts: Sequence[Fact]) -> list[tuple[Instrument, Respondent]]:
+    return [(f.instrument, f.respondent) for f in facts if isinstance(f, FeedbackRecorded)]
+
+
+@pytest.mark.parametrize(
+    ("psq", "items"),
+    [
+        ((1, 4, 2), {"tension": 1, "intensity": 4, "resolution": 2}),
+        ((0,), {"tension": 0}),
+    ],
+)
+def test_the_clients_psq_follows_their_srs_a_minute_later(
+    psq: tuple[int, ...], items: dict[str, int]
+) -> None:
+    facts = facts_of(planned(session(0)), session(0, psq=psq))
+    assert rated(facts) == [
+        (Instrument.ORS, Respondent.CLIENT),
+        (Instrument.SRS, Respondent.CLIENT),
+        (Instrument.PSQ, Respondent.CLIENT),
+        (Instrument.SRS, Respondent.THERAPIST),
+    ]
+    feedback = [f for f in facts if isinstance(f, FeedbackRecorded)]
+    srs, report = feedback[1], feedback[2]
+    assert (report.submitted_at - srs.submitted_at).total_seconds() == 60
+    assert {name: int(value) for name, value in report.scores.items} == items
+
+
+def test_no_psq_fact_for_a_session_without_a_report() -> None:
+    facts = facts_of(planned(session(0)), session(0))
+    assert Instrument.PSQ not in {instrument for instrument, _ in rated(facts)}
+    assert len(rated(facts)) == 3
+
+
+@pytest.mark.parametrize(
+    ("psq", "alerts"),
+    [
+        ((1, 5, 1), 1),  # bothered a lot, unresolved: a high report
+        ((1, 3, 3), 1),  # partly resolved: a medium report
+        ((1, 1, 5), 0),  # resolved within the session: low, no alert
+        ((0,), 0),
+    ],
+)
+def test_a_report_of_tension_alone_alerts_by_its_own_level(psq: tuple[int, ...], alerts: int) -> None:
+    sessions = [session(i) for i in range(6)] + [session(6, psq=psq)]
+    outcome = replay_client(planned(*sessions), Thresholds())
+    assert outcome.sessions[6].alerts == alerts
+    assert outcome.sessions[6].alert_facts == ("psq-client",) * alerts
+    if alerts:
+        assert "reported_rupture" in outcome.sessions[6].alert_reasons[0]
+
+
+def test_a_drop_then_a_report_on_the_same_form_alerts_twice_within_a_minute() -> None:
+    # 36 after a run of 40: a baseline drop (medium); the report adds a second family, so high.
+    drop = (9.0, 9.0, 9.0, 9.0)
+    sessions = [session(i) for i in range(6)] + [session(6, drop, psq=(1, 3, 3))]
+    outcome = replay_client(planned(*sessions), Thresholds())
+    assert outcome.sessions[6].alert_facts == ("srs-client", "psq-client")
+    assert form_pairs([outcome]) == (1, 2)
+
+
+def test_a_minor_report_right_after_a_repairing_srs_is_counted_as_undoing_the_announced_repair() -> None:
+    # The SRS alone repairs the episode and the repair is announced; the psq a minute later adds a low marker,
+    # and a session with a marker repairs nothing: the announced resolution no longer holds.
+    drop = (9.0, 9.0, 9.0, 9.0)
+    sessions = [session(i) for i in range(6)] + [session(6, drop), session(7, psq=(1, 1, 5))]
+    outcome = replay_client(planned(*sessions), Thresholds())
+    assert outcome.sessions[6].alerts == 1
+    assert outcome.sessions[7].undone_resolutions == ("psq-client",)
+    assert all(not s.undone_resolutions for s in outcome.sessions[:7])
+    quiet = replay_client(planned(*sessions[:7], session(7, psq=(0,))), Thresholds())
+    assert all(not s.undone_resolutions for s in quiet.sessions)
+
+
 def test_a_client_at_the_top_of_the_scale_every_week_is_never_alerted() -> None:
     outcome = replay_client(planned(*(session(i) for i in range(12))), Thresholds())
     assert outcome.alerts == 0 and not outcome.planted
@@ -51,7 +139,23 @@ def test_a_collapse_of_the_alliance_is_alerted_in_its_own_session() -> None:
     outcome = replay_client(planned(*sessions, rupture=rupture), Thresholds())
     assert outcome.rupture_start == 6
     assert outcome.sessions[6].alerts >= 1
+    assert outcome.sessions[6].alert_facts[0] == "srs-client"
     assert all(s.alerts == 0 for s in outcome.sessions[:6])
+
+
+def test_the_population_feeds_a_psq_exactly_for_the_sessions_that_have_one() -> None:
+    for client in generate(Parameters(clients=40), seed=8):
+        for planned_session in client.sessions:
+            fed = [
+                f
+                for f in facts_of(client, planned_session)
+                if isinstance(f, FeedbackRecorded) and f.instrument is Instrument.PSQ
+            ]
+            answers = planned_session.client_psq
+            assert len(fed) == (answers is not None)
+            if answers is not None:
+                assert fed[0].respondent is Respondent.CLIENT
+                assert fed[0].scores.get("tension") == answers[0]
 
 
 def test_workers_do_not_change_the_outcomes() -> None:
