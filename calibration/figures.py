@@ -155,7 +155,7 @@ def alert_reasons(outcomes: Sequence[ClientOutcome]) -> list[tuple[str, int, flo
 
 
 def form_pairs(outcomes: Sequence[ClientOutcome]) -> tuple[int, int]:
-    """Not a budget figure: the sessions in which the client's SRS and the psq right after it (one form, a
+    """Not a budget figure: the sessions in which the client's psq and the SRS right after it (one form, a
     minute apart) each announced a push alert, e.g. medium then high, and all the push alerts. Each such pair
     reaches the clinician as two alerts about one session."""
     pairs = sum(
@@ -168,7 +168,7 @@ def form_pairs(outcomes: Sequence[ClientOutcome]) -> tuple[int, int]:
 
 def undone_resolutions(outcomes: Sequence[ClientOutcome]) -> dict[str, int]:
     """Not a budget figure: per kind of fact, the resolutions announced and then undone by that fact, e.g. a
-    repair by the client's SRS that the psq a minute later, reporting tension, turns back into an open
+    repair by the client's SRS that the therapist's SRS a minute later, a blind spot, turns back into an open
     episode. Nothing more is announced about such an episode, so its later alerts are lost."""
     counts: dict[str, int] = {}
     for outcome in outcomes:

@@ -1,8 +1,9 @@
 """Feeding the pure domain as production would: each client's facts one at a time, in the order they are produced.
 
 For each session the session record comes first, then the client's ORS (start of session), the client's
-SRS, the client's rupture report (``psq``) when they gave one, and the therapist's SRS (end of session). The
-client's SRS and psq come as the signed-link form publishes them: the SRS, then the psq a minute later. After
+rupture report (``psq``) when they gave one, the client's SRS and the therapist's SRS (end of session). The
+client's psq and SRS come as the signed-link form publishes them: the psq, then the SRS a minute later (the
+other way round, an SRS could repair an episode that the report then reopens, after the repair was announced). After
 every fact the client is assessed and what the assessment owes beyond what was already announced is announced,
 exactly as the scoring service does with its outbox, so the count of ``RuptureSuspected`` is the count of push
 alerts a clinician would have received (stale escalations included). Each fact is announced at the moment it
@@ -92,8 +93,8 @@ def fact_kind(fact: Fact) -> str:
 
 
 def facts_of(client: PlannedClient, session: PlannedSession) -> list[Fact]:
-    """The session's facts in production order: the session record, the ORS, the client SRS, the client psq
-    (when given), the therapist SRS; the ratings a minute apart."""
+    """The session's facts in production order: the session record, the ORS, the client psq (when given), the
+    client SRS, the therapist SRS; the ratings a minute apart."""
     session_id = session_id_of(client, session)
     at = EPOCH + timedelta(weeks=client.start_week + session.index)
     ids = {"clinic_id": client.clinic_id, "client_id": client.client_id, "session_id": session_id}
@@ -109,8 +110,8 @@ def facts_of(client: PlannedClient, session: PlannedSession) -> list[Fact]:
     ]
     ratings: tuple[tuple[Instrument, Respondent, Sequence[float] | None, Sequence[str]], ...] = (
         (Instrument.ORS, Respondent.CLIENT, session.ors, _ORS_ITEMS),
-        (Instrument.SRS, Respondent.CLIENT, session.client_srs, _SRS_ITEMS),
         (Instrument.PSQ, Respondent.CLIENT, session.client_psq, _PSQ_ITEMS[: len(session.client_psq or ())]),
+        (Instrument.SRS, Respondent.CLIENT, session.client_srs, _SRS_ITEMS),
         (Instrument.SRS, Respondent.THERAPIST, session.therapist_srs, _SRS_ITEMS),
     )
     for minute, (instrument, respondent, values, names) in enumerate(ratings, start=51):

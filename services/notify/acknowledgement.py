@@ -1,7 +1,8 @@
 """Acknowledgements: signed links in alerts, and recording that someone saw an alert.
 
 Recording stops the escalation timer and stages ``rupture.acknowledged`` in the outbox in one transaction.
-The event id is derived from the episode, so a double click (or a link plus the API) yields one event.
+The event id is derived from the episode, so a double click (or a link plus the API) yields one event; for the
+same reason the tags of the first acknowledgement (rupture type, repair strategies) are the ones that count.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.episodes import EpisodeStore
 from shared import mongo
-from shared.contracts import RUPTURE_ACKNOWLEDGED, CloudEvent, RuptureAcknowledgedV1, derived_event_id
+from shared.contracts import (
+    RUPTURE_ACKNOWLEDGED,
+    CloudEvent,
+    RepairTags,
+    RuptureAcknowledgedV2,
+    derived_event_id,
+)
 from shared.messaging import Outbox, OutboxRelay
 
 SOURCE = "/services/notify"
@@ -50,10 +57,13 @@ class AckLinks:
 
 @dataclass(frozen=True)
 class Acknowledged:
+    """The acknowledgement that stands: the first one of the episode, whoever asks."""
+
     rupture_id: str
     acknowledged_by: str
     acknowledged_at: datetime
     event_id: str
+    tags: RepairTags  # the first acknowledgement's: a repeat records nothing, its tags neither
 
 
 class Acknowledgements:
@@ -69,8 +79,12 @@ class Acknowledgements:
         self._outbox = outbox
         self._relay = relay
 
-    async def acknowledge(self, claim: AckClaim, via: Literal["link", "api"]) -> Acknowledged | None:
-        """Record it once; None when the clinic has no such episode (as far as notify knows)."""
+    async def acknowledge(
+        self, claim: AckClaim, via: Literal["link", "api"], tags: RepairTags | None = None
+    ) -> Acknowledged | None:
+        """Record it once, with ``tags`` if it is the first; None when the clinic has no such episode (as far
+        as notify knows)."""
+        tags = tags or RepairTags()
         event_id = derived_event_id("rupture.acknowledged", claim.clinic_id, claim.rupture_id)
 
         async def work(session: AsyncClientSession) -> Acknowledged | None:
@@ -81,13 +95,18 @@ class Acknowledgements:
                 return None
             if episode.get("acknowledged_at") is not None:  # a second click: same answer, no second event
                 return Acknowledged(
-                    claim.rupture_id, episode["acknowledged_by"], episode["acknowledged_at"], event_id
+                    claim.rupture_id,
+                    episode["acknowledged_by"],
+                    episode["acknowledged_at"],
+                    event_id,
+                    stored_tags(episode),
                 )
             now = _to_millis(datetime.now(UTC))  # as MongoDB keeps it, so a repeat answers the same
             await self._episodes.acknowledge(
-                session, claim.clinic_id, claim.rupture_id, claim.acknowledged_by, via, now
+                session, claim.clinic_id, claim.rupture_id, claim.acknowledged_by, via, now, tags
             )
-            data = RuptureAcknowledgedV1(
+            data = RuptureAcknowledgedV2(
+                **tags.model_dump(),
                 rupture_id=claim.rupture_id,
                 therapist_id=episode["therapist_id"],
                 client_id=episode["client_id"],
@@ -103,15 +122,16 @@ class Acknowledgements:
                 event_id=event_id,
             )
             await self._outbox.stage(session, [(RUPTURE_ACKNOWLEDGED, event)])
-            return Acknowledged(claim.rupture_id, claim.acknowledged_by, now, event_id)
+            return Acknowledged(claim.rupture_id, claim.acknowledged_by, now, event_id, tags)
 
         done = await mongo.in_transaction(self._client, work)
         self._relay.wake()
         return done
 
-    async def acknowledged_elsewhere(self, event: CloudEvent[RuptureAcknowledgedV1]) -> None:
-        """An acknowledgement published by another service (the clinician views) or by notify itself:
-        stop the escalation timer; publish nothing, the event already exists."""
+    async def acknowledged_elsewhere(self, event: CloudEvent[RuptureAcknowledgedV2]) -> None:
+        """An acknowledgement published by another service (the client view's button) or by notify itself:
+        stop the escalation timer and keep its tags, so a later link or API call answers with them; publish
+        nothing, the event already exists."""
         ack = event.data
 
         async def work(session: AsyncClientSession) -> None:
@@ -125,10 +145,18 @@ class Acknowledgements:
                 ack.acknowledged_by,
                 ack.via,
                 ack.acknowledged_at,
+                RepairTags(rupture_type=ack.rupture_type, strategies=ack.strategies),
                 upsert=True,
             )
 
         await mongo.in_transaction(self._client, work)
+
+
+def stored_tags(episode: dict[str, Any]) -> RepairTags:
+    """The tags kept with an acknowledged episode; none for one acknowledged before tags existed."""
+    return RepairTags.model_validate(
+        {"rupture_type": episode.get("rupture_type"), "strategies": episode.get("strategies") or []}
+    )
 
 
 def _to_millis(moment: datetime) -> datetime:

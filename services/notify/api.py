@@ -3,23 +3,27 @@
 Routing: ``GET``/``PUT /v1/routing`` (the whole clinic), ``PUT``/``DELETE /v1/routing/therapists/{id}``.
 The webhook secret is write-only: answers say whether one is set, never what it is.
 Acknowledgement: ``POST /v1/ruptures/{rupture_id}/acknowledge`` (a ``read`` or ``admin`` key), and the signed
-link ``/v1/acknowledgements/{token}``: ``GET`` shows a confirmation page, ``POST`` (its button) records.
+link ``/v1/acknowledgements/{token}``: ``GET`` shows a confirmation page, ``POST`` (its button) records. Both
+take the optional 3RS tags (rupture type, repair strategies); the episode's first acknowledgement keeps its own.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, Form, HTTPException, Request, status
+from fastapi.openapi.models import Example
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
 
+from services.notify import ack_page
 from services.notify.acknowledgement import AckClaim, AckLinks, Acknowledgements
 from services.notify.routing import ChannelSet, ClinicRouting, TherapistRoute
 from services.notify.routing_store import RoutingStore
 from shared.auth import ClinicPrincipal, Scope, require_scope
+from shared.contracts import RepairTags
 from shared.contracts.fields import OpaqueId
+from shared.repair import RepairStrategy, RuptureType
 
 router = APIRouter(prefix="/v1", tags=["notify"])
 Admin = Annotated[ClinicPrincipal, Depends(require_scope(Scope.ADMIN))]
@@ -98,43 +102,80 @@ async def delete_therapist(therapist_id: OpaqueId, principal: Admin, api: Api) -
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no routing for this therapist")
 
 
-class AcknowledgeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    acknowledged_by: OpaqueId
+class AcknowledgeRequest(RepairTags):
+    """Who saw the alert and, optionally, how they name the rupture and its repair (the 3RS terms, as the
+    ``rupture.acknowledged`` contract reads them). Only the episode's first acknowledgement keeps its tags."""
+
+    acknowledged_by: OpaqueId = Field(description="Pseudonym of whoever saw the alert (a therapist id).")
+
+
+ACKNOWLEDGE_EXAMPLES: dict[str, Example] = {
+    "tagged": {
+        "summary": "Seen, and the rupture and its repair named",
+        "value": {
+            "acknowledged_by": "t-7",
+            "rupture_type": "withdrawal",
+            "strategies": ["invite_discussion", "acknowledge_own_part"],
+        },
+    },
+    "untagged": {"summary": "Seen, nothing named", "value": {"acknowledged_by": "t-7"}},
+}
 
 
 class AcknowledgeAnswer(BaseModel):
+    """The acknowledgement that stands: the episode's first, so a repeat answers the same."""
+
     rupture_id: str
-    acknowledged_by: str
+    acknowledged_by: str = Field(description="Who acknowledged first.")
     acknowledged_at: datetime
-    event_id: str
+    event_id: str = Field(description="The id of the one rupture.acknowledged event of this episode.")
+    rupture_type: RuptureType | None = Field(
+        description="The type of rupture the first acknowledgement named, if any: it may differ from what this "
+        "request sent."
+    )
+    strategies: list[RepairStrategy] = Field(
+        description="The repair strategies the first acknowledgement named: they may differ from what this "
+        "request sent."
+    )
 
 
 @router.post(
     "/ruptures/{rupture_id}/acknowledge",
     responses={**AUTH_ERRORS, 404: {"description": "No alert for this rupture in the caller's clinic"}},
     summary="Record that an alert was seen; stops its escalation",
+    description=(
+        "Records the acknowledgement once per episode and publishes `rupture.acknowledged` (version 2) with the "
+        "optional tags: `rupture_type` (withdrawal, confrontation or both) and `strategies` (each at most once). "
+        "An unknown type or strategy, or a strategy given twice, is refused with 422 and nothing is recorded. "
+        "The first acknowledgement of an episode (through the API, an alert's link or the client view) stands "
+        "with its tags: a later one changes nothing and is answered with the first. Tags can also be given "
+        "when resolving the episode in the client view."
+    ),
 )
 async def acknowledge(
     rupture_id: OpaqueId,
-    body: AcknowledgeRequest,
+    body: Annotated[AcknowledgeRequest, Body(openapi_examples=ACKNOWLEDGE_EXAMPLES)],
     principal: Annotated[ClinicPrincipal, Depends(reader_or_admin)],
     api: Api,
 ) -> AcknowledgeAnswer:
+    tags = RepairTags(rupture_type=body.rupture_type, strategies=body.strategies)
     done = await api.acknowledgements.acknowledge(
-        AckClaim(principal.clinic_id, rupture_id, body.acknowledged_by), via="api"
+        AckClaim(principal.clinic_id, rupture_id, body.acknowledged_by), via="api", tags=tags
     )
     if done is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no alert for this rupture")
-    return AcknowledgeAnswer(**done.__dict__)
-
-
-PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Alliance alert</title></head>
-<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto;">{body}</body></html>"""
+    return AcknowledgeAnswer(
+        rupture_id=done.rupture_id,
+        acknowledged_by=done.acknowledged_by,
+        acknowledged_at=done.acknowledged_at,
+        event_id=done.event_id,
+        rupture_type=done.tags.rupture_type,
+        strategies=done.tags.strategies,
+    )
 
 
 def _page(body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(body=body), status_code=status_code)
+    return HTMLResponse(body, status_code=status_code)
 
 
 def _claim(api: NotifyApi, token: str) -> AckClaim:
@@ -148,16 +189,37 @@ def _claim(api: NotifyApi, token: str) -> AckClaim:
 async def confirm_page(token: str, api: Api) -> HTMLResponse:
     # GET never records: mail scanners and link previews follow links on their own.
     claim = _claim(api, token)
-    return _page(
-        f"<h2>Rupture alert {escape(claim.rupture_id)}</h2>"
-        "<p>Confirm that you have seen this alert. This stops its escalation to your supervisor.</p>"
-        '<form method="post"><button type="submit">I have seen this alert</button></form>'
-    )
+    return _page(ack_page.confirmation(claim.rupture_id))
 
 
-@router.post("/acknowledgements/{token}", response_class=HTMLResponse, summary="Acknowledge through a link")
-async def acknowledge_by_link(token: str, api: Api) -> HTMLResponse:
-    done = await api.acknowledgements.acknowledge(_claim(api, token), via="link")
+# Read as plain text, so that a value the form never offered gets the page below rather than a JSON 422.
+RuptureTypeField = Annotated[str, Form(description="withdrawal, confrontation, both; empty: not named.")]
+StrategiesField = Annotated[list[str], Form(description="Repair strategies used, each at most once.")]
+
+
+@router.post(
+    "/acknowledgements/{token}",
+    response_class=HTMLResponse,
+    responses={
+        422: {
+            "description": "A rupture type or strategy the form does not offer: a page saying so; nothing recorded",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+    summary="Acknowledge through a link",
+)
+async def acknowledge_by_link(
+    token: str,
+    api: Api,
+    rupture_type: RuptureTypeField = "",
+    strategies: StrategiesField = [],  # noqa: B006  # FastAPI copies a form field's default
+) -> HTMLResponse:
+    claim = _claim(api, token)
+    try:
+        tags = ack_page.tags_from_form(rupture_type, strategies)
+    except ack_page.BadTags as bad:
+        return _page(ack_page.refused(bad.problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    done = await api.acknowledgements.acknowledge(claim, via="link", tags=tags)
     if done is None:
-        return _page("<p>This alert is not known (any more).</p>", status.HTTP_404_NOT_FOUND)
-    return _page(f"<h2>Thank you</h2><p>Acknowledged at {done.acknowledged_at:%Y-%m-%d %H:%M} UTC.</p>")
+        return _page(ack_page.page("<p>This alert is not known (any more).</p>"), status.HTTP_404_NOT_FOUND)
+    return _page(ack_page.acknowledged(done))

@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.alert import SEVERITY_RANK
-from shared.contracts import RuptureSuspectedV3
+from shared.contracts import RepairTags, RuptureSuspectedV3
 
 Document = dict[str, Any]
 
@@ -125,10 +125,11 @@ class EpisodeStore:
         by: str,
         via: str,
         now: datetime,
+        tags: RepairTags,
         upsert: bool = False,
     ) -> None:
-        """Stop the episode's timer for good. ``upsert`` keeps an acknowledgement that arrives before the
-        alert itself, so the alert, when it comes, arms no timer."""
+        """Stop the episode's timer for good and keep the acknowledgement's tags. ``upsert`` keeps an
+        acknowledgement that arrives before the alert itself, so the alert, when it comes, arms no timer."""
         await self._episodes.update_one(
             {"_id": episode_key(clinic_id, rupture_id)},
             {
@@ -138,6 +139,7 @@ class EpisodeStore:
                     "acknowledged_at": now,
                     "acknowledged_by": by,
                     "acknowledged_via": via,
+                    **tags.model_dump(mode="json"),
                     "escalate_at": None,
                 }
             },

@@ -34,7 +34,7 @@ from shared.contracts import (
     CloudEvent,
     ContractViolation,
     NoteSharedV1,
-    RuptureAcknowledgedV1,
+    RuptureAcknowledgedV2,
     RuptureSuspectedV3,
 )
 from shared.messaging import subscribe
@@ -157,7 +157,7 @@ def register(
         await intake.take(event)
 
     @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id, instance_id)
-    async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV1]) -> None:
+    async def on_rupture_acknowledged(event: CloudEvent[RuptureAcknowledgedV2]) -> None:
         await acknowledgements.acknowledged_elsewhere(event)
 
     @subscribe_note_shared(broker, client_pages_group(group_id), instance_id)

@@ -19,6 +19,7 @@ from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettings, ClinicSettingsStore, ThresholdValues
 from services.scoring.service import AlreadyResolved, ScoringService, UnknownRupture
+from services.scoring.translate import tags_from
 from services.scoring.views import (
     Caseload,
     CaseloadEntry,
@@ -119,10 +120,12 @@ async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
     summary="Resolve a rupture episode by hand",
 )
 async def resolve(rupture_id: OpaqueId, body: ResolveRequest, principal: Admin, api: Api) -> ResolveAnswer:
-    """Closes the open episode with the clinician's note and announces ``rupture.resolved`` (how=manual)."""
+    """Closes the open episode with the clinician's note and announces ``rupture.resolved`` (how=manual). The
+    body may name the rupture (``rupture_type``) and the repair strategies used (``strategies``), in the 3RS
+    terms; an unknown one is refused (422)."""
     try:
         outcome = await api.service.resolve_by_hand(
-            principal.clinic_id, rupture_id, body.resolved_by, body.note
+            principal.clinic_id, rupture_id, body.resolved_by, body.note, tags_from(body)
         )
     except UnknownRupture:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such rupture episode") from None

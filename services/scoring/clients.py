@@ -25,6 +25,7 @@ from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance
 from shared.contracts import ALL_KINDS, CloudEvent, EventKind
 from shared.messaging.subscription import decode_event
+from shared.repair import RepairStrategy, RuptureType
 
 Document = dict[str, Any]
 KINDS_BY_TYPE: dict[str, EventKind[Any]] = {
@@ -282,12 +283,13 @@ def _resolution_to(event_id: str, r: domain.ManualResolution) -> Document:
         "resolved_by": r.resolved_by,
         "resolved_at": _iso(r.resolved_at),
         "note": r.note,
+        **_tags_to(r.tags),
     }
 
 
 def _resolution_from(d: Document) -> domain.ManualResolution:
     return domain.ManualResolution(
-        d["episode_id"], d["resolved_by"], datetime.fromisoformat(d["resolved_at"]), d["note"]
+        d["episode_id"], d["resolved_by"], datetime.fromisoformat(d["resolved_at"]), d["note"], _tags_from(d)
     )
 
 
@@ -297,12 +299,25 @@ def _acknowledgement_to(event_id: str, a: domain.Acknowledgement) -> Document:
         "episode_id": a.episode_id,
         "acknowledged_by": a.acknowledged_by,
         "acknowledged_at": _iso(a.acknowledged_at),
+        **_tags_to(a.tags),
     }
 
 
 def _acknowledgement_from(d: Document) -> domain.Acknowledgement:
     return domain.Acknowledgement(
-        d["episode_id"], d["acknowledged_by"], datetime.fromisoformat(d["acknowledged_at"])
+        d["episode_id"], d["acknowledged_by"], datetime.fromisoformat(d["acknowledged_at"]), _tags_from(d)
+    )
+
+
+def _tags_to(tags: domain.RepairTags) -> Document:
+    return {"rupture_type": tags.rupture_type, "strategies": list(tags.strategies)}
+
+
+def _tags_from(d: Document) -> domain.RepairTags:
+    """Records stored before the tags existed have none."""
+    kind = d.get("rupture_type")
+    return domain.RepairTags(
+        RuptureType(kind) if kind else None, tuple(RepairStrategy(s) for s in d.get("strategies", ()))
     )
 
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.scoring.views import ClientAlliance, ClinicSummary, EpisodeView, SeverityName
+from services.scoring.views import ClientAlliance, ClinicSummary, EpisodeView, RepairFigures, SeverityName
+from shared.repair import STRATEGY_WORDS, TYPE_WORDS, RepairStrategy, RuptureType
 
 # DOMAIN.md, version 2.1, "The alert budget, and how it is checked": push alerts per client-session, all
 # clients, at the default settings (≤ 0.03 for clients without a planted rupture; a clinic's own clients are
@@ -20,6 +21,8 @@ PUSH_ALERT_BUDGET = 0.06
 # DOMAIN.md, "Clinic-level figures worth showing": feedback systems in practice flag around a tenth of cases.
 ONE_IN_TEN = 0.10
 SEVERITY_RANK: dict[SeverityName, int] = {"none": 0, "low": 1, "medium": 2, "high": 3}
+# DOMAIN.md, "Naming the rupture and the repair": under 5 episodes a rate says more about chance than practice.
+TOO_FEW_TO_COMPARE = 5
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,60 @@ class Figures:
         return "above the budget: clinicians may stop reading alerts; review the clinic's thresholds"
 
 
+@dataclass
+class TagOutcomes:
+    """The episodes named with one tag: how many, how many closed, and the sessions each repair took."""
+
+    episodes: int = 0
+    closed: int = 0
+    repaired: list[int] = field(default_factory=list)
+
+    def figures(self, tag: str, words: str) -> RepairFigures:
+        comparable = self.closed >= TOO_FEW_TO_COMPARE
+        return RepairFigures(
+            tag=tag,
+            words=words,
+            episodes=self.episodes,
+            closed_episodes=self.closed,
+            repaired_count=len(self.repaired),
+            repair_rate=len(self.repaired) / self.closed if comparable else None,
+            median_sessions_to_repair=statistics.median(self.repaired)
+            if comparable and self.repaired
+            else None,
+            comparable=comparable,
+        )
+
+
+@dataclass
+class RepairsByTag:
+    """The clinic's closed episodes per rupture type and per repair strategy named (3RS)."""
+
+    by_type: dict[RuptureType, TagOutcomes] = field(default_factory=lambda: defaultdict(TagOutcomes))
+    by_strategy: dict[RepairStrategy, TagOutcomes] = field(default_factory=lambda: defaultdict(TagOutcomes))
+
+    def count(self, episode: EpisodeView) -> None:
+        outcomes = [self.by_strategy[s] for s in episode.strategies]
+        if episode.rupture_type is not None:
+            outcomes.append(self.by_type[episode.rupture_type])
+        resolution = episode.resolution
+        for outcome in outcomes:
+            outcome.episodes += 1
+            if resolution is None:
+                continue
+            outcome.closed += 1
+            if resolution.how == "repaired" and resolution.sessions_to_repair is not None:
+                outcome.repaired.append(resolution.sessions_to_repair)
+
+    def type_figures(self) -> list[RepairFigures]:
+        """Every type, named or not yet, in the 3RS order: a clinic sees what it has not tagged too."""
+        return [self.by_type.get(t, TagOutcomes()).figures(t.value, TYPE_WORDS[t]) for t in RuptureType]
+
+    def strategy_figures(self) -> list[RepairFigures]:
+        return [
+            self.by_strategy.get(s, TagOutcomes()).figures(s.value, STRATEGY_WORDS[s]) for s in RepairStrategy
+        ]
+
+
 @dataclass(frozen=True)
 class OpenEpisode:
     client_id: str
@@ -133,6 +190,7 @@ class ClinicFigures:
     open_episodes: list[OpenEpisode]
     clients_by_severity: dict[SeverityName, int]
     window_days: int
+    repairs: RepairsByTag = field(default_factory=RepairsByTag)
 
 
 def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: int) -> ClinicFigures:
@@ -143,6 +201,7 @@ def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: i
     therapists: dict[str, Figures] = defaultdict(Figures)
     open_episodes: list[OpenEpisode] = []
     by_severity: dict[SeverityName, int] = {"none": 0, "low": 0, "medium": 0, "high": 0}
+    repairs = RepairsByTag()
     for client in active:
         alliance = client.alliance
         mine = therapists[alliance.therapist_id or "unknown"]
@@ -157,6 +216,7 @@ def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: i
         for episode in episodes:
             for figures in (clinic, therapists[episode.therapist_id]):
                 _count_episode(figures, episode, window)
+            repairs.count(episode)
         opened = alliance.open_episode
         by_severity[opened.severity if opened else "none"] += 1
         if opened is not None:
@@ -166,7 +226,9 @@ def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: i
     open_episodes.sort(
         key=lambda o: (-int(o.episode.stale), -SEVERITY_RANK[o.episode.severity], o.episode.opened_at)
     )
-    return ClinicFigures(clinic, dict(sorted(therapists.items())), open_episodes, by_severity, window_days)
+    return ClinicFigures(
+        clinic, dict(sorted(therapists.items())), open_episodes, by_severity, window_days, repairs
+    )
 
 
 def _count_episode(figures: Figures, episode: EpisodeView, window: Window) -> None:
@@ -209,6 +271,8 @@ def clinic_summary(found: ClinicFigures, active_days: int) -> ClinicSummary:
         episodes=c.episodes,
         recognised_by_both_count=c.recognised_by_both,
         recognised_by_both_share=c.recognised_by_both_share,
+        repair_by_rupture_type=found.repairs.type_figures(),
+        repair_by_strategy=found.repairs.strategy_figures(),
         clients_by_severity=found.clients_by_severity,
         alert_window_days=found.window_days,
         client_sessions=c.client_sessions,

@@ -125,6 +125,8 @@ def episode_view(
         if ack
         else None,
         recognised_by=episode.recognition.value,
+        rupture_type=episode.tags.rupture_type,
+        strategies=list(episode.tags.strategies),
         from_history=episode.episode_id in emitted.from_history,
         alerts=list(announced_alerts(episode, assessment, emitted)),
     )

@@ -19,7 +19,7 @@ from services.scoring.clients import ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
 from shared import mongo
-from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV1
+from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV2
 from shared.messaging import Outbox, OutboxRelay
 
 T = TypeVar("T")
@@ -116,7 +116,12 @@ class ScoringService:
         return {**refused, **await self._run(work)}
 
     async def resolve_by_hand(
-        self, clinic_id: str, rupture_id: str, resolved_by: str, note: str
+        self,
+        clinic_id: str,
+        rupture_id: str,
+        resolved_by: str,
+        note: str,
+        tags: domain.RepairTags = domain.UNTAGGED,
     ) -> ManualOutcome:
         """Close the clinic's open episode ``rupture_id``; its ``rupture.resolved`` (how=manual) is staged in the
         same transaction, whether or not the episode had alerted, because replay re-creates the action from it."""
@@ -136,7 +141,9 @@ class ScoringService:
             if not episode.is_open:
                 raise AlreadyResolved(rupture_id)
             event_id = domain.resolution_event_id(rupture_id)
-            record.resolutions[event_id] = domain.ManualResolution(rupture_id, resolved_by, resolved_at, note)
+            record.resolutions[event_id] = domain.ManualResolution(
+                rupture_id, resolved_by, resolved_at, note, tags
+            )
             staged = await self._commit(record, session, caused_by=event_id, announce=event_id)
             return ManualOutcome(client_id, resolved_at, event_id), Committed(staged, [])
 
@@ -206,7 +213,7 @@ def _consequences(
 
 def _inbound(event: CloudEvent[Any]) -> Inbound:
     """What the domain reads an inbound event as: a session or feedback fact, or an acknowledgement."""
-    if isinstance(event.data, RuptureAcknowledgedV1):
+    if isinstance(event.data, RuptureAcknowledgedV2):
         try:
             return acknowledgement_from(event)
         except domain.DomainError as error:

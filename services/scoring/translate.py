@@ -19,8 +19,9 @@ from shared.contracts import (
     MarkerV1,
     NoteAnsweredV1,
     NoteSharedV1,
-    RuptureAcknowledgedV1,
-    RuptureResolvedV3,
+    RepairTags,
+    RuptureAcknowledgedV2,
+    RuptureResolvedV4,
     RuptureSuspectedV3,
     SessionCompletedV1,
     derived_event_id,
@@ -81,19 +82,31 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
     raise ContractViolation(f"scoring does not consume {event.type}")
 
 
-def acknowledgement_from(event: CloudEvent[RuptureAcknowledgedV1]) -> domain.Acknowledgement:
+def acknowledgement_from(event: CloudEvent[RuptureAcknowledgedV2]) -> domain.Acknowledgement:
     data = event.data
-    return domain.Acknowledgement(data.rupture_id, data.acknowledged_by, data.acknowledged_at)
+    return domain.Acknowledgement(
+        data.rupture_id, data.acknowledged_by, data.acknowledged_at, tags_from(data)
+    )
 
 
-def manual_resolution_from(event: CloudEvent[RuptureResolvedV3]) -> domain.ManualResolution | None:
+def tags_from(data: RepairTags) -> domain.RepairTags:
+    return domain.RepairTags(data.rupture_type, tuple(data.strategies))
+
+
+def tags_of(tags: domain.RepairTags) -> RepairTags:
+    return RepairTags(rupture_type=tags.rupture_type, strategies=list(tags.strategies))
+
+
+def manual_resolution_from(event: CloudEvent[RuptureResolvedV4]) -> domain.ManualResolution | None:
     """The clinician action a manual ``rupture.resolved`` records (None for a repair, or a v1 event that
     never said who resolved: such an action cannot be re-created faithfully)."""
     data = event.data
     if data.how != "manual" or not data.resolved_by or not data.note:
         return None
     try:
-        return domain.ManualResolution(data.rupture_id, data.resolved_by, data.resolved_at, data.note)
+        return domain.ManualResolution(
+            data.rupture_id, data.resolved_by, data.resolved_at, data.note, tags_from(data)
+        )
     except domain.DomainError:
         return None
 
@@ -131,7 +144,8 @@ def outbound(
     episode = assessment.timeline.episode(event.episode_id)
     if episode is None:  # the timeline produced the event, so it knows the episode
         raise LookupError(f"no episode {event.episode_id} in the assessment")
-    resolved = RuptureResolvedV3(
+    resolved = RuptureResolvedV4(
+        **tags_of(event.tags).model_dump(),
         rupture_id=event.episode_id,
         therapist_id=episode_therapist(episode, assessment),
         client_id=event.client_id,

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts import RepairTags
+from shared.repair import RepairStrategy, RuptureType
+
 SeverityName = Literal["none", "low", "medium", "high"]
 AlertLevel = Literal["low", "medium", "high", "stale"]
 ResolutionName = Literal["repaired", "manual", "settled"]
@@ -131,6 +134,17 @@ class EpisodeView(View):
             "was about (the episode's opening session when the current history no longer holds that one)."
         ),
     )
+    rupture_type: RuptureType | None = Field(
+        default=None,
+        description=(
+            "How the clinicians named the rupture (3RS): withdrawal, confrontation or both; the manual "
+            "resolution's word over the acknowledgement's. None while nobody named it."
+        ),
+    )
+    strategies: list[RepairStrategy] = Field(
+        default_factory=list,
+        description="The repair strategies the clinicians named, acknowledging or resolving it (3RS).",
+    )
 
 
 class SummaryView(View):
@@ -196,6 +210,23 @@ class Caseload(View):
     clients: list[CaseloadEntry] = Field(description="Clients whose latest session was with this therapist.")
 
 
+class RepairFigures(View):
+    """The episodes named with one tag (a rupture type or a strategy), and how the closed ones ended."""
+
+    tag: str = Field(description="The rupture type or the strategy.")
+    words: str = Field(description="The tag in plain words.")
+    episodes: int = Field(description="Episodes named with it, open or closed.")
+    closed_episodes: int = Field(description="Of those, the closed ones: what the figures rest on.")
+    repaired_count: int
+    repair_rate: float | None = Field(
+        description="repaired_count / closed_episodes; None when too few to compare."
+    )
+    median_sessions_to_repair: float | None = Field(description="None when too few to compare.")
+    comparable: bool = Field(
+        description="At least 5 closed episodes: fewer are shown as counts only, 'too few to compare'."
+    )
+
+
 class ClinicSummary(View):
     """Clinic-level figures over the active clients."""
 
@@ -225,6 +256,14 @@ class ClinicSummary(View):
             "the therapist's report or acknowledgement); None without episodes."
         ),
     )
+    repair_by_rupture_type: list["RepairFigures"] = Field(
+        default_factory=list,
+        description="Repair rate and median sessions to repair of the closed episodes, per rupture type named.",
+    )
+    repair_by_strategy: list["RepairFigures"] = Field(
+        default_factory=list,
+        description="The same per repair strategy named (an episode counts under each strategy it names).",
+    )
     clients_by_severity: dict[SeverityName, int] = Field(
         description="Active clients by the severity of their open episode (none without one)."
     )
@@ -253,7 +292,9 @@ class ClinicSummary(View):
     within_budget: bool | None = Field(description="The rate is at or below the budget; None without a rate.")
 
 
-class ResolveRequest(BaseModel):
+class ResolveRequest(RepairTags):
+    """A manual resolution, which may name the rupture and its repair (``rupture_type``, ``strategies``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=2000, description="Why the episode is considered resolved.")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from shared.contracts.fields import OpaqueId, Timestamp
 from shared.instruments import Instrument, InvalidScores, Respondent, validate_scores
+from shared.repair import RepairStrategy, RuptureType
 
 
 class Contract(BaseModel):
@@ -226,6 +227,44 @@ class RuptureAcknowledgedV1(Contract):
     acknowledged_by: OpaqueId = Field(description="Pseudonym of whoever acknowledged.")
     acknowledged_at: Timestamp
     via: Literal["link", "api"]
+
+
+class RepairTags(Contract):
+    """How the clinician named the rupture and its repair (DOMAIN.md version 2, the 3RS terms); optional."""
+
+    rupture_type: RuptureType | None = Field(
+        default=None, description="withdrawal (moving away), confrontation (moving against), or both."
+    )
+    strategies: list[RepairStrategy] = Field(
+        default_factory=list,
+        max_length=len(RepairStrategy),
+        description="Repair strategies used, any of them.",
+    )
+
+    @field_validator("strategies")
+    @classmethod
+    def _each_once(cls, strategies: list[RepairStrategy]) -> list[RepairStrategy]:
+        if len(set(strategies)) != len(strategies):
+            raise ValueError("each strategy at most once")
+        return strategies
+
+
+class RuptureResolvedV4(RuptureResolvedV3, RepairTags):
+    """V3 with the clinician's tags of the rupture and its repair (a manual resolution may carry them)."""
+
+
+class RuptureAcknowledgedV2(RepairTags):
+    """V1 with the therapist's tags of the rupture and its repair, given when acknowledging (optional), and the
+    client view's button named as such."""
+
+    rupture_id: OpaqueId
+    therapist_id: OpaqueId
+    client_id: OpaqueId
+    acknowledged_by: OpaqueId = Field(description="Pseudonym of whoever acknowledged.")
+    acknowledged_at: Timestamp
+    via: Literal["link", "api", "view"] = Field(
+        description="The alert's link, the API, or the button of the client view."
+    )
 
 
 class NotificationSentV1(Contract):

@@ -26,9 +26,11 @@ from shared.contracts.events import (
     NotificationFailedV1,
     NotificationSentV1,
     RuptureAcknowledgedV1,
+    RuptureAcknowledgedV2,
     RuptureResolvedV1,
     RuptureResolvedV2,
     RuptureResolvedV3,
+    RuptureResolvedV4,
     RuptureSuspectedV1,
     RuptureSuspectedV2,
     RuptureSuspectedV3,
@@ -197,20 +199,28 @@ def upcast_rupture_resolved_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+def upcast_untagged(data: dict[str, Any]) -> dict[str, Any]:
+    """Before the 3RS tags nobody named a rupture or its repair: an untagged body, as it was."""
+    return dict(data)
+
+
 RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV3] = EventKind(
     "rupture.suspected",
     topics.RUPTURE_SUSPECTED,
     (RuptureSuspectedV1, RuptureSuspectedV2, RuptureSuspectedV3),
     (upcast_rupture_suspected_v1_v2, upcast_rupture_suspected_v2_v3),
 )
-RUPTURE_RESOLVED: EventKind[RuptureResolvedV3] = EventKind(
+RUPTURE_RESOLVED: EventKind[RuptureResolvedV4] = EventKind(
     "rupture.resolved",
     topics.RUPTURE_RESOLVED,
-    (RuptureResolvedV1, RuptureResolvedV2, RuptureResolvedV3),
-    (upcast_rupture_resolved_v1_v2, upcast_rupture_resolved_v2_v3),
+    (RuptureResolvedV1, RuptureResolvedV2, RuptureResolvedV3, RuptureResolvedV4),
+    (upcast_rupture_resolved_v1_v2, upcast_rupture_resolved_v2_v3, upcast_untagged),
 )
-RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV1] = EventKind(
-    "rupture.acknowledged", topics.RUPTURE_ACKNOWLEDGED, (RuptureAcknowledgedV1,)
+RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV2] = EventKind(
+    "rupture.acknowledged",
+    topics.RUPTURE_ACKNOWLEDGED,
+    (RuptureAcknowledgedV1, RuptureAcknowledgedV2),
+    (upcast_untagged,),
 )
 NOTIFICATION_SENT: EventKind[NotificationSentV1] = EventKind(
     "notification.sent", topics.NOTIFICATION_SENT, (NotificationSentV1,)

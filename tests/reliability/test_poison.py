@@ -35,7 +35,7 @@ from shared.contracts import (
     EventKind,
     FeedbackSubmittedV1,
     MarkerV1,
-    RuptureAcknowledgedV1,
+    RuptureAcknowledgedV2,
     RuptureSuspectedV3,
     SessionCompletedV1,
     Severity,
@@ -264,7 +264,7 @@ async def test_poison_on_acknowledgements_is_dead_lettered_and_the_stream_goes_o
     client = f"c-{uuid.uuid4().hex[:8]}"
 
     def ack(rupture: str) -> CloudEvent[Any]:
-        data = RuptureAcknowledgedV1(
+        data = RuptureAcknowledgedV2(
             rupture_id=rupture,
             therapist_id="t-poison",
             client_id=client,

@@ -1,4 +1,5 @@
-"""The upcasters of rupture.suspected (v1 -> v2: from_history) and rupture.resolved (v2 -> v3: settled)."""
+"""The upcasters of rupture.suspected (v1 -> v2: from_history), rupture.resolved (v2 -> v3: settled; v3 -> v4:
+the 3RS tags) and rupture.acknowledged (v1 -> v2: the tags)."""
 
 import json
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 import pytest
 
 from shared.contracts import (
+    RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
     ContractViolation,
@@ -110,13 +112,13 @@ def test_resolved_v2_to_v3_keeps_every_field_and_leaves_its_input_alone() -> Non
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_old_resolutions_decode_as_v3_step_by_step(version: int) -> None:
+def test_old_resolutions_decode_as_the_latest_step_by_step(version: int) -> None:
     data = dict(RESOLVED_V2)
     if version == 1:
         del data["resolved_by"]
         assert upcast_rupture_resolved_v1_v2(data)["resolved_by"] is None
     event = RUPTURE_RESOLVED.decode(envelope("rupture.resolved", version, data))
-    assert event.type == "org.alliance.rupture.resolved.v3"
+    assert event.type == "org.alliance.rupture.resolved.v4"
     assert (event.data.how, event.data.sessions_to_repair, event.data.resolved_by) == ("repaired", 2, None)
 
 
@@ -125,3 +127,48 @@ def test_settled_exists_from_v3_only() -> None:
     assert RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 3, settled)).data.how == "settled"
     with pytest.raises(ContractViolation, match=r"v2.*how"):
         RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 2, settled))
+
+
+ACKNOWLEDGED_V1: dict[str, Any] = {
+    "rupture_id": "r-1",
+    "therapist_id": "t-7",
+    "client_id": "c-1",
+    "acknowledged_by": "t-7",
+    "acknowledged_at": "2026-11-21T09:00:00+00:00",
+    "via": "link",
+}
+
+
+def test_before_the_tags_nothing_was_named() -> None:
+    acknowledged = RUPTURE_ACKNOWLEDGED.decode(envelope("rupture.acknowledged", 1, ACKNOWLEDGED_V1))
+    assert acknowledged.type == "org.alliance.rupture.acknowledged.v2"
+    assert (acknowledged.data.rupture_type, acknowledged.data.strategies, acknowledged.data.via) == (
+        None,
+        [],
+        "link",
+    )
+    resolved = RUPTURE_RESOLVED.decode(envelope("rupture.resolved", 3, RESOLVED_V2))
+    assert (resolved.data.rupture_type, resolved.data.strategies) == (None, [])
+
+
+TAGS = [
+    pytest.param(
+        {"rupture_type": "withdrawal", "strategies": ["redirect"]}, None, id="a-type-and-a-strategy"
+    ),
+    pytest.param({"strategies": ["invite_discussion", "acknowledge_own_part"]}, None, id="strategies-alone"),
+    pytest.param({"rupture_type": "sulking"}, "rupture_type", id="an-unknown-type"),
+    pytest.param({"strategies": ["hugging"]}, "strategies", id="an-unknown-strategy"),
+    pytest.param(
+        {"strategies": ["redirect", "redirect"]}, "each strategy at most once", id="a-strategy-twice"
+    ),
+]
+
+
+@pytest.mark.parametrize(("tags", "refused"), TAGS)
+def test_tags_are_the_3rs_terms_each_strategy_once(tags: dict[str, Any], refused: str | None) -> None:
+    body = envelope("rupture.acknowledged", 2, {**ACKNOWLEDGED_V1, **tags})
+    if refused is None:
+        assert RUPTURE_ACKNOWLEDGED.decode(body).data.model_dump(mode="json", include=set(tags)) == tags
+    else:
+        with pytest.raises(ContractViolation, match=refused):
+            RUPTURE_ACKNOWLEDGED.decode(body)

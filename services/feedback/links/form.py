@@ -138,8 +138,10 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
 
 
 async def _submit_once(request: Request, link: FeedbackLink, ratings: list[FeedbackSubmittedV1]) -> None:
-    """Publish the link's ratings (its instrument, then the rupture report if given) under ids derived from
-    the link, so a retry after a failure makes no second copy of the one that was stored."""
+    """Publish the link's ratings under ids derived from the link, so a retry after a failure makes no second
+    copy of the one that was stored. The rupture report goes first: the SRS alone can repair an open episode,
+    and a report of tension arriving after that repair was announced would undo it (a session with a marker
+    repairs nothing), while nothing can retract the announcement."""
     used = _used(request)
     await used.claim(link)
     events = [
@@ -150,7 +152,7 @@ async def _submit_once(request: Request, link: FeedbackLink, ratings: list[Feedb
             source=f"/clinics/{link.clinic_id}/feedback-link",
             event_id=derived_event_id("feedback-link", link.link_id, *_report_part(data)),
         )
-        for data in ratings
+        for data in sorted(ratings, key=lambda data: data.instrument is not Instrument.PSQ)
     ]
     publications: list[Publication] = [(FEEDBACK_SUBMITTED, event) for event in events]
     try:
@@ -159,7 +161,7 @@ async def _submit_once(request: Request, link: FeedbackLink, ratings: list[Feedb
     except BaseException:
         await used.release(link)
         raise
-    await used.mark_used(link, events[0].id)
+    await used.mark_used(link, events[-1].id)  # the link's own rating
 
 
 def _report_part(data: FeedbackSubmittedV1) -> tuple[str, ...]:

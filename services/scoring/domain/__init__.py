@@ -25,7 +25,7 @@ from shared.instruments import (
     wai_sr_subscales,
 )
 
-from .actions import Acknowledgement, ClinicianActions, InvalidAction, ManualResolution
+from .actions import UNTAGGED, Acknowledgement, ClinicianActions, InvalidAction, ManualResolution, RepairTags
 from .announcements import Announcement, EmittedLog, adopted, alerts_from_history, is_history, owed_events
 from .assessment import RULES_VERSION, ClientAssessment, assess_client
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
@@ -48,6 +48,7 @@ __all__ = [
     "MARKER_TABLE_NUMBERS",
     "RULES_VERSION",
     "SRS_ITEM_DIMENSIONS",
+    "UNTAGGED",
     "WAI_SR_SUBSCALES",
     "Acknowledgement",
     "AllianceDimension",
@@ -80,6 +81,7 @@ __all__ = [
     "NoteFit",
     "NoteShared",
     "Recognition",
+    "RepairTags",
     "ResolutionHow",
     "Respondent",
     "RuptureEpisode",

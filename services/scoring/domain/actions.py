@@ -1,11 +1,34 @@
-"""What clinicians do to episodes: resolve one by hand (with a note) and acknowledge having seen its alert."""
+"""What clinicians do to episodes: resolve one by hand (with a note) and acknowledge having seen its alert,
+either of them naming the rupture and its repair (the 3RS tags of DOMAIN.md version 2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from shared.repair import RepairStrategy, RuptureType
+
 from .errors import DomainError
+
+
+@dataclass(frozen=True)
+class RepairTags:
+    """How a clinician named a rupture (its type) and its repair (the strategies used); both optional."""
+
+    rupture_type: RuptureType | None = None
+    strategies: tuple[RepairStrategy, ...] = ()
+
+    def __post_init__(self) -> None:
+        # One order whatever the order given: two taggings with the same strategies are the same tags.
+        ordered = tuple(s for s in RepairStrategy if s in self.strategies)
+        object.__setattr__(self, "strategies", ordered)
+
+    def then(self, later: RepairTags) -> RepairTags:
+        """These tags with what a later action added: its type if it names one; the strategies of both."""
+        return RepairTags(later.rupture_type or self.rupture_type, (*self.strategies, *later.strategies))
+
+
+UNTAGGED = RepairTags()
 
 
 class InvalidAction(DomainError):
@@ -21,6 +44,7 @@ class ManualResolution:
     resolved_by: str
     resolved_at: datetime
     note: str
+    tags: RepairTags = field(default=UNTAGGED, compare=False)
 
     def __post_init__(self) -> None:
         problems = {}
@@ -41,6 +65,7 @@ class Acknowledgement:
     episode_id: str
     acknowledged_by: str
     acknowledged_at: datetime
+    tags: RepairTags = field(default=UNTAGGED, compare=False)
 
     def __post_init__(self) -> None:
         if self.acknowledged_at.utcoffset() is None:

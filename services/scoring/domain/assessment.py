@@ -17,7 +17,8 @@ from .thresholds import Thresholds
 
 # The version of the rules below. A stored client assessed under another version is taken over with
 # ``announcements.adopted`` before its next change, so a change of rules alerts no one about the past.
-RULES_VERSION = "2.1"
+# 2.1.1: version 2's reports and notes, and a report of no tension repairs only for a client without SRS.
+RULES_VERSION = "2.1.1"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ yields the timeline as if events had arrived in order. Walking the sessions:
    ``sessions_since_opening`` at that session: the sessions after the opening one up to and including the
    repairing one (a V-episode repaired at the very next session took 1). A session without a client SRS
    repairs an episode the client's rupture report opened when it has no marker and the client's report says
-   no tension (a clinic that does not use SRS).
+   no tension, for a client who has never given an SRS (a clinic that does not use SRS).
 5. Otherwise its markers join and the severity becomes the higher of the two (it never falls). The episode
    settles (rule 3) when this session has a client SRS and the episode's latest ``settle_after_calm`` sessions
    with a client SRS carry no medium or high marker: the strain has passed without the client coming back to
@@ -45,7 +45,7 @@ from fractions import Fraction
 
 from shared.instruments import Instrument, Respondent
 
-from .actions import Acknowledgement, ClinicianActions, ManualResolution
+from .actions import UNTAGGED, Acknowledgement, ClinicianActions, ManualResolution, RepairTags
 from .baseline import shown
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected
 from .facts import AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered
@@ -86,6 +86,13 @@ class RuptureEpisode:
     @property
     def is_open(self) -> bool:
         return self.resolution is None
+
+    @property
+    def tags(self) -> RepairTags:
+        """How the clinicians named the rupture and its repair: the acknowledgement's tags, then the manual
+        resolution's (its type, when it names one, is the later word; the strategies of both count)."""
+        acknowledged = self.acknowledgement.tags if self.acknowledgement else UNTAGGED
+        return acknowledged.then(self.resolution.tags if self.resolution else UNTAGGED)
 
     @property
     def recognition(self) -> Recognition:
@@ -175,6 +182,7 @@ class _TimelineBuilder:
     drafts: list[_Draft] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     usual: Usual = field(default_factory=Usual)
+    rates_with_srs: bool = False  # the client has given an SRS: the SRS rule repairs their episodes
 
     @property
     def open(self) -> _Draft | None:
@@ -188,6 +196,7 @@ class _TimelineBuilder:
         return episode.usual_before if episode is not None and episode.frozen else self.usual
 
     def observe(self, marked: MarkedSession) -> None:
+        self.rates_with_srs = self.rates_with_srs or marked.srs_total is not None
         self._observe_episodes(marked)
         episode = self.open
         inside = episode is not None and episode.frozen
@@ -241,6 +250,7 @@ class _TimelineBuilder:
             sessions_to_repair=None,
             note=resolution.note,
             resolved_by=resolution.resolved_by,
+            tags=resolution.tags,
         )
         self._close(episode, resolved)
 
@@ -291,7 +301,12 @@ class _TimelineBuilder:
         total = marked.srs_total
         if marked.markers or not marked.session.counts:
             return False
-        if total is None:  # without SRS, an episode the client reported ends with a report of no tension
+        if total is None:
+            # Only where SRS is not used does a report of no tension repair an episode the client reported: for
+            # a client who rates with SRS, this session's SRS may be still to come (the report can arrive first)
+            # and it decides, and a repair announced now could not be taken back when it does not hold.
+            if self.rates_with_srs:
+                return False
             report = marked.session.client_psq
             opened_by_report = any(m.code is MarkerCode.REPORTED_RUPTURE for m in episode.opening.markers)
             return opened_by_report and report is not None and report.get("tension") == 0

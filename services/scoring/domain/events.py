@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
+from .actions import UNTAGGED, RepairTags
 from .markers import Marker
 from .recognition import Recognition
 from .severity import Severity
@@ -68,6 +69,7 @@ class RuptureResolved:
     sessions_to_repair: int | None
     note: str | None
     resolved_by: str | None
+    tags: RepairTags = UNTAGGED  # a manual resolution's naming of the rupture and its repair
 
     @property
     def event_id(self) -> str:

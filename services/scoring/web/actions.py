@@ -31,7 +31,8 @@ from shared.contracts import (
     CloudEvent,
     EventKind,
     NoteSharedV1,
-    RuptureAcknowledgedV1,
+    RepairTags,
+    RuptureAcknowledgedV2,
     derived_event_id,
 )
 from shared.messaging import Outbox, OutboxRelay
@@ -53,18 +54,25 @@ def acknowledgement_id(clinic_id: str, rupture_id: str) -> str:
 
 
 async def acknowledge(
-    plumbing: Plumbing, clinic_id: str, client_id: str, episode: EpisodeView, by: str
+    plumbing: Plumbing,
+    clinic_id: str,
+    client_id: str,
+    episode: EpisodeView,
+    by: str,
+    tags: RepairTags | None = None,
 ) -> tuple[str, bool]:
-    """Stage the acknowledgement once; returns its event id and whether this call staged it."""
+    """Stage the acknowledgement once, with the therapist's tags if any; returns its event id and whether this
+    call staged it (the first acknowledgement of an episode, and its tags, are the ones that count)."""
     event_id = acknowledgement_id(clinic_id, episode.rupture_id)
     now = datetime.now(UTC)
-    data = RuptureAcknowledgedV1(
+    data = RuptureAcknowledgedV2(
+        **(tags or RepairTags()).model_dump(),
         rupture_id=episode.rupture_id,
         therapist_id=episode.therapist_id,
         client_id=client_id,
         acknowledged_by=by,
         acknowledged_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
-        via="link",
+        via="view",
     )
     event = RUPTURE_ACKNOWLEDGED.envelope(
         data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id

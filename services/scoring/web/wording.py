@@ -5,6 +5,7 @@ from datetime import datetime
 
 from services.scoring.views import AlertView, EpisodeView, MarkerView, ResolutionView
 from shared.recognition import RECOGNITION_WORDS
+from shared.repair import STRATEGY_WORDS, TYPE_WORDS
 
 SCORE_MARKERS = frozenset({"below_cutoff", "item_low"})
 
@@ -104,6 +105,14 @@ def alert_words(alerts: list[AlertView]) -> str:
     return ", ".join(f"{a.level} ({a.session_at:%Y-%m-%d})" for a in alerts)
 
 
+def tag_words(episode: EpisodeView) -> str:
+    """How the clinicians named an episode: its rupture type, then the strategies used."""
+    parts = [TYPE_WORDS[episode.rupture_type]] if episode.rupture_type else []
+    if episode.strategies:
+        parts.append("repair: " + ", ".join(STRATEGY_WORDS[s] for s in episode.strategies))
+    return "; ".join(parts)
+
+
 def day_words(moment: datetime) -> str:
     """A date as a person says it: Tuesday 24 November 2026."""
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
@@ -115,6 +124,7 @@ def total_words(total: float) -> str:
 
 
 FILTERS = {
+    "tag_words": tag_words,
     "day": day_words,
     "out_of_40": total_words,
     "marker_words": marker_words,

@@ -157,10 +157,12 @@ async def test_the_rupture_questions_ask_the_follow_ups_only_after_a_yes(
         expected=2,
         settle=0.5,
     )
-    by_instrument = {
-        event["data"]["instrument"]: event["data"] for event in map(json.loads, (r.value for r in records))
-    }
+    in_order = [json.loads(r.value)["data"] for r in sorted(records, key=lambda r: (r.partition, r.offset))]
+    by_instrument = {data["instrument"]: data for data in in_order}
     assert set(by_instrument) == {"srs", "psq"}
+    # One client, one partition: the report first, so no SRS can repair an episode the report then undoes.
+    assert len({r.partition for r in records}) == 1
+    assert [data["instrument"] for data in in_order] == ["psq", "srs"]
     assert by_instrument["psq"]["items"] == {"tension": 1, "intensity": 4, "resolution": 2}
     assert by_instrument["psq"]["session_id"] == by_instrument["srs"]["session_id"] == "s-1"
     assert REPORT_SCREENSHOT.stat().st_size > 5_000

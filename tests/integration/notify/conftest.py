@@ -32,7 +32,7 @@ from shared.contracts import (
     RUPTURE_SUSPECTED,
     MarkerV1,
     NoteSharedV1,
-    RuptureAcknowledgedV1,
+    RuptureAcknowledgedV2,
     RuptureSuspectedV3,
     Severity,
     encode,
@@ -171,8 +171,8 @@ class Publisher:
         )
         return event.id
 
-    async def acknowledgement(self, clinic_id: str, data: RuptureAcknowledgedV1) -> None:
-        """As another service (the clinician views) publishes it."""
+    async def acknowledgement(self, clinic_id: str, data: RuptureAcknowledgedV2) -> None:
+        """As another service (the client view's button) publishes it."""
         event = RUPTURE_ACKNOWLEDGED.envelope(
             data, clinic_id=clinic_id, client_id=data.client_id, source="/tests"
         )

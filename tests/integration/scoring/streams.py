@@ -23,7 +23,7 @@ from shared.contracts import (
     NoteFit,
     NoteSharedV1,
     Respondent,
-    RuptureAcknowledgedV1,
+    RuptureAcknowledgedV2,
     SessionCompletedV1,
     encode,
 )
@@ -110,8 +110,11 @@ class ClientStream:
         )
         return self.envelope(NOTE_ANSWERED, data, f"{self.client_id}-answer-{n}")
 
-    def acknowledgement(self, rupture_id: str, by: str, at: datetime) -> CloudEvent[RuptureAcknowledgedV1]:
-        data = RuptureAcknowledgedV1(
+    def acknowledgement(
+        self, rupture_id: str, by: str, at: datetime, **tags: Any
+    ) -> CloudEvent[RuptureAcknowledgedV2]:
+        data = RuptureAcknowledgedV2(
+            **tags,
             rupture_id=rupture_id,
             therapist_id=self.therapist_id,
             client_id=self.client_id,
@@ -125,7 +128,7 @@ class ClientStream:
 KINDS: dict[type[Any], EventKind[Any]] = {
     SessionCompletedV1: SESSION_COMPLETED,
     FeedbackSubmittedV1: FEEDBACK_SUBMITTED,
-    RuptureAcknowledgedV1: RUPTURE_ACKNOWLEDGED,
+    RuptureAcknowledgedV2: RUPTURE_ACKNOWLEDGED,
     NoteSharedV1: NOTE_SHARED,
     NoteAnsweredV1: NOTE_ANSWERED,
 }

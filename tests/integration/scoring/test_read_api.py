@@ -17,6 +17,13 @@ from tests.support.kafka import records_matching
 pytestmark = pytest.mark.integration
 
 
+def untagged(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary without its repair figures per 3RS tag, after checking that no episode was named."""
+    rows = summary.pop("repair_by_rupture_type") + summary.pop("repair_by_strategy")
+    assert rows and all(row["episodes"] == 0 for row in rows)
+    return summary
+
+
 def bearer(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
@@ -77,7 +84,7 @@ async def test_alliance_caseload_summary_isolation_and_audit(
     )
 
     # Both alerts were about sessions weeks older than the push horizon when announced: history, not news.
-    assert summary.json() == {
+    assert untagged(summary.json()) == {
         "active_days": 90,
         "active_clients": 2,
         "clients_with_open_episode": 1,
@@ -155,7 +162,7 @@ async def test_settled_apart_from_repaired_imported_history_apart_from_news_and_
     assert news["open_episode"]["from_history"] is False
     assert [(a["level"], a["session_id"]) for a in news["open_episode"]["alerts"]] == [("high", "s13")]
     # One push alert in 15 client-sessions: above the budget of 0.06.
-    assert {name: summary[name] for name in summary if name not in ("open_episode_share",)} == {
+    assert {name: value for name, value in untagged(summary).items() if name != "open_episode_share"} == {
         "active_days": 90,
         "active_clients": 3,
         "clients_with_open_episode": 1,
@@ -187,7 +194,12 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
     stream = ClientStream(clinic, f"c-{unique}", therapist_id="t-3")
     admin, reader = scoring.key_for(clinic), scoring.key_for(clinic, Scope.READ)
     other_admin = scoring.key_for(f"other-{unique}")
-    request = {"note": "talked it through; alliance restored", "resolved_by": "sup-1"}
+    request = {
+        "note": "talked it through; alliance restored",
+        "resolved_by": "sup-1",
+        "rupture_type": "both",
+        "strategies": ["invite_discussion"],
+    }
     async with scoring.running() as http:
         await feed(
             scoring, publisher, stream, [stream.srs(1, "38"), stream.srs(2, "38"), stream.srs(3, "29")]
@@ -195,7 +207,10 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
         before = (await http.get(f"/v1/clients/{stream.client_id}/alliance", headers=bearer(reader))).json()
         rupture_id = before["open_episode"]["rupture_id"]
         seen_at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
-        await publisher.event(stream.acknowledgement(rupture_id, "t-3", seen_at), times=2)
+        acknowledgement = stream.acknowledgement(
+            rupture_id, "t-3", seen_at, rupture_type="withdrawal", strategies=["explain_rationale"]
+        )
+        await publisher.event(acknowledgement, times=2)
 
         async def acknowledged() -> bool:
             document = await scoring.client_doc(clinic, stream.client_id)
@@ -210,6 +225,11 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
         )
         invalid = await http.post(
             f"/v1/ruptures/{rupture_id}/resolve", json={"note": ""}, headers=bearer(admin)
+        )
+        unknown_strategy = await http.post(
+            f"/v1/ruptures/{rupture_id}/resolve",
+            json={**request, "strategies": ["hugging"]},
+            headers=bearer(admin),
         )
         resolved = await http.post(f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(admin))
         again = await http.post(f"/v1/ruptures/{rupture_id}/resolve", json=request, headers=bearer(admin))
@@ -226,12 +246,20 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
     ack = before["open_episode"]["acknowledgement"]
     assert ack is None  # read before the acknowledgement arrived
     assert (forbidden.status_code, foreign.status_code, invalid.status_code) == (403, 404, 422)
+    assert (
+        unknown_strategy.status_code == 422 and "invite_discussion" in unknown_strategy.text
+    )  # names the terms
     assert resolved.status_code == 200, resolved.text
     assert again.status_code == 409
     [episode] = after["past_episodes"]
     assert episode["acknowledgement"] == {"acknowledged_by": "t-3", "acknowledged_at": "2030-01-02T03:04:05Z"}
     assert episode["resolution"]["how"] == "manual" and episode["resolution"]["resolved_by"] == "sup-1"
     assert episode["resolution"]["note"] == request["note"] and after["open_episode"] is None
+    # The resolution's type is the later word; the strategies of both count.
+    assert (episode["rupture_type"], episode["strategies"]) == (
+        "both",
+        ["explain_rationale", "invite_discussion"],
+    )
     [event] = [RUPTURE_RESOLVED.decode(record.value) for record in records]
     assert event.id == resolved.json()["event_id"]
     assert (event.data.how, event.data.resolved_by, event.data.note, event.data.therapist_id) == (
@@ -240,6 +268,7 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
         request["note"],
         "t-3",
     )
+    assert (event.data.rupture_type, event.data.strategies) == ("both", ["invite_discussion"])
     document = await scoring.client_doc(clinic, stream.client_id)
     assert document is not None and len(document["acknowledgements"]) == 1  # the duplicate changed nothing
 

@@ -322,3 +322,67 @@ async def test_one_clinics_link_never_shows_another_clinics_data(
     tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
     browser.get(f"{views_stack.base_url}/views/links/{tampered}")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
+
+
+def sign_in_supervisor(browser: webdriver.Chrome, views_stack: ViewsStack, clinic: str) -> None:
+    browser.get(f"{views_stack.base_url}/views/sign-in")
+    browser.find_element(By.ID, "your_id").send_keys("sup-1")
+    browser.find_element(By.ID, "api_key").send_keys(views_stack.key_for(clinic, Scope.READ), Keys.ENTER)
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith("/views/clinic"))
+
+
+def repair_row(browser: webdriver.Chrome, tag: str) -> dict[str, str]:
+    row = browser.find_element(By.CSS_SELECTOR, f"table.repairs tr[data-tag='{tag}']")
+    return {c.get_attribute("class") or "": c.text for c in row.find_elements(By.TAG_NAME, "td")}
+
+
+async def test_a_tagged_acknowledgement_changes_the_clinic_views_repair_table(
+    views_stack: ViewsStack, fresh_browser: webdriver.Chrome
+) -> None:
+    browser, clinic = fresh_browser, views_stack.imported_clinic
+    stored = await views_stack.alliance(clinic, "c-stale")
+    rupture_id = stored["open_episode"]["rupture_id"]
+    sign_in_supervisor(browser, views_stack, clinic)
+    before = {tag: repair_row(browser, tag) for tag in ("withdrawal", "invite_discussion", "redirect")}
+    assert (
+        before["withdrawal"]["num episodes"] == "0"
+        and before["withdrawal"]["too-few"] == "too few to compare"
+    )
+
+    url = await views_stack.link(clinic, view="client", client_id="c-stale", therapist_id="t-demo-1")
+    open_link(browser, url, "/views/clients/c-stale")
+    form = browser.find_element(By.CSS_SELECTOR, "form:has(#acknowledge)")
+    form.find_element(By.TAG_NAME, "summary").click()
+    form.find_element(By.CSS_SELECTOR, "input[name=rupture_type][value=withdrawal]").click()
+    form.find_element(By.CSS_SELECTOR, "input[name=strategies][value=invite_discussion]").click()
+    browser.find_element(By.ID, "acknowledge").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "notice"))
+    acknowledged = await records_matching(
+        views_stack.bootstrap,
+        RUPTURE_ACKNOWLEDGED.topic.name,
+        lambda r: json.loads(r.value)["id"] == acknowledgement_id(clinic, rupture_id),
+        expected=1,
+        within=30,
+    )
+    data = json.loads(acknowledged[0].value)
+    assert data["type"] == "org.alliance.rupture.acknowledged.v2"
+    assert (data["data"]["rupture_type"], data["data"]["strategies"], data["data"]["via"]) == (
+        "withdrawal",
+        ["invite_discussion"],
+        "view",
+    )
+
+    def named(b: webdriver.Chrome) -> bool:  # scoring applies its own event from Kafka
+        b.refresh()
+        return bool(b.find_elements(By.ID, "episode-tags"))
+
+    WebDriverWait(browser, 30, poll_frequency=0.5).until(named)
+    assert "withdrawal" in browser.find_element(By.ID, "episode-tags").text
+    sign_in_supervisor(browser, views_stack, clinic)
+    after = {tag: repair_row(browser, tag) for tag in before}
+    assert int(after["withdrawal"]["num episodes"]) == int(before["withdrawal"]["num episodes"]) + 1
+    assert (
+        int(after["invite_discussion"]["num episodes"])
+        == int(before["invite_discussion"]["num episodes"]) + 1
+    )
+    assert after["redirect"] == before["redirect"]  # a strategy not named is unchanged

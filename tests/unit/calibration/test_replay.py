@@ -16,6 +16,7 @@ from services.scoring.domain import (
     FeedbackRecorded,
     Instrument,
     Respondent,
+    Severity,
     Thresholds,
 )
 
@@ -65,19 +66,19 @@ def rated(facts: Sequence[Fact]) -> list[tuple[Instrument, Respondent]]:
         ((0,), {"tension": 0}),
     ],
 )
-def test_the_clients_psq_follows_their_srs_a_minute_later(
+def test_the_clients_psq_comes_a_minute_before_their_srs_as_the_form_sends_them(
     psq: tuple[int, ...], items: dict[str, int]
 ) -> None:
     facts = facts_of(planned(session(0)), session(0, psq=psq))
     assert rated(facts) == [
         (Instrument.ORS, Respondent.CLIENT),
-        (Instrument.SRS, Respondent.CLIENT),
         (Instrument.PSQ, Respondent.CLIENT),
+        (Instrument.SRS, Respondent.CLIENT),
         (Instrument.SRS, Respondent.THERAPIST),
     ]
     feedback = [f for f in facts if isinstance(f, FeedbackRecorded)]
-    srs, report = feedback[1], feedback[2]
-    assert (report.submitted_at - srs.submitted_at).total_seconds() == 60
+    report, srs = feedback[1], feedback[2]
+    assert (srs.submitted_at - report.submitted_at).total_seconds() == 60
     assert {name: int(value) for name, value in report.scores.items} == items
 
 
@@ -110,21 +111,21 @@ def test_a_drop_then_a_report_on_the_same_form_alerts_twice_within_a_minute() ->
     drop = (9.0, 9.0, 9.0, 9.0)
     sessions = [session(i) for i in range(6)] + [session(6, drop, psq=(1, 3, 3))]
     outcome = replay_client(planned(*sessions), Thresholds())
-    assert outcome.sessions[6].alert_facts == ("srs-client", "psq-client")
+    assert outcome.sessions[6].alert_facts == ("psq-client", "srs-client")
     assert form_pairs([outcome]) == (1, 2)
 
 
-def test_a_minor_report_right_after_a_repairing_srs_is_counted_as_undoing_the_announced_repair() -> None:
-    # The SRS alone repairs the episode and the repair is announced; the psq a minute later adds a low marker,
-    # and a session with a marker repairs nothing: the announced resolution no longer holds.
+def test_a_minor_report_sent_before_the_srs_leaves_no_announced_repair_to_undo() -> None:
+    # The report's low marker is on the session before its SRS arrives: a session with a marker repairs nothing,
+    # so no repair is announced, and the episode stays open as the full history says it is.
     drop = (9.0, 9.0, 9.0, 9.0)
     sessions = [session(i) for i in range(6)] + [session(6, drop), session(7, psq=(1, 1, 5))]
     outcome = replay_client(planned(*sessions), Thresholds())
     assert outcome.sessions[6].alerts == 1
-    assert outcome.sessions[7].undone_resolutions == ("psq-client",)
-    assert all(not s.undone_resolutions for s in outcome.sessions[:7])
+    assert all(not s.undone_resolutions for s in outcome.sessions)
+    assert outcome.sessions[7].open_severity is not Severity.NONE
     quiet = replay_client(planned(*sessions[:7], session(7, psq=(0,))), Thresholds())
-    assert all(not s.undone_resolutions for s in quiet.sessions)
+    assert quiet.sessions[7].open_severity is Severity.NONE  # "no tension" and back at the usual: repaired
 
 
 def test_a_client_at_the_top_of_the_scale_every_week_is_never_alerted() -> None:

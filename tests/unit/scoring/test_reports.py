@@ -22,7 +22,7 @@ from services.scoring.domain import (
     validate_scores,
 )
 
-from .builders import CLIENT, CLINIC, TABLE, assess, facts_of, psq, session_at, srs, table
+from .builders import CLIENT, CLINIC, TABLE, assess, facts_of, history_of, psq, session_at, srs, table
 
 C = MarkerCode
 S = Severity
@@ -191,6 +191,16 @@ def test_with_srs_the_srs_rule_repairs_and_a_report_of_no_tension_alone_does_not
     # With SRS back to the usual and no tension, the SRS rule repairs it.
     (episode,) = assess(["38", "38", "psq=3/3+38", "psq=0+38"]).timeline.episodes
     assert episode.resolution is not None and episode.resolution.how is ResolutionHow.REPAIRED
+
+
+def test_for_a_client_who_rates_with_srs_a_report_of_no_tension_waits_for_the_sessions_srs() -> None:
+    """The form sends the report before the SRS: the report alone must not repair (and announce a repair) that
+    the SRS arriving a minute later would contradict."""
+    (episode,) = assess(["38", "38", "psq=3/3+38", "psq=0"]).timeline.episodes
+    assert episode.is_open
+    history = history_of(["38", "38", "psq=3/3+38", "psq=0"]).with_fact(srs(4, "30"))
+    (episode,) = assess_client(history, TABLE).timeline.episodes
+    assert episode.is_open  # the SRS that came says the rupture is not over
 
 
 def test_an_episode_opened_by_a_report_is_opened_by_the_report_fact() -> None:

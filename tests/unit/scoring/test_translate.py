@@ -55,7 +55,7 @@ def test_a_v1_resolution_is_upcast_and_cannot_recreate_a_manual_action() -> None
         },
     }
     event = RUPTURE_RESOLVED.decode(json.dumps(v1))
-    assert event.type == "org.alliance.rupture.resolved.v3" and event.data.resolved_by is None
+    assert event.type == "org.alliance.rupture.resolved.v4" and event.data.resolved_by is None
     assert manual_resolution_from(event) is None
     v2 = {**v1, "type": "org.alliance.rupture.resolved.v2", "data": {**v1["data"], "resolved_by": "sup-1"}}
     resolution = manual_resolution_from(RUPTURE_RESOLVED.decode(json.dumps(v2)))

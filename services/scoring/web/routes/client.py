@@ -7,13 +7,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from services.scoring import domain
 from services.scoring.service import AlreadyResolved, UnknownRupture
+from services.scoring.translate import tags_from
 from services.scoring.views import ClientAlliance, EpisodeView
 from services.scoring.web import actions, figures
 from services.scoring.web.access import ViewSession
 from services.scoring.web.routes.pages import (
+    BadTags,
     CsrfField,
     NotFound,
     Session,
@@ -23,6 +26,7 @@ from services.scoring.web.routes.pages import (
     principal,
     render,
 )
+from shared.contracts import RepairTags
 
 router = APIRouter()
 NOTICES = {
@@ -97,13 +101,32 @@ def _back(client_id: str, done: str) -> RedirectResponse:
     return RedirectResponse(f"/views/clients/{quote(client_id)}?done={done}", status.HTTP_303_SEE_OTHER)
 
 
+RuptureTypeField = Annotated[str, Form()]
+StrategiesField = Annotated[list[str], Form()]
+
+
+def _tags(rupture_type: str, strategies: list[str]) -> RepairTags:
+    """The form's tags as the contract reads them; an unknown value is the 422 page."""
+    try:
+        return RepairTags.model_validate({"rupture_type": rupture_type or None, "strategies": strategies})
+    except ValidationError as invalid:
+        raise BadTags(invalid) from None
+
+
 @router.post("/clients/{client_id}/ruptures/{rupture_id}/acknowledge")
 async def acknowledge(
-    client_id: str, rupture_id: str, session: Session, views: ViewsDep, csrf_token: CsrfField = None
+    client_id: str,
+    rupture_id: str,
+    session: Session,
+    views: ViewsDep,
+    csrf_token: CsrfField = None,
+    rupture_type: RuptureTypeField = "",
+    strategies: StrategiesField = [],  # noqa: B006  # FastAPI copies a form field's default
 ) -> Response:
     check_csrf(session, csrf_token)
+    tags = _tags(rupture_type, strategies)
     episode = await _open_episode(views, session, client_id, rupture_id)
-    await actions.acknowledge(views.plumbing, session.clinic_id, client_id, episode, session.actor)
+    await actions.acknowledge(views.plumbing, session.clinic_id, client_id, episode, session.actor, tags)
     await views.scoring.audit.record(
         principal(session),
         "POST /views/clients/{client_id}/ruptures/{rupture_id}/acknowledge",
@@ -121,14 +144,17 @@ async def resolve(
     views: ViewsDep,
     note: Annotated[str, Form(min_length=1, max_length=2000)],
     csrf_token: CsrfField = None,
+    rupture_type: RuptureTypeField = "",
+    strategies: StrategiesField = [],  # noqa: B006  # FastAPI copies a form field's default
 ) -> Response:
     check_csrf(session, csrf_token)
+    tags = _tags(rupture_type, strategies)
     await _open_episode(views, session, client_id, rupture_id)
     if not session.can_resolve:
         raise NotFound()
     try:
         await views.scoring.service.resolve_by_hand(
-            session.clinic_id, rupture_id, session.actor, note.strip()
+            session.clinic_id, rupture_id, session.actor, note.strip(), tags_from(tags)
         )
     except AlreadyResolved:
         return _back(client_id, "already-resolved")

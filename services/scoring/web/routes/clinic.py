@@ -34,6 +34,11 @@ async def clinic_view(request: Request, session: Session, views: ViewsDep) -> HT
             "active_days": days,
             "guide": clinic_figures.ONE_IN_TEN,
             "budget": clinic_figures.PUSH_ALERT_BUDGET,
+            "repairs": {
+                "by type of rupture": found.repairs.type_figures(),
+                "by repair strategy": found.repairs.strategy_figures(),
+            },
+            "too_few": clinic_figures.TOO_FEW_TO_COMPARE,
         },
         session,
     )

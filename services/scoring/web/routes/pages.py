@@ -16,11 +16,14 @@ from services.scoring.web.queries import ViewQueries
 from services.scoring.web.settings import WebSettings
 from shared.auth import ClinicPrincipal, KeyRing, Scope
 from shared.client_links import ClientPages
+from shared.repair import STRATEGY_WORDS, TYPE_WORDS
 
 WEB = Path(__file__).parent.parent
 TEMPLATES = Jinja2Templates(directory=WEB / "templates")
 TEMPLATES.env.filters.update(wording.FILTERS)
 TEMPLATES.env.globals["history_words"] = wording.HISTORY_WORDS
+TEMPLATES.env.globals["repair_type_words"] = {str(k): v for k, v in TYPE_WORDS.items()}
+TEMPLATES.env.globals["repair_strategy_words"] = {str(k): v for k, v in STRATEGY_WORDS.items()}
 STATIC_DIR = WEB / "static"
 STATIC_URL = "/views/static"
 SECURITY_HEADERS = {
@@ -66,6 +69,10 @@ class NoSession(Exception):
 
 class BadCsrf(Exception):
     """A form posted without this session's CSRF token."""
+
+
+class BadTags(Exception):
+    """A form named a rupture type or a repair strategy that does not exist."""
 
 
 def current_session(request: Request, views: ViewsDep) -> ViewSession | None:
@@ -143,7 +150,12 @@ def install_handlers(app: Any) -> None:
         text = "This form has expired or did not come from this site. Go back, reload the page and try again."
         return render(request, "message.html", {"title": "Form expired", "text": text}, None, 403)
 
+    async def bad_tags(request: Request, exc: Exception) -> Response:
+        text = "A rupture type or repair strategy the form sent is not one of the 3RS terms. Go back and choose again."
+        return render(request, "message.html", {"title": "Unknown tag", "text": text}, None, 422)
+
     app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(BadTags, bad_tags)
     app.add_exception_handler(NoSession, no_session)
     app.add_exception_handler(BadCsrf, bad_csrf)
 
