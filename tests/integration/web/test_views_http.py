@@ -250,3 +250,29 @@ async def test_a_therapist_shares_a_note_once_however_often_the_form_is_sent(vie
         shown = await http.get(path)
         assert html.escape("Next: the evening check-in, twice this week.") in shown.text
         assert "not answered yet" in shown.text
+
+
+async def test_the_therapist_gets_a_link_to_the_clients_own_page_from_the_client_view(
+    views_stack: ViewsStack,
+) -> None:
+    async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
+        path = await opened(views_stack, http, view="client", client_id="c-steady", therapist_id="t-demo-1")
+        csrf = CSRF.search((await http.get(path)).text)
+        assert csrf is not None
+        assert (await http.post(f"{path}/client-link", data={"csrf_token": "x"})).status_code == 403
+        given = await http.post(f"{path}/client-link", data={"csrf_token": csrf.group(1)})
+        assert given.status_code == 200 and given.headers["cache-control"] == "no-store"
+        found = re.search(r'id="client-link-url" type="text" readonly value="([^"]+)"', given.text)
+        assert found is not None
+        url = html.unescape(found.group(1))
+        assert url.startswith(f"{views_stack.base_url}/c/")
+        # Outside what the link grants (another client of the caseload is not in a client link): 404.
+        other = await http.post("/views/clients/c-stale/client-link", data={"csrf_token": csrf.group(1)})
+        assert other.status_code == 404
+    async with httpx.AsyncClient() as browser:  # the client, without the therapist's cookie
+        page = await browser.get(url)
+    assert page.status_code == 200 and "Your page" in page.text
+    audit = await views_stack.db["scoring_audit"].find_one(
+        {"route": "POST /views/clients/{client_id}/client-link", "client_ids": ["c-steady"]}
+    )
+    assert audit is not None and audit["actor"] == "therapist:t-demo-1"

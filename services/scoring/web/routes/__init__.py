@@ -9,7 +9,9 @@ Routes (``/views/...``, outside the JSON API and its OpenAPI document, except ``
   (``sign_in``);
 - ``GET /views/clients/{id}`` (``client``), ``GET /views/caseload/{therapist_id}`` (``caseload``),
   ``GET /views/clinic`` (``clinic``): the views;
-- ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons (``client``);
+- ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons, and
+  ``POST /views/clients/{id}/notes`` and ``.../client-link``: share a note, get a link to the client's page
+  (``client``);
 - ``POST /v1/client-links`` (any key) and ``GET /c/{token}``: a client's own page (``client_page``).
 
 Every POST form carries the session's CSRF token. Anything of another clinic, or outside what a link grants,

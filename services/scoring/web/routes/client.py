@@ -171,6 +171,26 @@ async def resolve(
     return _back(client_id, "resolved")
 
 
+@router.post("/clients/{client_id}/client-link", response_class=HTMLResponse)
+async def client_page_link(
+    client_id: str, request: Request, session: Session, views: ViewsDep, csrf_token: CsrfField = None
+) -> HTMLResponse:
+    """A link to the client's own page, shown once to whoever may see the client (their therapist's link, a
+    supervisor), to hand to the client."""
+    check_csrf(session, csrf_token)
+    await _visible_client(views, session, client_id)
+    link, url = views.pages.issue(session.clinic_id, client_id)
+    await views.scoring.audit.record(
+        principal(session), "POST /views/clients/{client_id}/client-link", [client_id], actor=session.who
+    )
+    return render(
+        request,
+        "client_link.html",
+        {"client_id": client_id, "url": url, "expires_at": link.expires_at},
+        session,
+    )
+
+
 @router.post("/clients/{client_id}/notes")
 async def share_note(
     client_id: str,
