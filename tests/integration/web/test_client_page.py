@@ -109,6 +109,11 @@ async def test_a_client_link_is_issued_for_a_client_of_the_callers_clinic_only(
     async with httpx.AsyncClient(base_url=views_stack.base_url) as http:
         body = {"client_id": "c-steady"}
         assert (await http.post("/v1/client-links", json=body)).status_code == 401
+        reader = views_stack.key_for(views_stack.clinic, Scope.READ)
+        read_only = await http.post(
+            "/v1/client-links", json=body, headers={"Authorization": f"Bearer {reader}"}
+        )
+        assert read_only.status_code == 403
         only_in_b = {"client_id": "c-only-in-b"}
         key_a = views_stack.key_for(views_stack.clinic, Scope.INGEST)
         refused = await http.post(
@@ -246,7 +251,7 @@ async def test_the_page_on_a_desktop_by_keyboard_alone(
     note_id = await share_note(
         intake, clinic, client, "s-note-3", "Next steps: one thing you enjoy, every day."
     )
-    url = await client_link(views_stack, clinic, client, Scope.READ)
+    url = await client_link(views_stack, clinic, client, Scope.ADMIN)
     await eventually(lambda: _contains(url, note_id), within=30, what="the note on the page")
     browser.set_window_size(*DESKTOP)
     browser.get(url)
@@ -294,7 +299,13 @@ async def test_rating_the_latest_session_from_the_page(
         )
     assert recorded.status_code == 202, recorded.text
     url = await client_link(views_stack, clinic, client)
-    await eventually(lambda: _contains(url, "Rate this session"), within=30, what="the session to rate")
+
+    async def applied() -> bool:  # until then the page offers the client's previous latest session
+        alliance = await views_stack.alliance(clinic, client)
+        return alliance["sessions"][-1]["session_id"] == session_id
+
+    await eventually(applied, within=30, what="the new session in the client's history")
+    assert await _contains(url, "Rate this session")
     browser.set_window_size(*PHONE)
     browser.get(url)
     browser.find_element(By.LINK_TEXT, "Rate this session").click()

@@ -61,7 +61,9 @@ class ClientLinkAnswer(BaseModel):
 
 
 FIT_WORDS = {"yes": "Yes", "partly": "Partly", "no": "No"}
-any_key = require_scope(Scope.INGEST, Scope.READ, Scope.ADMIN)
+# The systems that reach clients (scheduling, portals) hold ingest keys; a read key, for dashboards that read
+# clinical data, hands out no credentials.
+ingest_or_admin = require_scope(Scope.INGEST, Scope.ADMIN)
 
 
 @link_router.post(
@@ -69,16 +71,17 @@ any_key = require_scope(Scope.INGEST, Scope.READ, Scope.ADMIN)
     status_code=status.HTTP_201_CREATED,
     responses={
         401: {"description": "Missing, unknown or revoked API key"},
+        403: {"description": "The key lacks the 'ingest' and 'admin' scopes"},
         404: {"description": "No such client in the caller's clinic"},
     },
     summary="Issue a signed link to a client's own page",
 )
 async def issue_client_link(
-    body: ClientLinkRequest, principal: Annotated[ClinicPrincipal, Depends(any_key)], views: ViewsDep
+    body: ClientLinkRequest, principal: Annotated[ClinicPrincipal, Depends(ingest_or_admin)], views: ViewsDep
 ) -> ClientLinkAnswer:
     """A link to the client's own page: their SRS and ORS over time in plain words, the therapist's shared notes
     with buttons to answer them, and a link to rate their latest session; never markers, severities or the
-    therapist's ratings. Any key of the clinic may ask (the systems that reach clients hold ``ingest`` keys)."""
+    therapist's ratings. An ``ingest`` or ``admin`` key asks."""
     if await views.scoring.clients.alliance(principal.clinic_id, body.client_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such client")
     link, url = views.pages.issue(principal.clinic_id, body.client_id, body.expires_in_days)
