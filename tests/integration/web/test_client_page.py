@@ -302,7 +302,7 @@ async def test_rating_the_latest_session_from_the_page(
 
     async def applied() -> bool:  # until then the page offers the client's previous latest session
         alliance = await views_stack.alliance(clinic, client)
-        return alliance["sessions"][-1]["session_id"] == session_id
+        return bool(alliance["sessions"][-1]["session_id"] == session_id)
 
     await eventually(applied, within=30, what="the new session in the client's history")
     assert await _contains(url, "Rate this session")
