@@ -22,6 +22,7 @@ from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import subscription
 
 NOTE_SHARED_TYPE = f"{TYPE_PREFIX}{NOTE_SHARED.name}.v"
+NOTE_SHARED_NAME = NOTE_SHARED.name.encode()
 
 
 def client_pages_group(group_id: str) -> str:
@@ -42,8 +43,11 @@ def is_note_shared(type_name: object) -> bool:
 
 def read_note(record: Any) -> subscription.Delivery | None:
     """A record of the topic as a note to apply or to dead-letter; None for any other record."""
+    value = record.value or b""
+    if NOTE_SHARED_NAME not in value:
+        return None  # most of the topic: passed over without parsing it (its type names the kind)
     try:
-        document = json.loads(record.value or b"")
+        document = json.loads(value)
     except ValueError:  # not JSON (undecodable bytes included): not a note, and not notify's to judge
         return None
     if not isinstance(document, dict) or not is_note_shared(document.get("type")):
