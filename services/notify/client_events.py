@@ -23,6 +23,8 @@ from shared.messaging import subscription
 
 NOTE_SHARED_TYPE = f"{TYPE_PREFIX}{NOTE_SHARED.name}.v"
 NOTE_SHARED_NAME = NOTE_SHARED.name.encode()
+NOTES_BATCH_RECORDS = 5000
+NOTES_WAIT_MS = 1000
 
 
 def client_pages_group(group_id: str) -> str:
@@ -70,5 +72,14 @@ def subscribe_note_shared(
     """A decorator subscribing a batch handler to the ``note.shared`` events of ``client.events`` in group
     ``group_id``; ``instance_id`` (the replica's ``INSTANCE_ID``) makes the consumer a static member."""
     return subscription.subscribe_batch(
-        broker, [NOTE_SHARED], group_id, instance_id=instance_id, decoder=_decode
+        broker,
+        [NOTE_SHARED],
+        group_id,
+        # Large, slow batches: a link may wait a second, and each batch commits its offsets, a replicated write,
+        # on the busiest topic (about one a second per replica instead of twenty).
+        max_records=NOTES_BATCH_RECORDS,
+        batch_timeout_ms=NOTES_WAIT_MS,
+        fetch_wait_ms=NOTES_WAIT_MS,
+        instance_id=instance_id,
+        decoder=_decode,
     )

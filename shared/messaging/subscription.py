@@ -201,13 +201,14 @@ def subscribe_batch(
     batch_timeout_ms: int = BATCH_TIMEOUT_MS,
     instance_id: str | None = None,
     decoder: Callable[[StreamMessage[Any]], Awaitable[list[Delivery]]] | None = None,
+    fetch_wait_ms: int = FETCH_WAIT_MS,
 ) -> Callable[[BatchHandler], BatchHandler]:
     """A decorator subscribing a ``BatchHandler`` to the topics of ``kinds`` (deprecated former topics
     included) in group ``group_id``: one
     consumer, batches of up to ``max_records`` records, offsets committed after each batch. ``instance_id``
     (the replica's ``INSTANCE_ID``) makes that consumer a static member of the group. ``decoder`` replaces the
     one that reads every record as one of ``kinds``: for a consumer that wants only some kinds of a shared
-    topic."""
+    topic, which may also wait longer for each fetch (``fetch_wait_ms``), and so commit less often."""
 
     def register(handler: BatchHandler) -> BatchHandler:
         async def consume_batch(deliveries: Any) -> None:
@@ -232,7 +233,7 @@ def subscribe_batch(
             max_records=max_records,
             batch_timeout_ms=batch_timeout_ms,
             fetch_min_bytes=FETCH_MIN_BYTES,
-            fetch_max_wait_ms=FETCH_WAIT_MS,
+            fetch_max_wait_ms=fetch_wait_ms,
             decoder=decoder or batch_decoder(kinds),
         )(consume_batch)
         return handler
