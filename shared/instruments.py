@@ -41,6 +41,7 @@ class Instrument(Enum):
     ORS = "ors"
     WAI_SR = "wai_sr"
     PSQ = "psq"
+    GBO = "gbo"
 
 
 class Respondent(Enum):
@@ -59,7 +60,8 @@ class AllianceDimension(Enum):
 class InstrumentSpec:
     """What one instrument accepts: items in their canonical order, each within [minimum, maximum] unless
     ``item_ranges`` gives it a range of its own. With a ``gate`` (item, value), every other item is a follow-up,
-    asked exactly when the gate item has that value."""
+    asked exactly when the gate item has that value. With ``any_of``, a submission holds any of the items, at
+    least one (goals: a rating names only the client's active goals)."""
 
     instrument: Instrument
     items: tuple[str, ...]
@@ -68,6 +70,7 @@ class InstrumentSpec:
     integers_only: bool
     item_ranges: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     gate: tuple[str, Decimal] | None = None
+    any_of: bool = False
 
     @property
     def step(self) -> Decimal:
@@ -78,7 +81,9 @@ class InstrumentSpec:
 
     def asked(self, values: Mapping[str, object]) -> tuple[str, ...]:
         """The items a submission with ``values`` must hold: all of them, or for a gated instrument the gate
-        and, when it is open, its follow-ups."""
+        and, when it is open, its follow-ups; for an ``any_of`` instrument, the items it names."""
+        if self.any_of:
+            return tuple(item for item in self.items if item in values)
         if self.gate is None:
             return self.items
         gate, opening = self.gate
@@ -111,6 +116,11 @@ INSTRUMENTS: Mapping[Instrument, InstrumentSpec] = {
         True,
         item_ranges={"tension": (Decimal(0), Decimal(1))},
         gate=("tension", Decimal(1)),
+    ),
+    # Goal-Based Outcomes (DOMAIN.md version 2): goal_k rates the k-th of the client's active goals, 0 "not at
+    # all met" .. 10 "fully met"; a rating names only the goals that are active, so any of the three, one at least.
+    Instrument.GBO: InstrumentSpec(
+        Instrument.GBO, ("goal_1", "goal_2", "goal_3"), Decimal(0), Decimal(10), True, any_of=True
     ),
 }
 
@@ -146,7 +156,8 @@ class Scores:
 
     @property
     def total(self) -> Decimal:
-        """The sum of the items: the instrument's score for SRS, ORS and WAI-SR (a rupture report has none)."""
+        """The sum of the items: the instrument's score for SRS, ORS and WAI-SR (a rupture report and goal
+        ratings have none)."""
         return sum((value for _, value in self.items), Decimal(0))
 
     def get(self, item: str) -> Decimal | None:
@@ -197,6 +208,8 @@ def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, st
     problems: dict[str, str] = {}
     asked = _asked(spec, items)
     for name in spec.items:
+        if spec.any_of and name not in items:
+            continue
         if name not in asked:
             gate = _gate_value(spec, items)
             if (
@@ -212,10 +225,14 @@ def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, st
             problems[f"items.{name}"] = value
     for name in sorted(str(key) for key in items if key not in spec.items):
         problems[f"items.{name}"] = "unknown item"
+    if spec.any_of and not any(name in items for name in spec.items) and not problems:
+        problems["items"] = f"name at least one of {', '.join(spec.items)}"
     return problems
 
 
 def _asked(spec: InstrumentSpec, items: Mapping[str, object]) -> tuple[str, ...]:
+    if spec.any_of:
+        return spec.asked(items)
     if spec.gate is None:  # every item, every time: nothing to parse first
         return spec.items
     gate = _gate_value(spec, items)

@@ -30,6 +30,7 @@ RUPTURE_SUSPECTED = Topic("rupture.suspected", 6)
 RUPTURE_RESOLVED = Topic("rupture.resolved", 6)
 RUPTURE_ACKNOWLEDGED = Topic("rupture.acknowledged", 6)
 ALLIANCE_UPDATED = Topic("alliance.updated", 6)
+TRAJECTORIES_FITTED = Topic("trajectories.fitted", 1, compacted=True)  # the latest model per clinic
 NOTIFICATION_SENT = Topic("notification.sent", 6)
 NOTIFICATION_FAILED = Topic("notification.failed", 6)
 DEAD_LETTER = Topic("deadletter", 1)
@@ -43,6 +44,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,
     ALLIANCE_UPDATED,
+    TRAJECTORIES_FITTED,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
     DEAD_LETTER,

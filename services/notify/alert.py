@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from shared.contracts import RuptureSuspectedV3, Severity
+from shared.contracts import RuptureSuspectedV4, Severity
 
 RecipientKind = Literal["therapist", "supervisor"]
 ChannelName = Literal["email", "webhook"]
@@ -51,7 +51,7 @@ class Delivery:
     clinic_id: str
     reason: Reason
     recipient: Recipient
-    rupture: RuptureSuspectedV3
+    rupture: RuptureSuspectedV4
     attempts: int
     event_id: str
     raised_at: datetime | None = None

@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.notify.alert import Delivery, Recipient
 from services.notify.client_pages import ClientPageDelivery
 from services.notify.planning import PlannedDelivery
-from shared.contracts import RuptureSuspectedV3
+from shared.contracts import RuptureSuspectedV4
 
 Document = dict[str, Any]
 # What the worker sends: an alert to one recipient's channel, or a client page link to the clinic's system.
@@ -44,7 +44,7 @@ class DeliveryStore:
         session: AsyncClientSession,
         clinic_id: str,
         event_id: str,
-        rupture: RuptureSuspectedV3,
+        rupture: RuptureSuspectedV4,
         planned: Iterable[PlannedDelivery],
         now: datetime,
         raised_at: datetime | None = None,
@@ -210,7 +210,7 @@ def _delivery(document: Document) -> Outgoing:
         clinic_id=document["clinic_id"],
         reason=document["reason"],
         recipient=Recipient.from_document(document["recipient"]),
-        rupture=RuptureSuspectedV3.model_validate(document["rupture"]),
+        rupture=RuptureSuspectedV4.model_validate(document["rupture"]),
         attempts=document["attempts"],
         event_id=document["event_id"],
         raised_at=document.get("raised_at"),

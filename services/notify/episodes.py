@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.alert import SEVERITY_RANK
-from shared.contracts import RepairTags, RuptureSuspectedV3
+from shared.contracts import RepairTags, RuptureSuspectedV4
 
 Document = dict[str, Any]
 
@@ -32,7 +32,7 @@ class EpisodeStore:
         self,
         session: AsyncClientSession,
         clinic_id: str,
-        rupture: RuptureSuspectedV3,
+        rupture: RuptureSuspectedV4,
         escalate_at: datetime | None,
         event_id: str,
         now: datetime,
@@ -50,7 +50,7 @@ class EpisodeStore:
             known.get("rupture")
             and SEVERITY_RANK[rupture.severity] < SEVERITY_RANK[known["rupture"]["severity"]]
         ):
-            latest = RuptureSuspectedV3.model_validate(known["rupture"])  # an older event, redelivered
+            latest = RuptureSuspectedV4.model_validate(known["rupture"])  # an older event, redelivered
         timer = known.get("escalate_at")
         armed = (
             escalate_at is not None

@@ -13,7 +13,7 @@ from services.notify.planning import plan_escalation
 from services.notify.routing import ClinicRouting
 from services.notify.routing_store import RoutingStore
 from shared import mongo
-from shared.contracts import RuptureSuspectedV3
+from shared.contracts import RuptureSuspectedV4
 
 log = logging.getLogger("alliance.notify.escalation")
 
@@ -41,11 +41,11 @@ class Escalation:
     async def _escalate(self, clinic_id: str, key: str, now: datetime) -> int:
         routing = await self._routing.get(clinic_id) or ClinicRouting()
 
-        async def work(session: AsyncClientSession) -> RuptureSuspectedV3 | None:
+        async def work(session: AsyncClientSession) -> RuptureSuspectedV4 | None:
             taken = await self._episodes.take_overdue(session, key, now)
             if taken is None:
                 return None  # acknowledged or escalated by another instance meanwhile
-            rupture = RuptureSuspectedV3.model_validate(taken["rupture"])
+            rupture = RuptureSuspectedV4.model_validate(taken["rupture"])
             planned = plan_escalation(clinic_id, rupture, routing, now)
             await self._deliveries.record(session, clinic_id, f"escalation:{key}", rupture, planned, now)
             return rupture

@@ -35,7 +35,7 @@ from shared.contracts import (
     ContractViolation,
     NoteSharedV1,
     RuptureAcknowledgedV2,
-    RuptureSuspectedV3,
+    RuptureSuspectedV4,
 )
 from shared.messaging import subscribe
 
@@ -59,7 +59,7 @@ class AlertIntake:
         self._fallback_webhook = fallback_webhook
         self._wake_worker = wake_worker
 
-    async def take(self, event: CloudEvent[RuptureSuspectedV3]) -> int:
+    async def take(self, event: CloudEvent[RuptureSuspectedV4]) -> int:
         """Record the alert's deliveries; returns how many were new."""
         clinic_id, rupture, now = event.clinicid, event.data, datetime.now(UTC)
         plan = plan_alert(clinic_id, rupture, await self._routing.get(clinic_id), self._fallback_webhook, now)
@@ -153,7 +153,7 @@ def register(
     instance_id: str | None = None,
 ) -> None:
     @subscribe(broker, RUPTURE_SUSPECTED, group_id, instance_id)
-    async def on_rupture_suspected(event: CloudEvent[RuptureSuspectedV3]) -> None:
+    async def on_rupture_suspected(event: CloudEvent[RuptureSuspectedV4]) -> None:
         await intake.take(event)
 
     @subscribe(broker, RUPTURE_ACKNOWLEDGED, group_id, instance_id)

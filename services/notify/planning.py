@@ -12,7 +12,7 @@ from datetime import datetime
 
 from services.notify.alert import Reason, Recipient, at_least
 from services.notify.routing import ClinicRouting
-from shared.contracts import RuptureSuspectedV3, Severity, derived_event_id
+from shared.contracts import RuptureSuspectedV4, Severity, derived_event_id
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def delivery_id(clinic_id: str, rupture_id: str, severity: Severity, reason: Rea
 
 def plan_alert(
     clinic_id: str,
-    rupture: RuptureSuspectedV3,
+    rupture: RuptureSuspectedV4,
     stored: ClinicRouting | None,
     fallback_webhook: str | None,
     now: datetime,
@@ -77,7 +77,7 @@ def plan_alert(
 
 
 def plan_escalation(
-    clinic_id: str, rupture: RuptureSuspectedV3, routing: ClinicRouting, now: datetime
+    clinic_id: str, rupture: RuptureSuspectedV4, routing: ClinicRouting, now: datetime
 ) -> tuple[PlannedDelivery, ...]:
     """The supervisors' deliveries for an alert nobody acknowledged in time."""
     due_at = routing.release_time(rupture.severity, now)

@@ -1,6 +1,6 @@
 """Plain words for an alert: each marker as a sentence, the dimension involved, one suggested next step. Pure."""
 
-from shared.contracts import MarkerV1, RuptureSuspectedV3
+from shared.contracts import MarkerV2, RuptureSuspectedV4
 from shared.recognition import RECOGNITION_WORDS
 
 # One step from the rupture-repair literature (Safran & Muran; Eubanks, Muran & Safran 2018) per dimension.
@@ -19,7 +19,11 @@ def _n(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
-def describe(marker: MarkerV1, rupture: RuptureSuspectedV3) -> str:
+def _signed(value: float | None) -> str:
+    return "?" if value is None else f"{value:+g}"
+
+
+def describe(marker: MarkerV2, rupture: RuptureSuspectedV4) -> str:
     value, bound = _n(marker.value), _n(marker.threshold)
     match marker.code:
         case "below_cutoff":
@@ -71,15 +75,26 @@ def describe(marker: MarkerV1, rupture: RuptureSuspectedV3) -> str:
                     f"The client answered 'partly' to {value} shared notes in a row: do the next steps fit?"
                 )
             return "The client answered that the next steps of a shared note do not fit what they want"
+        case "goal_disagreement":  # never the goal's words: they stay on the platform
+            return f"Client and therapist rated progress on one of the client's goals {value} points apart"
+        case "goal_setback":
+            return f"The client rated progress on one of their goals {value} of 10, at or below {bound}"
+        case "not_on_track":
+            expected = _n(marker.expected)
+            return (
+                f"ORS {_signed(marker.value)} points since intake, where this clinic's clients of the same "
+                f"intake band had {_signed(marker.expected) if marker.expected is not None else expected} by "
+                f"now (lower limit {_signed(marker.threshold)}; model {marker.model_version or '?'})"
+            )
     return f"{marker.code}: {value} (threshold {bound})"
 
 
-def recognition_of(rupture: RuptureSuspectedV3) -> str:
+def recognition_of(rupture: RuptureSuspectedV4) -> str:
     words = RECOGNITION_WORDS[rupture.recognised_by]
     return f"{words[0].upper()}{words[1:]}."
 
 
-def dimension_of(rupture: RuptureSuspectedV3) -> str:
+def dimension_of(rupture: RuptureSuspectedV4) -> str:
     """The alliance dimension most involved: that of the lowest-rated low item, else the alliance overall."""
     rated = [m for m in rupture.markers if m.dimension and m.value is not None]
     if not rated:

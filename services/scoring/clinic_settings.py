@@ -6,7 +6,6 @@ event (nothing is re-assessed in bulk when they change).
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -91,6 +90,11 @@ class ThresholdValues(BaseModel):
         description="unrecognised_rupture: the therapist's resolution exceeds the client's by ≥ this (or the "
         "therapist reported no tension).",
     )
+    goal_reliable_change: Number | None = Field(
+        None,
+        description="goal_disagreement: client and therapist rate a goal ≥ this apart (0–10); goal_setback: the "
+        "client rates a goal ≤ their best earlier rating of it − this.",
+    )
 
 
 class ClinicSettings(BaseModel):
@@ -137,7 +141,7 @@ class ClinicSettingsStore:
     async def view(self, clinic_id: str) -> ClinicSettings:
         overrides = await self.overrides(clinic_id)
         thresholds = domain.Thresholds.from_mapping(overrides)
-        effective = {f.name: _shown(getattr(thresholds, f.name)) for f in fields(thresholds)}
+        effective = {name: _shown(getattr(thresholds, name)) for name in domain.SETTING_NAMES}
         return ClinicSettings(
             clinic_id=clinic_id,
             effective=ThresholdValues.model_validate(effective),

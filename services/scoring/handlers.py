@@ -4,7 +4,7 @@ One batch subscriber reads the inbound topics, so a poll's events are applied in
 (``ScoringService.apply_batch``); records it refuses are dead-lettered one by one:
 
 - ``client.events``: each client's session records, ratings, shared notes and the client's answers to them,
-  in the order they were produced (a record of a type scoring does not read there is dead-lettered, reason
+  and the goals agreed and closed, in the order they were produced (a record of a type scoring does not read there is dead-lettered, reason
   ``contract``);
 - ``rupture.acknowledged``: clinicians' acknowledgements;
 - deprecated for one release, ``session.completed`` and ``feedback.submitted``: what systems producing to
@@ -19,6 +19,8 @@ from faststream.kafka import KafkaBroker
 from services.scoring.service import ScoringService
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_ANSWERED,
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
@@ -28,7 +30,15 @@ from shared.contracts import (
 )
 from shared.messaging import subscribe_batch
 
-CONSUMED = (SESSION_COMPLETED, FEEDBACK_SUBMITTED, NOTE_SHARED, NOTE_ANSWERED, RUPTURE_ACKNOWLEDGED)
+CONSUMED = (
+    SESSION_COMPLETED,
+    FEEDBACK_SUBMITTED,
+    NOTE_SHARED,
+    NOTE_ANSWERED,
+    GOALS_AGREED,
+    GOAL_CLOSED,
+    RUPTURE_ACKNOWLEDGED,
+)
 
 
 def register(

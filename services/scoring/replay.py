@@ -50,6 +50,8 @@ from services.scoring.translate import acknowledgement_from, fact_from, manual_r
 from shared import mongo
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_ANSWERED,
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
@@ -68,6 +70,8 @@ KINDS: tuple[EventKind[Any], ...] = (
     FEEDBACK_SUBMITTED,
     NOTE_SHARED,
     NOTE_ANSWERED,
+    GOALS_AGREED,
+    GOAL_CLOSED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
@@ -194,6 +198,7 @@ async def write(db: AsyncDatabase[mongo.Document], rebuild: Rebuild, out: TextIO
         # imply about the past is adopted (as the live service does after a change of the rules): a client
         # whose relay had caught up gets exactly the live log, and no one is alerted about the past.
         record.emitted = domain.adopted(assessment.timeline, rebuild.announced.get(key, domain.EmittedLog()))
+        record.rules = domain.rules_version(thresholds[record.clinic_id])
         changes.append((record, assessment))
         if len(changes) == WRITE_BATCH:
             await clients.save_many(changes)

@@ -133,7 +133,7 @@ class ScoringService:
                 raise UnknownRupture(rupture_id)
             record = await self._clients.load(clinic_id, client_id, session)
             thresholds = await self._settings.thresholds(clinic_id, session)
-            if record.rules != domain.RULES_VERSION:
+            if record.rules != domain.rules_version(thresholds):
                 _adopt(record, thresholds)
             episode = assess(record, thresholds).timeline.episode(rupture_id)
             if episode is None:
@@ -230,7 +230,7 @@ def _apply(
 ) -> tuple[domain.ClientAssessment, list[Outbound]] | None:
     """Apply one inbound event to ``record`` in memory: None if it was already applied; else the new
     assessment and what to stage. A refused event (ContractViolation) leaves the record as it was."""
-    if record.rules != domain.RULES_VERSION and not record.has_applied(event.id):
+    if record.rules != domain.rules_version(thresholds) and not record.has_applied(event.id):
         _adopt(record, thresholds)
     if isinstance(inbound, domain.Acknowledgement):
         if record.has_applied(event.id):
@@ -253,12 +253,13 @@ def _apply(
 
 
 def _adopt(record: ClientRecord, thresholds: domain.Thresholds) -> None:
-    """Take over a history announced under other rules: what the current rules imply about it counts as
-    announced (``domain.adopted``), so only what the new event changes is announced."""
+    """Take over a history announced under other rules (a new ``RULES_VERSION``, or newly fitted trajectories):
+    what the current rules imply about it counts as announced (``domain.adopted``), so only what the new event
+    changes is announced."""
     if record.events:
         timeline = assess(record, thresholds).timeline
         record.emitted = domain.adopted(timeline, record.emitted)
-    record.rules = domain.RULES_VERSION
+    record.rules = domain.rules_version(thresholds)
 
 
 def _seen(stored: CloudEvent[Any] | None, event: CloudEvent[Any]) -> bool:

@@ -16,13 +16,15 @@ from shared.contracts import (
     ContractViolation,
     EventKind,
     FeedbackSubmittedV1,
-    MarkerV1,
+    GoalClosedV1,
+    GoalsAgreedV1,
+    MarkerV2,
     NoteAnsweredV1,
     NoteSharedV1,
     RepairTags,
     RuptureAcknowledgedV2,
     RuptureResolvedV4,
-    RuptureSuspectedV3,
+    RuptureSuspectedV4,
     SessionCompletedV1,
     derived_event_id,
 )
@@ -77,6 +79,21 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
             return domain.NoteAnswered(
                 **note, fit=domain.NoteFit(data.fit.value), answered_at=data.answered_at
             )
+        if isinstance(data, GoalsAgreedV1 | GoalClosedV1):  # the goals' words stay out too
+            goal = {
+                "event_id": event.id,
+                "clinic_id": event.clinicid,
+                **data.model_dump(include={"client_id", "session_id", "therapist_id", "session_at"}),
+            }
+            if isinstance(data, GoalsAgreedV1):
+                ids = tuple(g.goal_id for g in data.goals)
+                return domain.GoalsAgreed(**goal, goal_ids=ids, agreed_at=data.agreed_at)
+            return domain.GoalClosed(
+                **goal,
+                goal_id=data.goal_id,
+                outcome=domain.GoalOutcome(data.outcome.value),
+                closed_at=data.closed_at,
+            )
     except domain.DomainError as error:
         raise ContractViolation(f"refused by the domain: {error}") from error
     raise ContractViolation(f"scoring does not consume {event.type}")
@@ -120,7 +137,7 @@ def outbound(
     """The wire event announcing a domain event, with the domain's deterministic id. ``from_history``: the
     alert is about a session older than the clinic's push horizon (recorded and shown, never pushed)."""
     if isinstance(event, domain.RuptureSuspected):
-        suspected = RuptureSuspectedV3(
+        suspected = RuptureSuspectedV4(
             rupture_id=event.episode_id,
             therapist_id=event.therapist_id,
             client_id=event.client_id,
@@ -130,7 +147,7 @@ def outbound(
             previous_severity=None
             if event.previous_severity is domain.Severity.NONE
             else event.previous_severity.value,
-            markers=[marker_v1(marker) for marker in event.markers],
+            markers=[marker_v2(marker) for marker in event.markers],
             srs_total=_number(event.srs_total),
             baseline=_number(event.baseline),
             stale=event.stale,
@@ -183,14 +200,16 @@ def alliance_updated(assessment: domain.ClientAssessment, caused_by: str) -> Out
     return ALLIANCE_UPDATED, _envelope(ALLIANCE_UPDATED, updated, summary.clinic_id, event_id)
 
 
-def marker_v1(marker: domain.Marker) -> MarkerV1:
-    return MarkerV1(
+def marker_v2(marker: domain.Marker) -> MarkerV2:
+    return MarkerV2(
         code=marker.code.value,
         family=marker.family.value,
         level=marker.level.value,
         value=_number(marker.observed),
         threshold=_number(marker.threshold),
         dimension=marker.dimension.value if marker.dimension else None,
+        expected=_number(marker.expected),
+        model_version=marker.model,
     )
 
 

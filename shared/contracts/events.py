@@ -54,7 +54,9 @@ class FeedbackSubmittedV1(Contract):
     session_at: Timestamp = Field(
         description="The session's occurred_at, so feedback can be ordered before the session record arrives."
     )
-    instrument: Instrument = Field(description="srs, ors, wai_sr or psq (a rupture report, version 2).")
+    instrument: Instrument = Field(
+        description="srs, ors, wai_sr, or (version 2) psq, a rupture report, or gbo, goal ratings."
+    )
     respondent: Respondent = Field(
         description="Who rated: the client, or the therapist about the same session."
     )
@@ -119,6 +121,55 @@ class NoteAnsweredV1(Contract):
     answered_at: Timestamp = Field(description="When the client answered; set by the server when absent.")
 
 
+class Goal(Contract):
+    """One goal as the client put it (Goal-Based Outcomes)."""
+
+    goal_id: OpaqueId = Field(description="The goal's id, unique for the client; ratings and closings name it.")
+    text: Annotated[str, Field(min_length=1, max_length=300)] = Field(
+        description="The goal in the client's words (at most 300 characters). Sensitive: stored, never logged or sent."
+    )
+
+
+class GoalsAgreedV1(Contract):
+    """The client and therapist set or revise the client's active goals (DOMAIN.md version 2, "Goals agreed
+    together"): up to 3, in order; ``gbo`` item ``goal_k`` rates the k-th. A revision replaces the list."""
+
+    client_id: OpaqueId = Field(description="Pseudonym of the client whose goals they are.")
+    therapist_id: OpaqueId = Field(description="Pseudonym of the therapist who agreed them with the client.")
+    session_id: OpaqueId = Field(description="The session in which they were agreed.")
+    session_at: Timestamp = Field(description="That session's occurred_at.")
+    goals: Annotated[list[Goal], Field(min_length=1, max_length=3)] = Field(
+        description="The active goals from this session on, in order: goal_1, goal_2, goal_3 of a gbo rating."
+    )
+    agreed_at: Timestamp = Field(description="When they were agreed; set by the server when absent.")
+
+    @field_validator("goals")
+    @classmethod
+    def _distinct_ids(cls, goals: list[Goal]) -> list[Goal]:
+        ids = [goal.goal_id for goal in goals]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each goal_id may appear once")
+        return goals
+
+
+class GoalOutcome(StrEnum):
+    MET = "met"
+    DROPPED = "dropped"
+    REPLACED = "replaced"
+
+
+class GoalClosedV1(Contract):
+    """One active goal ends: met, dropped or replaced. Its slot stays empty until goals are agreed again."""
+
+    client_id: OpaqueId = Field(description="Pseudonym of the client.")
+    therapist_id: OpaqueId = Field(description="Pseudonym of the therapist.")
+    session_id: OpaqueId = Field(description="The session in which it ended; ratings of that session still count.")
+    session_at: Timestamp = Field(description="That session's occurred_at.")
+    goal_id: OpaqueId = Field(description="The goal that ends.")
+    outcome: GoalOutcome = Field(description="met, dropped or replaced.")
+    closed_at: Timestamp = Field(description="When it was closed; set by the server when absent.")
+
+
 class MarkerV1(Contract):
     """One rupture marker that fired for a session."""
 
@@ -171,6 +222,25 @@ class RuptureSuspectedV3(RuptureSuspectedV2):
             "tension in one of the episode's sessions; both; neither: only the scores say so yet."
         ),
     )
+
+
+class MarkerV2(MarkerV1):
+    """V1 plus what an expected-trajectory marker (``not_on_track``) was judged against, so the alert explains
+    itself: the change from intake the clinic's model expects by this session, and the model's version. For
+    ``not_on_track``, ``value`` is the observed change from intake and ``threshold`` the lower limit."""
+
+    expected: float | None = Field(
+        default=None, description="not_on_track: the change from intake expected by this session."
+    )
+    model_version: str | None = Field(
+        default=None, description="not_on_track: the version of the fitted trajectory model it was judged by."
+    )
+
+
+class RuptureSuspectedV4(RuptureSuspectedV3):
+    """V3 whose markers may explain an expected-trajectory judgement (``MarkerV2``)."""
+
+    markers: list[MarkerV2] = Field(description="Every marker of the session, with values and thresholds.")
 
 
 class RuptureResolvedV1(Contract):
@@ -312,6 +382,32 @@ class ClinicKeyV1(Contract):
     )
     revoked: bool = Field(default=False, description="True once revoked; a revoked key never works again.")
     changed_at: Timestamp
+
+
+class BandCurveV1(Contract):
+    """One intake band's expected trajectory: change from intake = ``b`` · ln(t), lower limit ``lower_offset``
+    below it (the residuals' 25th percentile), and what it rests on."""
+
+    band: Literal["<10", "10-14.9", "15-19.9", "20-24.9", "25+"] = Field(
+        description="The band of the client's first ORS total."
+    )
+    b: float = Field(description="Expected change from intake is b · ln(t) at the t-th session with an ORS.")
+    lower_offset: float = Field(description="The lower limit lies this far from the curve (negative).")
+    clients: int = Field(ge=0, description="Clients with at least 4 ORS behind the curve.")
+    observations: int = Field(ge=0, description="(client, session) changes from intake the fit used.")
+
+
+class TrajectoriesFittedV1(Contract):
+    """A clinic's expected trajectories (or the platform-wide ones) were fitted (DOMAIN.md version 2, "Not on
+    track"). Only usable bands (at least 30 clients with 4 ORS or more) are listed; carries no client data."""
+
+    scope: Literal["clinic", "platform"] = Field(
+        description="clinic: fitted on this clinic's clients; platform: on every clinic's (subject 'platform')."
+    )
+    model_version: str = Field(description="The model's version; every not_on_track marker names it.")
+    fitted_at: Timestamp
+    clients: int = Field(ge=0, description="Clients with at least one ORS that the fit looked at.")
+    bands: list[BandCurveV1] = Field(description="The usable bands; empty when none has enough clients.")
 
 
 class AllianceUpdatedV1(Contract):

@@ -21,6 +21,8 @@ from shared.contracts.events import (
     AllianceUpdatedV1,
     ClinicKeyV1,
     FeedbackSubmittedV1,
+    GoalClosedV1,
+    GoalsAgreedV1,
     NoteAnsweredV1,
     NoteSharedV1,
     NotificationFailedV1,
@@ -34,7 +36,9 @@ from shared.contracts.events import (
     RuptureSuspectedV1,
     RuptureSuspectedV2,
     RuptureSuspectedV3,
+    RuptureSuspectedV4,
     SessionCompletedV1,
+    TrajectoriesFittedV1,
 )
 
 TYPE_PREFIX = "org.alliance."
@@ -177,6 +181,8 @@ FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
 )
 NOTE_SHARED: EventKind[NoteSharedV1] = EventKind("note.shared", topics.CLIENT_EVENTS, (NoteSharedV1,))
 NOTE_ANSWERED: EventKind[NoteAnsweredV1] = EventKind("note.answered", topics.CLIENT_EVENTS, (NoteAnsweredV1,))
+GOALS_AGREED: EventKind[GoalsAgreedV1] = EventKind("goals.agreed", topics.CLIENT_EVENTS, (GoalsAgreedV1,))
+GOAL_CLOSED: EventKind[GoalClosedV1] = EventKind("goal.closed", topics.CLIENT_EVENTS, (GoalClosedV1,))
 
 
 def upcast_rupture_suspected_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +193,11 @@ def upcast_rupture_suspected_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
 def upcast_rupture_suspected_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
     """Before rupture reports nobody could say they saw a rupture: every v2 alert was recognised by neither."""
     return {**data, "recognised_by": "neither"}
+
+
+def upcast_rupture_suspected_v3_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """v4 only lets a marker carry an expected change and a model version: every v3 body is a v4 body."""
+    return dict(data)
 
 
 def upcast_rupture_resolved_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -204,11 +215,11 @@ def upcast_untagged(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV3] = EventKind(
+RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV4] = EventKind(
     "rupture.suspected",
     topics.RUPTURE_SUSPECTED,
-    (RuptureSuspectedV1, RuptureSuspectedV2, RuptureSuspectedV3),
-    (upcast_rupture_suspected_v1_v2, upcast_rupture_suspected_v2_v3),
+    (RuptureSuspectedV1, RuptureSuspectedV2, RuptureSuspectedV3, RuptureSuspectedV4),
+    (upcast_rupture_suspected_v1_v2, upcast_rupture_suspected_v2_v3, upcast_rupture_suspected_v3_v4),
 )
 RUPTURE_RESOLVED: EventKind[RuptureResolvedV4] = EventKind(
     "rupture.resolved",
@@ -233,17 +244,23 @@ CLINIC_KEY: EventKind[ClinicKeyV1] = EventKind("clinic.key", topics.CLINIC_KEYS,
 ALLIANCE_UPDATED: EventKind[AllianceUpdatedV1] = EventKind(
     "alliance.updated", topics.ALLIANCE_UPDATED, (AllianceUpdatedV1,)
 )
+TRAJECTORIES_FITTED: EventKind[TrajectoriesFittedV1] = EventKind(
+    "trajectories.fitted", topics.TRAJECTORIES_FITTED, (TrajectoriesFittedV1,)
+)
 
 ALL_KINDS: tuple[EventKind[Any], ...] = (
     SESSION_COMPLETED,
     FEEDBACK_SUBMITTED,
     NOTE_SHARED,
     NOTE_ANSWERED,
+    GOALS_AGREED,
+    GOAL_CLOSED,
     RUPTURE_SUSPECTED,
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,
     CLINIC_KEY,
     ALLIANCE_UPDATED,
+    TRAJECTORIES_FITTED,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
 )

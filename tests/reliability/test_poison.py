@@ -34,9 +34,9 @@ from shared.contracts import (
     CloudEvent,
     EventKind,
     FeedbackSubmittedV1,
-    MarkerV1,
+    MarkerV2,
     RuptureAcknowledgedV2,
-    RuptureSuspectedV3,
+    RuptureSuspectedV4,
     SessionCompletedV1,
     Severity,
     encode,
@@ -292,8 +292,8 @@ async def test_poison_on_rupture_suspected_is_dead_lettered_and_alerts_go_on(
     client = f"c-{uuid.uuid4().hex[:8]}"
 
     def rupture(rupture_id: str) -> CloudEvent[Any]:
-        marker = MarkerV1(code="steep_drop", family="change", level=Severity.HIGH, value=28.0, threshold=30.0)
-        data = RuptureSuspectedV3(
+        marker = MarkerV2(code="steep_drop", family="change", level=Severity.HIGH, value=28.0, threshold=30.0)
+        data = RuptureSuspectedV4(
             rupture_id=rupture_id,
             therapist_id="t-poison",
             client_id=client,

@@ -63,6 +63,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "comment": "the check-in, yes; the rest, not yet",
         "answered_at": AT,
     },
+    "goals.agreed": {
+        "client_id": "c-311",
+        "therapist_id": "t-7",
+        "session_id": "s-104",
+        "session_at": AT,
+        "goals": [
+            {"goal_id": "g-1", "text": "Sleep through most nights"},
+            {"goal_id": "g-2", "text": "Speak up at work meetings"},
+        ],
+        "agreed_at": AT,
+    },
+    "goal.closed": {
+        "client_id": "c-311",
+        "therapist_id": "t-7",
+        "session_id": "s-109",
+        "session_at": AT,
+        "goal_id": "g-1",
+        "outcome": "met",
+        "closed_at": AT,
+    },
+    "trajectories.fitted": {
+        "scope": "clinic",
+        "model_version": "demo@2026-11-28T03:00:00Z",
+        "fitted_at": AT,
+        "clients": 412,
+        "bands": [{"band": "15-19.9", "b": 4.1, "lower_offset": -1.4, "clients": 96, "observations": 612}],
+    },
     "rupture.suspected": {
         "rupture_id": "r-1",
         "therapist_id": "t-7",
@@ -161,6 +188,8 @@ def test_a_clients_history_shares_one_topic_every_other_kind_has_its_own_and_the
         "feedback.submitted",
         "note.shared",
         "note.answered",
+        "goals.agreed",
+        "goal.closed",
     }
     names = [kind.topic.name for kind in ALL_KINDS if kind not in history]
     assert len(set(names)) == len(names) and topics.CLIENT_EVENTS.name not in names

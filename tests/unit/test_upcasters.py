@@ -16,6 +16,7 @@ from shared.contracts import (
     RuptureSuspectedV1,
     RuptureSuspectedV2,
     RuptureSuspectedV3,
+    RuptureSuspectedV4,
 )
 from shared.contracts.registry import (
     upcast_rupture_resolved_v1_v2,
@@ -71,9 +72,17 @@ def test_suspected_v1_to_v2_is_pure_and_says_not_from_history() -> None:
 
 def test_a_v1_alert_decodes_as_the_latest_version_pushed_as_before() -> None:
     event = RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 1, SUSPECTED_V1))
-    assert event.type == "org.alliance.rupture.suspected.v3"
-    assert isinstance(event.data, RuptureSuspectedV3) and event.data.from_history is False
+    assert event.type == "org.alliance.rupture.suspected.v4"
+    assert isinstance(event.data, RuptureSuspectedV4) and event.data.from_history is False
     assert event.data.recognised_by == "neither"
+    assert [(m.expected, m.model_version) for m in event.data.markers] == [(None, None)] * len(event.data.markers)
+
+
+def test_a_v3_alert_cannot_smuggle_a_v4_marker_field() -> None:
+    v3 = {**SUSPECTED_V1, "from_history": False, "recognised_by": "both"}
+    marker = {**v3["markers"][0], "model_version": "c-1@2026-11-28T00:00:00Z"}
+    with pytest.raises(ContractViolation, match=r"v3.*model_version"):
+        RUPTURE_SUSPECTED.decode(envelope("rupture.suspected", 3, {**v3, "markers": [marker]}))
 
 
 def test_suspected_v2_to_v3_says_recognised_by_neither() -> None:

@@ -27,18 +27,30 @@ from shared.instruments import (
 
 from .actions import UNTAGGED, Acknowledgement, ClinicianActions, InvalidAction, ManualResolution, RepairTags
 from .announcements import Announcement, EmittedLog, adopted, alerts_from_history, is_history, owed_events
-from .assessment import RULES_VERSION, ClientAssessment, assess_client
+from .assessment import RULES_VERSION, ClientAssessment, assess_client, rules_version
 from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected, resolution_event_id
-from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered, NoteFit, NoteShared
+from .facts import (
+    Attendance,
+    AttendanceRecorded,
+    Fact,
+    FeedbackRecorded,
+    GoalClosed,
+    GoalOutcome,
+    GoalsAgreed,
+    NoteAnswered,
+    NoteFit,
+    NoteShared,
+)
 from .history import ClientHistory, Session
 from .markers import ALLIANCE_FAMILIES, MARKER_TABLE, Marker, MarkerCode, MarkerFamily
 from .marking import MarkedSession, mark_session
 from .recognition import Recognition
 from .severity import Severity, severity_of
 from .summary import ClientSummary, summarize
-from .thresholds import MARKER_TABLE_NUMBERS, Thresholds
+from .trajectories import BandFit, ExpectedTrajectories, IntakeBand, TrajectoryModel
+from .thresholds import MARKER_TABLE_NUMBERS, SETTING_NAMES, Thresholds
 from .usual import Usual
 
 __all__ = [
@@ -47,6 +59,7 @@ __all__ = [
     "MARKER_TABLE",
     "MARKER_TABLE_NUMBERS",
     "RULES_VERSION",
+    "SETTING_NAMES",
     "SRS_ITEM_DIMENSIONS",
     "UNTAGGED",
     "WAI_SR_SUBSCALES",
@@ -80,6 +93,13 @@ __all__ = [
     "NoteAnswered",
     "NoteFit",
     "NoteShared",
+    "GoalClosed",
+    "GoalOutcome",
+    "GoalsAgreed",
+    "ExpectedTrajectories",
+    "TrajectoryModel",
+    "BandFit",
+    "IntakeBand",
     "Recognition",
     "RepairTags",
     "ResolutionHow",
@@ -102,6 +122,7 @@ __all__ = [
     "parse_instrument",
     "parse_respondent",
     "resolution_event_id",
+    "rules_version",
     "rupture_episode_id",
     "severity_of",
     "srs_dimension",

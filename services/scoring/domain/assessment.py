@@ -21,6 +21,14 @@ from .thresholds import Thresholds
 RULES_VERSION = "2.1.1"
 
 
+def rules_version(thresholds: Thresholds) -> str:
+    """The rules a client is judged by: ``RULES_VERSION`` and, once the clinic has fitted trajectories, their
+    versions, so a refit is taken over like a change of rules and alerts no one about sessions already judged."""
+    if thresholds.trajectories is None or not thresholds.trajectories.versions:
+        return RULES_VERSION
+    return f"{RULES_VERSION}+{thresholds.trajectories.versions}"
+
+
 @dataclass(frozen=True)
 class ClientAssessment:
     history: ClientHistory

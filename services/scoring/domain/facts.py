@@ -1,8 +1,8 @@
 """The facts a client's history is made of: one per inbound event, each with its unique event id.
 
-They are the domain's reading of ``session.completed``, ``feedback.submitted`` and (version 2) ``note.shared``
-and ``note.answered``; an adapter maps the wire events onto them (the client's free-text comment and the
-note's text are deliberately absent: the rules never need them).
+They are the domain's reading of ``session.completed``, ``feedback.submitted`` and (version 2) ``note.shared``,
+``note.answered``, ``goals.agreed`` and ``goal.closed``; an adapter maps the wire events onto them (the client's
+free-text comment, the note's text and the goals' words are deliberately absent: the rules never need them).
 """
 
 from __future__ import annotations
@@ -131,7 +131,59 @@ class NoteAnswered(NoteFact):
         return self.answered_at
 
 
-Fact = AttendanceRecorded | FeedbackRecorded | NoteShared | NoteAnswered
+class GoalOutcome(Enum):
+    MET = "met"
+    DROPPED = "dropped"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class GoalsAgreed:
+    """The client's active goals from this session on, in order (``goals.agreed``): ``goal_ids[k-1]`` is what
+    a goal rating's ``goal_k`` rates. The goals' words stay out, like a note's."""
+
+    event_id: str
+    clinic_id: str
+    client_id: str
+    session_id: str
+    therapist_id: str
+    session_at: datetime
+    goal_ids: tuple[str, ...]
+    agreed_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"session_at": self.session_at, "agreed_at": self.agreed_at})
+        if not 1 <= len(self.goal_ids) <= 3 or len(set(self.goal_ids)) != len(self.goal_ids):
+            raise InvalidFact("invalid GoalsAgreed", {"goal_ids": "one to three distinct goals"})
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.agreed_at
+
+
+@dataclass(frozen=True)
+class GoalClosed:
+    """One goal ended in this session (``goal.closed``); the session's own ratings of it still count."""
+
+    event_id: str
+    clinic_id: str
+    client_id: str
+    session_id: str
+    therapist_id: str
+    session_at: datetime
+    goal_id: str
+    outcome: GoalOutcome
+    closed_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self, {"session_at": self.session_at, "closed_at": self.closed_at})
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.closed_at
+
+
+Fact = AttendanceRecorded | FeedbackRecorded | NoteShared | NoteAnswered | GoalsAgreed | GoalClosed
 
 
 def _check(fact: Fact, moments: dict[str, datetime]) -> None:

@@ -10,7 +10,8 @@ by construction). The choices that make it deterministic:
   greater event id. Attendance for the same session: the latest ``recorded_at`` wins, same tie-break.
 - A session's time is its attendance record's ``occurred_at``; before that record arrives, the earliest
   ``session_at`` of its feedback or notes. Sessions are ordered by (time, session_id).
-- The answer to a session's notes: the latest ``answered_at`` wins, same tie-break.
+- The answer to a session's notes: the latest ``answered_at`` wins, same tie-break; so does the latest
+  agreement of goals within one session.
 - A session known only from feedback has unknown attendance (``None``) and is presumed held: someone rated it.
 """
 
@@ -24,7 +25,17 @@ from functools import cached_property
 from shared.instruments import Instrument, Respondent, Scores
 
 from .errors import ConflictingFact, InvalidFact
-from .facts import Attendance, AttendanceRecorded, Fact, FeedbackRecorded, NoteAnswered, NoteFit, NoteShared
+from .facts import (
+    Attendance,
+    AttendanceRecorded,
+    Fact,
+    FeedbackRecorded,
+    GoalClosed,
+    GoalsAgreed,
+    NoteAnswered,
+    NoteFit,
+    NoteShared,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class Session:
     facts: tuple[Fact, ...]
     note_ids: tuple[str, ...] = ()  # notes shared about this session, in sharing order
     note_fit: NoteFit | None = None  # the client's latest answer to one of them; None while unanswered
+    goals_agreed: tuple[str, ...] | None = None  # the goal ids agreed in this session (the latest agreement)
+    goals_closed: tuple[str, ...] = ()  # the goals that ended in this session
 
     def scores(self, instrument: Instrument, respondent: Respondent) -> Scores | None:
         for fact in self.feedback:
@@ -67,6 +80,14 @@ class Session:
     @property
     def therapist_psq(self) -> Scores | None:
         return self.scores(Instrument.PSQ, Respondent.THERAPIST)
+
+    @property
+    def client_gbo(self) -> Scores | None:
+        return self.scores(Instrument.GBO, Respondent.CLIENT)
+
+    @property
+    def therapist_gbo(self) -> Scores | None:
+        return self.scores(Instrument.GBO, Respondent.THERAPIST)
 
     @property
     def has_client_feedback(self) -> bool:
@@ -173,12 +194,20 @@ def _session(session_id: str, facts: list[Fact]) -> Session:
     feedback = [fact for fact in ordered if isinstance(fact, FeedbackRecorded)]
     notes = [fact for fact in ordered if isinstance(fact, NoteShared)]
     answers = [fact for fact in ordered if isinstance(fact, NoteAnswered)]
+    agreements = [fact for fact in ordered if isinstance(fact, GoalsAgreed)]
+    closings = [fact for fact in ordered if isinstance(fact, GoalClosed)]
     winners: dict[tuple[Instrument, Respondent], FeedbackRecorded] = {}
     for fact in feedback:  # in recording order, so the last one written per slot is the latest
         winners[(fact.instrument, fact.respondent)] = fact
     latest = records[-1] if records else None
     # The facts that say when the session was, before its record does.
-    about: list[FeedbackRecorded | NoteShared | NoteAnswered] = [*feedback, *notes, *answers]
+    about: list[FeedbackRecorded | NoteShared | NoteAnswered | GoalsAgreed | GoalClosed] = [
+        *feedback,
+        *notes,
+        *answers,
+        *agreements,
+        *closings,
+    ]
     return Session(
         session_id=session_id,
         occurred_at=latest.occurred_at if latest else min(fact.session_at for fact in about),
@@ -188,6 +217,8 @@ def _session(session_id: str, facts: list[Fact]) -> Session:
         facts=ordered,
         note_ids=tuple(dict.fromkeys(note.note_id for note in notes)),
         note_fit=answers[-1].fit if answers else None,
+        goals_agreed=agreements[-1].goal_ids if agreements else None,
+        goals_closed=tuple(dict.fromkeys(closing.goal_id for closing in closings)),
     )
 
 

@@ -36,6 +36,9 @@ class MarkerCode(Enum):
     UNRECOGNISED_RUPTURE = "unrecognised_rupture"
     THERAPIST_REPORTED_RUPTURE = "therapist_reported_rupture"
     NEXT_STEPS_MISMATCH = "next_steps_mismatch"
+    GOAL_DISAGREEMENT = "goal_disagreement"
+    GOAL_SETBACK = "goal_setback"
+    NOT_ON_TRACK = "not_on_track"
 
 
 MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
@@ -54,6 +57,9 @@ MARKER_TABLE: Mapping[MarkerCode, tuple[MarkerFamily, Severity]] = {
     MarkerCode.THERAPIST_REPORTED_RUPTURE: (MarkerFamily.REPORT, Severity.LOW),
     # Medium for a "no"; low for "partly" on several notes in a row (``marking``).
     MarkerCode.NEXT_STEPS_MISMATCH: (MarkerFamily.AGREEMENT, Severity.MEDIUM),
+    MarkerCode.GOAL_DISAGREEMENT: (MarkerFamily.PERSPECTIVE, Severity.MEDIUM),
+    MarkerCode.GOAL_SETBACK: (MarkerFamily.OUTCOME, Severity.MEDIUM),
+    MarkerCode.NOT_ON_TRACK: (MarkerFamily.OUTCOME, Severity.MEDIUM),
 }
 
 # Markers read from the alliance ratings themselves (SRS); the attendance rule looks back for these.
@@ -72,7 +78,11 @@ class Marker:
     (reported_rupture: the client's resolution vs the resolution bound of the level it reached;
     unrecognised_rupture: the therapist's tension 0 vs 1, or the therapist-minus-client resolution gap vs its
     bound; therapist_reported_rupture: the therapist's intensity vs 1) or answers to shared notes
-    (next_steps_mismatch: the notes in a row whose next steps did not fit vs the run it needs, 1 for a "no").
+    (next_steps_mismatch: the notes in a row whose next steps did not fit vs the run it needs, 1 for a "no") or
+    goal ratings on their 0–10 scale (goal_disagreement: the client-therapist gap vs 3; goal_setback: the
+    client's rating vs their best earlier rating of the goal − 3) or the change of the ORS total from intake
+    (not_on_track: the observed change vs the band's lower limit, with ``expected``, the change the fitted
+    curve expects by this session, and ``model``, the version of the fit).
 
     ``case_level``: version 2.1's case-sensitive score markers (below_cutoff, item_low) are low for a client
     whose own usual sits below the cutoff, and a client's rupture report is graded by its intensity and
@@ -84,6 +94,8 @@ class Marker:
     threshold: Decimal
     dimension: AllianceDimension | None = None
     case_level: Severity | None = None  # the level for this client's case when it differs from the table's
+    expected: Decimal | None = None  # not_on_track: the change from intake its curve expects by this session
+    model: str | None = None  # not_on_track: the version of the trajectory model it was judged by
 
     @property
     def family(self) -> MarkerFamily:

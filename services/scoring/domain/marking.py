@@ -22,6 +22,10 @@ Definitions where DOMAIN.md leaves room:
   client's report, ``unrecognised_rupture`` once the therapist's report of the same session is there too, and
   ``therapist_reported_rupture`` while the client has not reported tension (no report, or one saying none).
   Whichever report arrives first, the session's markers are those of both once both are known.
+- Goal ratings (``gbo``) name the goals active in their session (``goals``); ``goal_setback`` compares with the
+  client's best rating of the same goal in any earlier session.
+- ``not_on_track`` counts t over the sessions with a client ORS, intake being the first; it needs the fitted
+  trajectories, which travel with the thresholds, and names their version.
 - T(n−1) (``drop_from_last``, ``steep_drop``) is the previous total whether or not it was inside an episode:
   those rules are about the change from one session to the next. ``drop_from_baseline`` and the level of the
   score markers read the usual (version 2.1, rules 1 and 2).
@@ -34,14 +38,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from shared.instruments import Scores, srs_dimension
+from shared.instruments import AllianceDimension, Scores, srs_dimension
 
+from . import goals
 from .baseline import BaselineBound, shown
 from .facts import NoteFit
 from .history import Session
 from .markers import Marker, MarkerCode, MarkerFamily
 from .severity import Severity, severity_of
 from .thresholds import Thresholds
+from .trajectories import off_track
 from .usual import Usual
 
 T = TypeVar("T")
@@ -94,6 +100,8 @@ def mark_session(
     markers.extend(_report_markers(session.client_psq, session.therapist_psq, thresholds))
     markers.extend(_agreement_markers(session, earlier, thresholds))
     markers.extend(_ors_markers(session, earlier, thresholds))
+    markers.extend(_trajectory_markers(session, earlier, thresholds))
+    markers.extend(_goal_markers(session, earlier, thresholds))
     if session.counts:
         markers.extend(_attendance_markers(session, counted, thresholds))
         markers.extend(_missing_feedback_markers(session, counted, thresholds))
@@ -181,6 +189,46 @@ def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Threshol
         bound = first.total - t.ors_deterioration
         if ors.total <= bound:
             yield Marker(MarkerCode.ORS_DETERIORATION, ors.total, bound)
+
+
+def _trajectory_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
+    """not_on_track: from the third session with an ORS, the change from intake below the lower limit of the
+    client's intake band in the clinic's fitted model (or the platform-wide one)."""
+    ors = session.client_ors
+    if ors is None or t.trajectories is None:
+        return
+    totals = [s.total for m in earlier if (s := m.session.client_ors) is not None] + [ors.total]
+    chosen = t.trajectories.curve_for(float(totals[0]))
+    if chosen is None:
+        return
+    found = off_track([float(total) for total in totals], chosen)
+    if found is not None:
+        yield Marker(
+            MarkerCode.NOT_ON_TRACK,
+            ors.total - totals[0],
+            Decimal(repr(found.lower_limit)),
+            expected=Decimal(repr(found.expected)),
+            model=chosen.version,
+        )
+
+
+def _goal_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
+    """goal_disagreement: client and therapist rate a goal of the session ``goal_reliable_change`` or more apart;
+    goal_setback: the client rates a goal that much or more below their best earlier rating of it. One marker per
+    goal, like item_low per item."""
+    if session.client_gbo is None and session.therapist_gbo is None:
+        return
+    before = [m.session for m in earlier]
+    slots = goals.active_goals(before, session)
+    client = goals.rated(session.client_gbo, slots)
+    therapist = goals.rated(session.therapist_gbo, slots)
+    for goal, value in client.items():
+        if goal in therapist and (gap := abs(value - therapist[goal])) >= t.goal_reliable_change:
+            yield Marker(MarkerCode.GOAL_DISAGREEMENT, gap, t.goal_reliable_change, AllianceDimension.GOAL)
+    best = goals.best_client_ratings(before) if client else {}
+    for goal, value in client.items():
+        if goal in best and value <= best[goal] - t.goal_reliable_change:
+            yield Marker(MarkerCode.GOAL_SETBACK, value, best[goal] - t.goal_reliable_change)
 
 
 def _attendance_markers(

@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import InvalidThresholds
 from .severity import Severity
+from .trajectories import ExpectedTrajectories
 
 # Score thresholds live on the 0–40 total scale, the 0–10 item scale or a rupture report's 1–5 scales; counts
 # are numbers of sessions.
@@ -28,6 +29,7 @@ _SCORE_CEILINGS: Mapping[str, Decimal] = {
     "report_high_resolution": Decimal(5),
     "report_medium_resolution": Decimal(5),
     "unrecognised_resolution_gap": Decimal(4),
+    "goal_reliable_change": Decimal(10),
 }
 _COUNT_MINIMUMS: Mapping[str, int] = {
     "baseline_window": 2,
@@ -79,6 +81,12 @@ class Thresholds:
     report_medium_resolution: Decimal = Decimal("3")
     unrecognised_resolution_gap: Decimal = Decimal("2")  # therapist's resolution - client's >= this
     partly_notes_in_a_row: int = 2  # next_steps_mismatch (low): the client answered "partly" this many times
+    # goal_disagreement: client and therapist ratings of a goal differ by >= this; goal_setback: the client's
+    # rating is <= their best earlier rating of the goal - this (reliable change on the 0-10 scale, near 2.5).
+    goal_reliable_change: Decimal = Decimal("3")
+    # Not a setting: the fitted expected trajectories the clinic's clients are judged against (not_on_track),
+    # loaded with the settings because a refit, like a change of settings, changes what the rules conclude.
+    trajectories: ExpectedTrajectories | None = None
 
     def __post_init__(self) -> None:
         problems: dict[str, str] = {}
@@ -116,11 +124,14 @@ class Thresholds:
     @classmethod
     def from_mapping(cls, overrides: Mapping[str, object]) -> Thresholds:
         """The defaults with a clinic's overrides applied; unknown names are rejected, not ignored."""
-        known = {field.name for field in fields(cls)}
+        known = set(SETTING_NAMES)
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise InvalidThresholds("invalid thresholds", {name: "unknown setting" for name in unknown})
         return replace(cls(), **overrides)  # type: ignore[arg-type]  # __post_init__ checks the types
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(field.name for field in fields(Thresholds) if field.name != "trajectories")
 
 
 def _as_decimal(value: object) -> Decimal | None:

@@ -87,22 +87,56 @@ def _fit_band(band: IntakeBand, members: Sequence[Sequence[float]]) -> BandFit:
 
 
 @dataclass(frozen=True)
+class TrajectoryModel:
+    """One fit, as stored and published: its version, whose clients it rests on, and its usable bands."""
+
+    version: str
+    scope: str  # "clinic" or "platform"
+    bands: tuple[BandFit, ...]
+
+    def band(self, band: IntakeBand) -> BandFit | None:
+        return next((found for found in self.bands if found.band is band), None)
+
+
+@dataclass(frozen=True)
 class Chosen:
     """The curve a client is judged against, and whose it is."""
 
     fit: BandFit
     scope: str  # "clinic" or "platform"
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class ExpectedTrajectories:
+    """What a clinic's clients are judged against: its own latest model and the platform-wide one."""
+
+    clinic: TrajectoryModel | None = None
+    platform: TrajectoryModel | None = None
+
+    def curve_for(self, intake: float) -> Chosen | None:
+        """The clinic's own curve for the client's band; else the platform-wide one; else none (only
+        ors_deterioration applies then)."""
+        band = IntakeBand.of(intake)
+        for model in (self.clinic, self.platform):
+            if model is not None and (found := model.band(band)) is not None:
+                return Chosen(found, model.scope, model.version)
+        return None
+
+    @property
+    def versions(self) -> str:
+        """The versions in force, which name the rules a client was last judged by (a refit is a change of
+        rules: it is taken over without alerting about the past, like a new ``RULES_VERSION``)."""
+        return "/".join(model.version for model in (self.clinic, self.platform) if model is not None)
 
 
 def curve_for(intake: float, clinic: Fit, platform: Fit) -> Chosen | None:
-    """The clinic's own curve for the client's band; else the platform-wide one; else none (only
-    ors_deterioration applies then)."""
-    band = IntakeBand.of(intake)
-    if band in clinic:
-        return Chosen(clinic[band], "clinic")
-    if band in platform:
-        return Chosen(platform[band], "platform")
-    return None
+    """``ExpectedTrajectories.curve_for`` for fits without a version (the fitting job's own checks)."""
+    expected = ExpectedTrajectories(
+        TrajectoryModel("", "clinic", tuple(clinic.values())),
+        TrajectoryModel("", "platform", tuple(platform.values())),
+    )
+    return expected.curve_for(intake)
 
 
 @dataclass(frozen=True)
@@ -122,5 +156,6 @@ def off_track(totals: Sequence[float], chosen: Chosen) -> OffTrack | None:
     if not FIRST_CHECKED_T <= t <= MAX_T:
         return None
     observed = totals[-1] - totals[0]
-    limit = chosen.fit.lower_limit(t)
-    return OffTrack(t, chosen.fit.expected(t), limit, observed) if observed < limit else None
+    # Judged on the limit as shown (two decimals), so an alert never shows a change equal to its limit.
+    limit = round(chosen.fit.lower_limit(t), 2)
+    return OffTrack(t, round(chosen.fit.expected(t), 2), limit, observed) if observed < limit else None

@@ -30,10 +30,10 @@ from shared.contracts import (
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_SUSPECTED,
-    MarkerV1,
+    MarkerV2,
     NoteSharedV1,
     RuptureAcknowledgedV2,
-    RuptureSuspectedV3,
+    RuptureSuspectedV4,
     Severity,
     encode,
 )
@@ -122,8 +122,8 @@ def rupture(
     therapist_id: str = "t-1",
     stale: bool = False,
     from_history: bool = False,
-) -> RuptureSuspectedV3:
-    return RuptureSuspectedV3(
+) -> RuptureSuspectedV4:
+    return RuptureSuspectedV4(
         rupture_id=rupture_id or f"r-{client_id}",
         therapist_id=therapist_id,
         client_id=client_id,
@@ -131,8 +131,8 @@ def rupture(
         session_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
         severity=severity,
         markers=[
-            MarkerV1(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31.0, threshold=36.0),
-            MarkerV1(
+            MarkerV2(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31.0, threshold=36.0),
+            MarkerV2(
                 code="item_low",
                 family="score",
                 level=Severity.MEDIUM,
@@ -152,7 +152,7 @@ def rupture(
 class Publisher:
     producer: AIOKafkaProducer
 
-    async def rupture(self, clinic_id: str, data: RuptureSuspectedV3, event_id: str | None = None) -> str:
+    async def rupture(self, clinic_id: str, data: RuptureSuspectedV4, event_id: str | None = None) -> str:
         event = RUPTURE_SUSPECTED.envelope(
             data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
         )

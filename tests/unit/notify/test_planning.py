@@ -9,7 +9,7 @@ from services.notify.planning import plan_alert
 from services.notify.routing import ClinicRouting, QuietHours, quiet_hours_end
 from services.notify.wording import describe, dimension_of
 from services.notify.worker import backoff_delay
-from shared.contracts import MarkerV1, RuptureSuspectedV3, Severity
+from shared.contracts import MarkerV2, RuptureSuspectedV4, Severity
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours(start=time(22), end=time(7))
@@ -21,8 +21,8 @@ def rupture(
     stale: bool = False,
     therapist: str = "t-1",
     from_history: bool = False,
-) -> RuptureSuspectedV3:
-    return RuptureSuspectedV3(
+) -> RuptureSuspectedV4:
+    return RuptureSuspectedV4(
         rupture_id="r-1",
         therapist_id=therapist,
         client_id="c-1",
@@ -30,8 +30,8 @@ def rupture(
         session_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
         severity=severity,
         markers=[
-            MarkerV1(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31, threshold=36),
-            MarkerV1(
+            MarkerV2(code="below_cutoff", family="score", level=Severity.MEDIUM, value=31, threshold=36),
+            MarkerV2(
                 code="item_low", family="score", level=Severity.MEDIUM, value=7, threshold=8, dimension="goal"
             ),
         ],
@@ -123,7 +123,7 @@ def test_without_stored_routing_the_fallback_webhook_gets_every_therapist_s_aler
     ],
 )
 def test_an_alert_from_history_plans_no_delivery_and_no_escalation(
-    routing: ClinicRouting | None, fallback: str | None, alert: RuptureSuspectedV3
+    routing: ClinicRouting | None, fallback: str | None, alert: RuptureSuspectedV4
 ) -> None:
     live = plan_alert("k", alert.model_copy(update={"from_history": False}), routing, fallback, NOW)
     assert live.deliveries  # the same alert, news, would be pushed

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notify.wording import describe, recognition_of
-from shared.contracts import MarkerV1, RuptureSuspectedV3
+from shared.contracts import MarkerV2, RuptureSuspectedV4
 from shared.contracts.events import Severity
 
-RUPTURE = RuptureSuspectedV3(
+RUPTURE = RuptureSuspectedV4(
     rupture_id="r-1",
     therapist_id="t-1",
     client_id="c-1",
@@ -25,7 +25,7 @@ RUPTURE = RuptureSuspectedV3(
 @pytest.mark.parametrize(("level", "usual"), [(Severity.LOW, True), (Severity.MEDIUM, False)])
 def test_a_score_marker_at_the_clients_usual_says_so(code: str, level: Severity, usual: bool) -> None:
     value, bound = (31.0, 32.0) if code == "below_cutoff" else (6.8, 7.0)
-    marker = MarkerV1(code=code, family="score", level=level, value=value, threshold=bound, dimension="bond")
+    marker = MarkerV2(code=code, family="score", level=level, value=value, threshold=bound, dimension="bond")
     words = describe(marker, RUPTURE)
     assert ("as usual for this client" in words) is usual
     assert "below" in words
@@ -55,7 +55,7 @@ REPORT_WORDS = [
 def test_rupture_report_markers_in_plain_words(
     code: str, family: str, level: Severity, value: float, words: str
 ) -> None:
-    marker = MarkerV1(code=code, family=family, level=level, value=value, threshold=1.0)
+    marker = MarkerV2(code=code, family=family, level=level, value=value, threshold=1.0)
     described = describe(marker, RUPTURE)
     assert words in described
     assert code not in described  # a sentence, not the code
