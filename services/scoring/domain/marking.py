@@ -192,7 +192,7 @@ def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Threshol
 
 
 def _trajectory_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
-    """not_on_track: from the third session with an ORS, the change from intake below the lower limit of the
+    """not_on_track: from the third session with an ORS (``not_on_track_from``), the change from intake below the lower limit of the
     client's intake band in the clinic's fitted model (or the platform-wide one)."""
     ors = session.client_ors
     if ors is None or t.trajectories is None:
@@ -201,7 +201,7 @@ def _trajectory_markers(session: Session, earlier: Sequence[MarkedSession], t: T
     chosen = t.trajectories.curve_for(float(totals[0]))
     if chosen is None:
         return
-    found = off_track([float(total) for total in totals], chosen)
+    found = off_track([float(total) for total in totals], chosen, t.not_on_track_from)
     if found is not None:
         yield Marker(
             MarkerCode.NOT_ON_TRACK,

@@ -41,6 +41,7 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
     "baseline_established_after": 1,
     "settle_after_calm": 1,
     "partly_notes_in_a_row": 1,
+    "not_on_track_from": 2,  # t = 1 is the intake itself; beyond 20 the curve says nothing
 }
 # The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
 # stores integers of at most 8 bytes; an unbounded one reached the database and failed there).
@@ -84,6 +85,7 @@ class Thresholds:
     # goal_disagreement: client and therapist ratings of a goal differ by >= this; goal_setback: the client's
     # rating is <= their best earlier rating of the goal - this (reliable change on the 0-10 scale, near 2.5).
     goal_reliable_change: Decimal = Decimal("3")
+    not_on_track_from: int = 3  # not_on_track looks from the client's t-th session with an ORS (intake: t = 1)
     # Not a setting: the fitted expected trajectories the clinic's clients are judged against (not_on_track),
     # loaded with the settings because a refit, like a change of settings, changes what the rules conclude.
     trajectories: ExpectedTrajectories | None = None

@@ -149,11 +149,11 @@ class OffTrack:
     observed: float
 
 
-def off_track(totals: Sequence[float], chosen: Chosen) -> OffTrack | None:
+def off_track(totals: Sequence[float], chosen: Chosen, first_t: int = FIRST_CHECKED_T) -> OffTrack | None:
     """Whether the latest of ``totals`` (the client's ORS in session order) is below the lower limit; only from
-    t = 3 and up to t = 20, where the curve was fitted."""
+    t = ``first_t`` (3; a clinic setting) and up to t = 20, where the curve was fitted."""
     t = len(totals)
-    if not FIRST_CHECKED_T <= t <= MAX_T:
+    if not max(first_t, 2) <= t <= MAX_T:
         return None
     observed = totals[-1] - totals[0]
     # Judged on the limit as shown (two decimals), so an alert never shows a change equal to its limit.

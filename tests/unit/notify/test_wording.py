@@ -73,3 +73,35 @@ def test_rupture_report_markers_in_plain_words(
 def test_the_alert_says_who_recognised_the_rupture(recognised_by: str, words: str) -> None:
     rupture = RUPTURE.model_copy(update={"recognised_by": recognised_by})
     assert words in recognition_of(rupture)
+
+
+def test_not_on_track_says_the_observed_and_expected_change_and_the_model() -> None:
+    marker = MarkerV2(
+        code="not_on_track",
+        family="outcome",
+        level=Severity.MEDIUM,
+        value=0.0,
+        threshold=2.89,
+        expected=4.39,
+        model_version="clinic-1@2026-11-28T03:00:00Z",
+    )
+    words = describe(marker, RUPTURE)
+    assert "+0 points since intake" in words
+    assert "+4.39 by now" in words
+    assert "lower limit +2.89" in words
+    assert "model clinic-1@2026-11-28T03:00:00Z" in words
+
+
+@pytest.mark.parametrize(
+    ("code", "family", "value", "threshold", "words"),
+    [
+        ("goal_disagreement", "perspective", 4.0, 3.0, "4 points apart"),
+        ("goal_setback", "outcome", 3.0, 4.0, "3 of 10, at or below 4"),
+    ],
+)
+def test_goal_markers_in_plain_words_without_the_goal(
+    code: str, family: str, value: float, threshold: float, words: str
+) -> None:
+    marker = MarkerV2(code=code, family=family, level=Severity.MEDIUM, value=value, threshold=threshold)
+    described = describe(marker, RUPTURE)
+    assert words in described and code not in described

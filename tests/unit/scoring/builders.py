@@ -5,7 +5,9 @@ A session is written as ``+``-joined tokens, the n-th spec being session n (``s0
 ``tsrs=41`` therapist SRS, ``ors=30`` client ORS, ``tors=30`` therapist ORS, ``psq=0`` the client's rupture
 report of no tension and ``psq=4/2`` of tension with intensity 4 and resolution 2 (``tpsq=...`` the
 therapist's), ``note`` a note the therapist shared about the session and ``note=no`` (``yes``, ``partly``)
-one the client answered, and an attendance kind (``attended``, ``late``, ``no_show``, ``late_cancel``,
+one the client answered, ``goals=g1/g2`` goals agreed in the session (in slot order), ``close=g1`` a goal
+met there, ``gbo=7/-/5`` the client's goal ratings by slot (``-``: not rated; ``tgbo=...`` the therapist's),
+and an attendance kind (``attended``, ``late``, ``no_show``, ``late_cancel``,
 ``cancelled``).
 """
 
@@ -25,6 +27,9 @@ from services.scoring.domain import (
     ClinicianActions,
     Fact,
     FeedbackRecorded,
+    GoalClosed,
+    GoalOutcome,
+    GoalsAgreed,
     Instrument,
     Marker,
     MarkerCode,
@@ -140,6 +145,41 @@ def answer(n: int, fit: str, *, days_later: int = 2, event_id: str | None = None
     )
 
 
+def goals_agreed(n: int, goal_ids: Sequence[str], *, event_id: str | None = None) -> GoalsAgreed:
+    return GoalsAgreed(
+        event_id=event_id or f"goals-{n}",
+        clinic_id=CLINIC,
+        client_id=CLIENT,
+        session_id=session_id(n),
+        therapist_id=THERAPIST,
+        session_at=session_at(n),
+        goal_ids=tuple(goal_ids),
+        agreed_at=session_at(n) + timedelta(minutes=55),
+    )
+
+
+def goal_closed(n: int, goal_id: str, outcome: GoalOutcome = GoalOutcome.MET) -> GoalClosed:
+    return GoalClosed(
+        event_id=f"closed-{n}-{goal_id}",
+        clinic_id=CLINIC,
+        client_id=CLIENT,
+        session_id=session_id(n),
+        therapist_id=THERAPIST,
+        session_at=session_at(n),
+        goal_id=goal_id,
+        outcome=outcome,
+        closed_at=session_at(n) + timedelta(minutes=58),
+    )
+
+
+def gbo(n: int, ratings: str, respondent: Respondent = Respondent.CLIENT) -> FeedbackRecorded:
+    """Goal ratings by slot, ``/``-separated, ``-`` for a slot not rated: ``7/-/5``."""
+    items: dict[str, object] = {
+        f"goal_{slot}": int(value) for slot, value in enumerate(ratings.split("/"), start=1) if value != "-"
+    }
+    return feedback(n, Instrument.GBO, items, respondent)
+
+
 def attendance(
     n: int,
     kind: Attendance,
@@ -179,6 +219,14 @@ def facts_for(n: int, spec: str) -> list[Fact]:
                 facts.append(psq(n, value))
             case "tpsq":
                 facts.append(psq(n, value, Respondent.THERAPIST))
+            case "goals":
+                facts.append(goals_agreed(n, value.split("/")))
+            case "close":
+                facts.append(goal_closed(n, value))
+            case "gbo":
+                facts.append(gbo(n, value))
+            case "tgbo":
+                facts.append(gbo(n, value, Respondent.THERAPIST))
             case "note":
                 facts.append(note(n))
                 if value:

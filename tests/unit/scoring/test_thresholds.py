@@ -32,6 +32,7 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "unrecognised_resolution_gap": Decimal(2),
     "partly_notes_in_a_row": 2,
     "goal_reliable_change": Decimal(3),
+    "not_on_track_from": 3,
     "trajectories": None,  # fitted per clinic (not_on_track); none until the first fit
 }
 
