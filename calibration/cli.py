@@ -22,6 +22,7 @@ from .figures import Row, alert_reasons, basis, form_pairs, measure, table, undo
 from .population import Parameters, generate, parameter_fields
 from .replay import replay_population
 from .sweep import Cell, Worst, grid, sweep, worst_cases
+from .trajectories import fitted_on, lines, tracking_figures, with_trajectories
 
 DEFAULT_OUT = Path("docs/calibration")
 
@@ -130,6 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.reasons_text(reasons))
     same_session = report.same_session_text(*form_pairs(outcomes), undone_resolutions(outcomes))
     print(f"\n{same_session}")
+    say(f"done in {time.monotonic() - started:.1f} s; fitting the expected trajectories on the population...")
+    population = generate(parameters, args.seed)
+    expected = fitted_on(population, f"population@seed-{args.seed}")
+    tracked = replay_population(population, with_trajectories(thresholds, expected), args.workers)
+    tracking = lines(tracking_figures(expected, outcomes, tracked))
+    print("\nnot_on_track, with the expected trajectories fitted on this population:")
+    print("\n".join(tracking))
     say(f"done in {time.monotonic() - started:.1f} s")
     settings = {
         "population": f"{parameters.clients} clients, seed {args.seed}, other parameters at their defaults"
@@ -156,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(seeds)} seeds × {args.sweep_clients} clients per cell"
         )
         misses = misses or not all(case.figure.passes(case.value) for case in worst)
-    _write(args.out, rows, reasons, same_session, settings, cells, worst, per_seed)
+    _write(args.out, rows, reasons, same_session, settings, cells, worst, per_seed, tracking)
     say(f"written under {args.out} in {time.monotonic() - started:.1f} s in all")
     return 1 if misses and not args.no_fail else 0
 
@@ -179,10 +187,11 @@ def _write(
     cells: Sequence[Cell] | None,
     worst: Sequence[Worst] | None,
     per_seed: Sequence[Worst] | None,
+    tracking: Sequence[str] | None = None,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     document = report.markdown_document(
-        rows, reasons, settings, cells, worst, per_seed, same_session=same_session
+        rows, reasons, settings, cells, worst, per_seed, same_session=same_session, tracking=tracking
     )
     (out / "budget.md").write_text(document)
     (out / "budget.csv").write_text(report.csv_defaults(rows))

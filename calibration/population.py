@@ -279,6 +279,7 @@ class PlannedClient:
     usual_srs: float
     rupture: PlantedRupture | None
     sessions: tuple[PlannedSession, ...]
+    ors_gain: float = 0.0  # b of the client's ORS curve b·ln(t); 0 for a client who does not improve
 
 
 def generate(parameters: Parameters, seed: int) -> tuple[PlannedClient, ...]:
@@ -354,6 +355,7 @@ def planned_client(p: Parameters, seed: int, index: int) -> PlannedClient:
         usual_srs=round(usual, 2),
         rupture=rupture,
         sessions=tuple(sessions),
+        ors_gain=gain,
     )
 
 

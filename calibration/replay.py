@@ -75,6 +75,7 @@ class ClientOutcome:
     planted: bool
     rupture_start: int | None  # 0-based index of the planted drop's first session
     sessions: tuple[SessionOutcome, ...]
+    improving: bool = True  # the client's ORS was drawn improving (b > 0)
 
     @property
     def alerts(self) -> int:
@@ -174,7 +175,9 @@ def replay_client(client: PlannedClient, thresholds: Thresholds) -> ClientOutcom
             SessionOutcome(len(reasons), severity, joined, tuple(reasons), tuple(by_fact), tuple(undone))
         )
     rupture = client.rupture
-    return ClientOutcome(rupture is not None, rupture.start if rupture else None, tuple(outcomes))
+    return ClientOutcome(
+        rupture is not None, rupture.start if rupture else None, tuple(outcomes), client.ors_gain > 0
+    )
 
 
 def _reasons(alert: RuptureSuspected) -> frozenset[str]:

@@ -128,6 +128,7 @@ def markdown_document(
     per_seed: Sequence[Worst] | None,
     *,
     same_session: str | None = None,
+    tracking: Sequence[str] | None = None,
 ) -> str:
     setting_lines = "\n".join(f"- {name}: {value}" for name, value in settings.items())
     parts = [
@@ -148,6 +149,16 @@ def markdown_document(
     ]
     if same_session is not None:
         parts += ["", same_session + "."]
+    if tracking:
+        parts += [
+            "",
+            "## Not on track, with expected trajectories fitted on this population",
+            "",
+            "The budget above is measured before any fit (a new clinic). Once the clinic's curves are fitted, "
+            "`not_on_track` joins; the population's own curves, every client replayed against them:",
+            "",
+            *tracking,
+        ]
     if cells and worst and per_seed:
         parts += [
             "",

@@ -49,8 +49,8 @@ from .marking import MarkedSession, mark_session
 from .recognition import Recognition
 from .severity import Severity, severity_of
 from .summary import ClientSummary, summarize
-from .trajectories import BandFit, ExpectedTrajectories, IntakeBand, TrajectoryModel
 from .thresholds import MARKER_TABLE_NUMBERS, SETTING_NAMES, Thresholds
+from .trajectories import BandFit, ExpectedTrajectories, IntakeBand, TrajectoryModel
 from .usual import Usual
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "Announcement",
     "Attendance",
     "AttendanceRecorded",
+    "BandFit",
     "ClientAssessment",
     "ClientHistory",
     "ClientSummary",
@@ -77,10 +78,15 @@ __all__ = [
     "DomainEvent",
     "EmittedLog",
     "EpisodeTimeline",
+    "ExpectedTrajectories",
     "Fact",
     "FeedbackRecorded",
+    "GoalClosed",
+    "GoalOutcome",
+    "GoalsAgreed",
     "Instrument",
     "InstrumentSpec",
+    "IntakeBand",
     "InvalidAction",
     "InvalidFact",
     "InvalidScores",
@@ -93,13 +99,6 @@ __all__ = [
     "NoteAnswered",
     "NoteFit",
     "NoteShared",
-    "GoalClosed",
-    "GoalOutcome",
-    "GoalsAgreed",
-    "ExpectedTrajectories",
-    "TrajectoryModel",
-    "BandFit",
-    "IntakeBand",
     "Recognition",
     "RepairTags",
     "ResolutionHow",
@@ -111,6 +110,7 @@ __all__ = [
     "Session",
     "Severity",
     "Thresholds",
+    "TrajectoryModel",
     "Usual",
     "adopted",
     "alerts_from_history",

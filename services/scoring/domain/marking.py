@@ -191,9 +191,13 @@ def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Threshol
             yield Marker(MarkerCode.ORS_DETERIORATION, ors.total, bound)
 
 
-def _trajectory_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
-    """not_on_track: from the third session with an ORS (``not_on_track_from``), the change from intake below the lower limit of the
-    client's intake band in the clinic's fitted model (or the platform-wide one)."""
+def _trajectory_markers(
+    session: Session, earlier: Sequence[MarkedSession], t: Thresholds
+) -> Iterator[Marker]:
+    """not_on_track: from the client's t-th session with an ORS (``not_on_track_from``, 3), the change from
+    intake below the lower limit of their intake band's curve (the clinic's fit, else the platform-wide one), at
+    this ORS and the ``not_on_track_run`` - 1 ORS before it, each against the limit of its own t. With the
+    fitted curves, the lower limit is a quartile: a single ORS of an improving client crosses it by chance."""
     ors = session.client_ors
     if ors is None or t.trajectories is None:
         return
@@ -201,15 +205,21 @@ def _trajectory_markers(session: Session, earlier: Sequence[MarkedSession], t: T
     chosen = t.trajectories.curve_for(float(totals[0]))
     if chosen is None:
         return
-    found = off_track([float(total) for total in totals], chosen, t.not_on_track_from)
-    if found is not None:
-        yield Marker(
-            MarkerCode.NOT_ON_TRACK,
-            ors.total - totals[0],
-            Decimal(repr(found.lower_limit)),
-            expected=Decimal(repr(found.expected)),
-            model=chosen.version,
-        )
+    floats = [float(total) for total in totals]
+    margin = float(t.not_on_track_margin)
+    runs = [off_track(floats[:end], chosen, t.not_on_track_from, margin) for end in range(len(floats), 0, -1)]
+    found = runs[0]
+    if found is None or any(earlier_run is None for earlier_run in runs[1 : t.not_on_track_run]):
+        return
+    if len(runs) < t.not_on_track_run:
+        return
+    yield Marker(
+        MarkerCode.NOT_ON_TRACK,
+        ors.total - totals[0],
+        Decimal(repr(found.lower_limit)),
+        expected=Decimal(repr(found.expected)),
+        model=chosen.version,
+    )
 
 
 def _goal_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:

@@ -30,6 +30,7 @@ _SCORE_CEILINGS: Mapping[str, Decimal] = {
     "report_medium_resolution": Decimal(5),
     "unrecognised_resolution_gap": Decimal(4),
     "goal_reliable_change": Decimal(10),
+    "not_on_track_margin": Decimal(40),
 }
 _COUNT_MINIMUMS: Mapping[str, int] = {
     "baseline_window": 2,
@@ -41,6 +42,7 @@ _COUNT_MINIMUMS: Mapping[str, int] = {
     "baseline_established_after": 1,
     "settle_after_calm": 1,
     "partly_notes_in_a_row": 1,
+    "not_on_track_run": 1,
     "not_on_track_from": 2,  # t = 1 is the intake itself; beyond 20 the curve says nothing
 }
 # The most sessions any count may span: far beyond any clinical use, and it keeps a count storable (MongoDB
@@ -85,7 +87,14 @@ class Thresholds:
     # goal_disagreement: client and therapist ratings of a goal differ by >= this; goal_setback: the client's
     # rating is <= their best earlier rating of the goal - this (reliable change on the 0-10 scale, near 2.5).
     goal_reliable_change: Decimal = Decimal("3")
-    not_on_track_from: int = 3  # not_on_track looks from the client's t-th session with an ORS (intake: t = 1)
+    not_on_track_from: int = (
+        3  # not_on_track looks from the client's t-th session with an ORS (intake: t = 1)
+    )
+    not_on_track_run: int = 1  # ... and needs this many ORS in a row below the lower limit (DOMAIN: 1)
+    # ... the limit lying this many ORS points below the fitted 25th percentile (DOMAIN: 0). With the clinic's
+    # curves fitted, the 25th percentile itself names a third of improving clients once in their therapy
+    # (docs/calibration/budget.md, "Not on track"); 3.5 keeps the clients with nothing to find in budget.
+    not_on_track_margin: Decimal = Decimal("3.5")
     # Not a setting: the fitted expected trajectories the clinic's clients are judged against (not_on_track),
     # loaded with the settings because a refit, like a change of settings, changes what the rules conclude.
     trajectories: ExpectedTrajectories | None = None
@@ -133,7 +142,9 @@ class Thresholds:
         return replace(cls(), **overrides)  # type: ignore[arg-type]  # __post_init__ checks the types
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(field.name for field in fields(Thresholds) if field.name != "trajectories")
+SETTING_NAMES: tuple[str, ...] = tuple(
+    field.name for field in fields(Thresholds) if field.name != "trajectories"
+)
 
 
 def _as_decimal(value: object) -> Decimal | None:
@@ -168,4 +179,5 @@ MARKER_TABLE_NUMBERS: Mapping[str, object] = {
     "baseline_min_drop": Decimal("2.0"),
     "ors_deterioration": Decimal("5"),
     "attendance_window": 2,
+    "not_on_track_margin": Decimal("0"),
 }

@@ -127,7 +127,10 @@ class ExpectedTrajectories:
     def versions(self) -> str:
         """The versions in force, which name the rules a client was last judged by (a refit is a change of
         rules: it is taken over without alerting about the past, like a new ``RULES_VERSION``)."""
-        return "/".join(model.version for model in (self.clinic, self.platform) if model is not None)
+        # A model without a usable band judges no one: it changes nothing a client was judged by.
+        return "/".join(
+            model.version for model in (self.clinic, self.platform) if model is not None and model.bands
+        )
 
 
 def curve_for(intake: float, clinic: Fit, platform: Fit) -> Chosen | None:
@@ -149,13 +152,16 @@ class OffTrack:
     observed: float
 
 
-def off_track(totals: Sequence[float], chosen: Chosen, first_t: int = FIRST_CHECKED_T) -> OffTrack | None:
+def off_track(
+    totals: Sequence[float], chosen: Chosen, first_t: int = FIRST_CHECKED_T, margin: float = 0.0
+) -> OffTrack | None:
     """Whether the latest of ``totals`` (the client's ORS in session order) is below the lower limit; only from
-    t = ``first_t`` (3; a clinic setting) and up to t = 20, where the curve was fitted."""
+    t = ``first_t`` (3; a clinic setting) and up to t = 20, where the curve was fitted. ``margin`` (a clinic
+    setting) lowers the limit below the fitted 25th percentile."""
     t = len(totals)
     if not max(first_t, 2) <= t <= MAX_T:
         return None
     observed = totals[-1] - totals[0]
     # Judged on the limit as shown (two decimals), so an alert never shows a change equal to its limit.
-    limit = round(chosen.fit.lower_limit(t), 2)
+    limit = round(chosen.fit.lower_limit(t) - margin, 2)
     return OffTrack(t, round(chosen.fit.expected(t), 2), limit, observed) if observed < limit else None

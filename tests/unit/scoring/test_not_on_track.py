@@ -36,7 +36,7 @@ PLATFORM_MODEL = TrajectoryModel(
 def with_models(
     clinic: TrajectoryModel | None = CLINIC_MODEL, platform: TrajectoryModel | None = None
 ) -> Thresholds:
-    return replace(table({}), trajectories=ExpectedTrajectories(clinic, platform))
+    return replace(table({}), trajectories=ExpectedTrajectories(clinic, platform))  # DOMAIN: no margin
 
 
 def _ors(*totals: float) -> list[str]:
@@ -118,3 +118,25 @@ def test_the_first_session_checked_is_a_clinic_setting() -> None:
     assessment = assess(_ors(16, 16, 16, 16), later)
     assert markers_at(assessment, 3, C.NOT_ON_TRACK) == []
     assert len(markers_at(assessment, 4, C.NOT_ON_TRACK)) == 1
+
+
+def test_the_margin_lowers_the_limit_by_that_many_points() -> None:
+    limit = round(4.0 * math.log(3) - 1.5, 2)
+    specs = _ors(16, 18, round(16 + limit - 1.0, 1))  # 1 point under the fitted limit
+    assert len(markers_at(assess(specs, with_models()), 3, C.NOT_ON_TRACK)) == 1
+    wider = replace(with_models(), not_on_track_margin=Decimal("1.5"))
+    assert markers_at(assess(specs, wider), 3, C.NOT_ON_TRACK) == []
+    flat = assess(_ors(16, 16, 16), wider)
+    assert [m.threshold for m in markers_at(flat, 3, C.NOT_ON_TRACK)] == [Decimal(str(round(limit - 1.5, 2)))]
+
+
+def test_a_run_needs_that_many_ors_in_a_row_below_the_limit() -> None:
+    run = replace(with_models(), not_on_track_run=2)
+    assessment = assess(_ors(16, 16, 16, 16, 22, 16), run)
+    flagged = [n for n in range(1, 7) if markers_at(assessment, n, C.NOT_ON_TRACK)]
+    assert flagged == [4]  # t = 3 and 4 below; t = 5 back on track; t = 6 below again, alone
+
+
+def test_a_model_without_a_usable_band_changes_no_rules() -> None:
+    empty = TrajectoryModel("clinic-1@2026-11-29T03:00:00Z", "clinic", ())
+    assert rules_version(with_models(empty)) == RULES_VERSION

@@ -33,6 +33,8 @@ DOCUMENTED_DEFAULTS: dict[str, object] = {
     "partly_notes_in_a_row": 2,
     "goal_reliable_change": Decimal(3),
     "not_on_track_from": 3,
+    "not_on_track_run": 1,
+    "not_on_track_margin": Decimal("3.5"),
     "trajectories": None,  # fitted per clinic (not_on_track); none until the first fit
 }
 
