@@ -17,6 +17,7 @@ from bench.workload import feedback_stream
 from devstack import processes
 from devstack.services import SERVICES
 from devstack.stack import Stack
+from services.feedback.goals import goals_group
 from services.notify.client_events import client_pages_group
 from services.scoring.replay import INBOUND as REPLAY_READS
 from shared import topics
@@ -66,6 +67,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "DEMO_API_KEY": API_KEY,
             "SCORING_GROUP_ID": "bench-live-scoring",
             "NOTIFY_GROUP_ID": "bench-live-notify",
+            "FEEDBACK_GROUP_ID": "bench-live-feedback",
             # The per-key request budget (600/minute by default) would cap the load generator, not measure it.
             "FEEDBACK_RATE_LIMIT": "1000000/minute",
             "LOG_LEVEL": "WARNING",
@@ -77,6 +79,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         )
         await kafka_io.skip_to_end(
             stack.kafka_bootstrap, client_pages_group("bench-live-notify"), [topics.CLIENT_EVENTS.name]
+        )
+        await kafka_io.skip_to_end(
+            stack.kafka_bootstrap, goals_group("bench-live-feedback"), [topics.CLIENT_EVENTS.name]
         )
         stack.start_services(live)
         stack.run_seed(live)

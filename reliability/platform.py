@@ -298,6 +298,7 @@ def platform_env(
         "MONGODB_DATABASE": f"rel_{tag}",
         "SCORING_GROUP_ID": f"rel-scoring-{tag}",
         "NOTIFY_GROUP_ID": f"rel-notify-{tag}",
+        "FEEDBACK_GROUP_ID": f"rel-feedback-{tag}",
         "NOTIFY_WEBHOOK_URL": webhook_url,
         "NOTIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "NOTIFY_ACK_SECRET": ACK_SECRET,

@@ -14,10 +14,14 @@ from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_SHARED,
     SESSION_COMPLETED,
     EventKind,
     FeedbackSubmittedV1,
+    GoalClosedV1,
+    GoalsAgreedV1,
     NoteAnsweredV1,
     NoteSharedV1,
     SessionCompletedV1,
@@ -62,6 +66,24 @@ class NoteAnswerRequest(NoteAnsweredV1):
         return stamped(NoteAnsweredV1, self, "answered_at")
 
 
+class GoalsRequest(GoalsAgreedV1):
+    """Goals as systems send them: ``agreed_at`` is set by the server when absent."""
+
+    agreed_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
+
+    def to_event_data(self) -> GoalsAgreedV1:
+        return stamped(GoalsAgreedV1, self, "agreed_at")
+
+
+class GoalClosingRequest(GoalClosedV1):
+    """A goal's end as systems send it: ``closed_at`` is set by the server when absent."""
+
+    closed_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
+
+    def to_event_data(self) -> GoalClosedV1:
+        return stamped(GoalClosedV1, self, "closed_at")
+
+
 class Accepted(BaseModel):
     id: str = Field(description="Id of the event the submission became; Kafka has durably stored it.")
 
@@ -102,7 +124,9 @@ async def submit_session(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     responses=WRITE_ERRORS,
-    summary="Submit a rating (SRS, ORS, WAI-SR or a rupture report; by the client or the therapist)",
+    summary=(
+        "Submit a rating (SRS, ORS, WAI-SR, a rupture report or goal ratings; by the client or the therapist)"
+    ),
 )
 async def submit_feedback(
     body: Annotated[FeedbackRequest, Body(openapi_examples=examples.FEEDBACK)],
@@ -135,6 +159,49 @@ async def share_note(
     data = body.to_event_data()
     return await answer_once(
         request, clinic, idempotency_key, lambda ids: _publish(request, NOTE_SHARED, data, ids)
+    )
+
+
+@router.post(
+    "/goals",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=WRITE_ERRORS,
+    summary="Set or revise the goals the client and therapist agreed (up to 3)",
+)
+async def agree_goals(
+    body: Annotated[GoalsRequest, Body(openapi_examples=examples.GOALS)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The client's active goals from this session on, in order: a gbo rating's `goal_1` rates the first, and so
+    on. A revision replaces the whole list. The texts are the client's words and sensitive: stored, shown to the
+    client on their gbo form and to the clinic's readers, never logged, e-mailed or sent by webhook."""
+    data = body.to_event_data()
+    return await answer_once(
+        request, clinic, idempotency_key, lambda ids: _publish(request, GOALS_AGREED, data, ids)
+    )
+
+
+@router.post(
+    "/goal-closings",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=WRITE_ERRORS,
+    summary="Close one of the client's goals (met, dropped or replaced)",
+)
+async def close_goal(
+    body: Annotated[GoalClosingRequest, Body(openapi_examples=examples.GOAL_CLOSINGS)],
+    clinic: IngestClinic,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """The goal ends after this session (its ratings in this session still count). Its slot stays empty until
+    goals are agreed again, so that `goal_2` never silently comes to mean another goal."""
+    data = body.to_event_data()
+    return await answer_once(
+        request, clinic, idempotency_key, lambda ids: _publish(request, GOAL_CLOSED, data, ids)
     )
 
 

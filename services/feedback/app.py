@@ -14,6 +14,8 @@ from services.feedback.body_limit import BodyLimit
 from services.feedback.event_store import intake_broker
 from services.feedback.fhir.routes import install_fhir_errors
 from services.feedback.fhir.routes import router as fhir_router
+from services.feedback.goals import COLLECTION as GOALS_COLLECTION
+from services.feedback.goals import GoalStore, read_goals
 from services.feedback.idempotency import IdempotencyStore
 from services.feedback.intake import RETRY_AFTER_SECONDS, STORAGE_UNAVAILABLE
 from services.feedback.links import client_page, form, issue
@@ -28,6 +30,7 @@ from shared.client_links import ClientPages, ClientPageSettings
 from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
+from shared.messaging import watch_consumer_lag
 
 SERVICE = "feedback"
 log = logging.getLogger("alliance.feedback")
@@ -63,6 +66,8 @@ def create_app(
         database.get_collection("feedback_idempotency"), timedelta(hours=settings.idempotency_hours)
     )
     used_links = UsedLinks(database.get_collection("feedback_links_used"))
+    goals = GoalStore(database.get_collection(GOALS_COLLECTION))
+    read_goals(broker, goals, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +75,7 @@ def create_app(
         await idempotency.ensure_indexes()
         await used_links.ensure_indexes()
         await broker.start()
+        watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         try:
             yield
         finally:
@@ -80,7 +86,8 @@ def create_app(
         title="Alliance feedback intake",
         version="1",
         description=(
-            "Sessions and ratings in: REST, batch and FHIR, plus signed single-use links to a client web form. "
+            "Sessions, ratings, notes and goals in: REST, batch and FHIR, plus signed single-use links to a "
+            "client web form. "
             "Every accepted write is durably in Kafka (acks=all) before the answer; Kafka down means 503 and "
             "nothing stored. See docs/integration.md."
         ),
@@ -92,6 +99,7 @@ def create_app(
     app.state.key_budget = KeyBudget(settings.rate_limit)
     app.state.idempotency = idempotency
     app.state.used_links = used_links
+    app.state.goals = goals
     app.state.link_signer = LinkSigner(settings.link_secret)
     app.state.client_pages = ClientPages(client_pages or ClientPageSettings())
     app.add_middleware(BodyLimit)

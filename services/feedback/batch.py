@@ -1,4 +1,4 @@
-"""POST /v1/events:batch: up to 500 sessions and ratings, each answered on its own.
+"""POST /v1/events:batch: up to 500 sessions, ratings, notes and goals, each answered on its own.
 
 Valid items of different clients are sent to Kafka at once, one client's one after the other in the order of
 the request (``publish_all``), and the answer waits for every acknowledgement; invalid items are rejected with
@@ -16,13 +16,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from services.feedback import examples
-from services.feedback.api import WRITE_ERRORS, FeedbackRequest, NoteAnswerRequest, NoteRequest
+from services.feedback.api import (
+    WRITE_ERRORS,
+    FeedbackRequest,
+    GoalClosingRequest,
+    GoalsRequest,
+    NoteAnswerRequest,
+    NoteRequest,
+)
 from services.feedback.event_store import Publication, publish_all
 from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
 from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_ANSWERED,
     NOTE_SHARED,
     SESSION_COMPLETED,
@@ -31,7 +40,14 @@ from shared.contracts import (
 )
 
 MAX_ITEMS = 500
-KINDS = ("session.completed", "feedback.submitted", "note.shared", "note.answered")
+KINDS = (
+    "session.completed",
+    "feedback.submitted",
+    "note.shared",
+    "note.answered",
+    "goals.agreed",
+    "goal.closed",
+)
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
@@ -67,7 +83,23 @@ class NoteAnswerItem(BaseModel):
         return NOTE_ANSWERED, self.data.to_event_data()
 
 
-Item = SessionItem | FeedbackItem | NoteItem | NoteAnswerItem
+class GoalsItem(BaseModel):
+    type: Literal["goals.agreed"]
+    data: GoalsRequest
+
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return GOALS_AGREED, self.data.to_event_data()
+
+
+class GoalClosingItem(BaseModel):
+    type: Literal["goal.closed"]
+    data: GoalClosingRequest
+
+    def event(self) -> tuple[EventKind[Any], Any]:
+        return GOAL_CLOSED, self.data.to_event_data()
+
+
+Item = SessionItem | FeedbackItem | NoteItem | NoteAnswerItem | GoalsItem | GoalClosingItem
 ITEM = TypeAdapter[Item](Annotated[Item, Field(discriminator="type")])
 
 
@@ -77,9 +109,10 @@ class BatchRequest(BaseModel):
         max_length=MAX_ITEMS,
         description=(
             'Up to 500 items, each `{"type": "session.completed" | "feedback.submitted" | "note.shared" | '
-            '"note.answered", "data": {...}}` with `data` exactly as for POST /v1/sessions, POST /v1/feedback '
-            "or POST /v1/notes (a client's answer to a note: note_id, session_id, therapist_id, client_id, "
-            "session_at, fit, comment). Each is validated on its own."
+            '"note.answered" | "goals.agreed" | "goal.closed", "data": {...}}` with `data` exactly as for '
+            "POST /v1/sessions, POST /v1/feedback, POST /v1/notes, POST /v1/goals or POST /v1/goal-closings "
+            "(a client's answer to a note: note_id, session_id, therapist_id, client_id, session_at, fit, "
+            "comment). Each is validated on its own."
         ),
     )
 
@@ -107,7 +140,7 @@ class BatchAnswer(BaseModel):
     "/events:batch",
     response_model=BatchAnswer,
     responses=WRITE_ERRORS,
-    summary="Submit up to 500 sessions and ratings; each item answered individually",
+    summary="Submit up to 500 sessions, ratings, notes and goals; each item answered individually",
 )
 async def submit_batch(
     body: Annotated[BatchRequest, Body(openapi_examples=examples.BATCH)],

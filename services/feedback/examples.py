@@ -34,6 +34,33 @@ PSQ_BY_CLIENT = {
     "comment": None,
 }
 PSQ_BY_THERAPIST = {**PSQ_BY_CLIENT, "respondent": "therapist", "items": {"tension": 0}}
+GBO_BY_CLIENT = {
+    **SRS_BY_CLIENT,
+    "instrument": "gbo",
+    "items": {"goal_1": 4, "goal_2": 6, "goal_3": 2},
+    "comment": None,
+}
+# The second goal was closed in an earlier session: its slot is empty, so the therapist rates goals 1 and 3.
+GBO_BY_THERAPIST = {**GBO_BY_CLIENT, "respondent": "therapist", "items": {"goal_1": 5, "goal_3": 3}}
+AGREEMENT: dict[str, Any] = {
+    "client_id": "c-311",
+    "therapist_id": "t-7",
+    "session_id": "s-104",
+    "session_at": "2026-11-20T10:00:00+00:00",
+    "goals": [
+        {"goal_id": "g-1", "text": "Sleep through most nights without waking at four."},
+        {"goal_id": "g-2", "text": "Tell my manager when the workload is too much."},
+        {"goal_id": "g-3", "text": "Go back to the Saturday football with my brother."},
+    ],
+}
+GOAL_CLOSING: dict[str, Any] = {
+    "client_id": "c-311",
+    "therapist_id": "t-7",
+    "session_id": "s-109",
+    "session_at": "2026-12-18T10:00:00+00:00",
+    "goal_id": "g-2",
+    "outcome": "met",
+}
 NOTE: dict[str, Any] = {
     "note_id": "n-104",
     "session_id": "s-104",
@@ -69,8 +96,38 @@ FEEDBACK: dict[str, Example] = {
     "psq-therapist": Example(
         summary="Rupture report by the therapist: none", value=_without_none(PSQ_BY_THERAPIST)
     ),
+    "gbo-client": Example(
+        summary="Goal ratings by the client: one item per active goal, by slot",
+        value=_without_none(GBO_BY_CLIENT),
+    ),
+    "gbo-therapist": Example(
+        summary="Goal ratings by the therapist, the second goal's slot empty",
+        value=_without_none(GBO_BY_THERAPIST),
+    ),
 }
 NOTES: dict[str, Example] = {"note": Example(summary="A note after session s-104", value=NOTE)}
+GOALS: dict[str, Example] = {
+    "three-goals": Example(summary="Three goals agreed in session s-104", value=AGREEMENT),
+    "revision": Example(
+        summary="A revision: the list replaces the earlier one (goal g-2 met, g-4 new)",
+        value={
+            **AGREEMENT,
+            "session_id": "s-110",
+            "session_at": "2027-01-08T10:00:00+00:00",
+            "goals": [
+                AGREEMENT["goals"][0],
+                {"goal_id": "g-4", "text": "Plan one thing to look forward to each weekend."},
+                AGREEMENT["goals"][2],
+            ],
+        },
+    ),
+}
+GOAL_CLOSINGS: dict[str, Example] = {
+    "met": Example(summary="Goal g-2 met in session s-109", value=GOAL_CLOSING),
+    "dropped": Example(
+        summary="Goal g-3 dropped", value={**GOAL_CLOSING, "goal_id": "g-3", "outcome": "dropped"}
+    ),
+}
 SESSIONS: dict[str, Example] = {
     "attended": Example(summary="An attended session", value=SESSION),
     "no-show": Example(
@@ -88,5 +145,14 @@ BATCH: dict[str, Example] = {
                 {"type": "feedback.submitted", "data": _without_none(SRS_BY_THERAPIST)},
             ]
         },
-    )
+    ),
+    "goals": Example(
+        summary="Goals agreed in a session, and the client's first rating of them",
+        value={
+            "events": [
+                {"type": "goals.agreed", "data": AGREEMENT},
+                {"type": "feedback.submitted", "data": _without_none(GBO_BY_CLIENT)},
+            ]
+        },
+    ),
 }

@@ -7,6 +7,14 @@ DEV_LINK_SECRET = "dev-only-feedback-link-secret-change-me"
 
 class FeedbackSettings(ServiceSettings):
     port: int = Field(default=8001, validation_alias=AliasChoices("FEEDBACK_PORT"), description="HTTP port.")
+    group_id: str = Field(
+        default="feedback",
+        validation_alias=AliasChoices("FEEDBACK_GROUP_ID"),
+        description=(
+            "Names the Kafka consumer groups of the feedback service: it reads the clients' goals from "
+            "client.events in `<FEEDBACK_GROUP_ID>.goals` (tests give each app its own)."
+        ),
+    )
     demo_api_key: str = Field(
         default="dev-demo-key",
         validation_alias=AliasChoices("DEMO_API_KEY"),

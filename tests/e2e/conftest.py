@@ -44,6 +44,7 @@ def platform(servers: Servers) -> Iterator[Platform]:
             "MONGODB_DATABASE": f"e2e_{tag}",
             "SCORING_GROUP_ID": f"e2e-scoring-{tag}",
             "NOTIFY_GROUP_ID": f"e2e-notify-{tag}",
+            "FEEDBACK_GROUP_ID": f"e2e-feedback-{tag}",
             "NOTIFY_WEBHOOK_URL": webhook.url,
             "NOTIFY_SMTP_PORT": str(mailbox.port),
             "DEMO_API_KEY": api_key,

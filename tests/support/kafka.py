@@ -7,6 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from services.feedback.goals import goals_group
 from services.notify.client_events import client_pages_group
 from shared import topics
 
@@ -101,3 +102,7 @@ async def start_service_groups_at_end(env: Mapping[str, str]) -> None:
     # notify reads the shared notes in a group of its own, beside its alert consumers'.
     notes_group = client_pages_group(env["NOTIFY_GROUP_ID"])
     await start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], notes_group, [topics.CLIENT_EVENTS.name])
+    # feedback reads the goals agreed (for its goal-rating form) in one too.
+    if "FEEDBACK_GROUP_ID" in env:
+        goals = goals_group(env["FEEDBACK_GROUP_ID"])
+        await start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], goals, [topics.CLIENT_EVENTS.name])

@@ -2,7 +2,7 @@
 
 | FHIR element | feedback.submitted |
 |---|---|
-| `questionnaire` (`.../Questionnaire/srs`, `ors`, `wai_sr`, `psq`; a `|version` suffix is ignored) | `instrument` |
+| `questionnaire` (`.../Questionnaire/srs`, `ors`, `wai_sr`, `psq`, `gbo`; a `|version` suffix is ignored) | `instrument` |
 | `subject` = `Patient/<id>` | `client_id` |
 | `encounter` = `Encounter/<id>` | `session_id` |
 | `author` = `Practitioner/<id>` | `respondent` = therapist, `therapist_id` |
@@ -10,6 +10,7 @@
 | extension `.../StructureDefinition/therapist` (valueReference `Practitioner/<id>`) | `therapist_id` |
 | extension `.../StructureDefinition/session-at` (valueDateTime) | `session_at` |
 | `item[].linkId` + `answer[0].valueDecimal` / `valueInteger` / `valueBoolean` (true 1, false 0) | `items` |
+| (gbo) one `item` per active goal rated, linkId `goal_<slot>` | `items` (any of `goal_1` .. `goal_3`) |
 | `item` with linkId `comment` + `answer[0].valueString` | `comment` |
 | `authored` | `submitted_at` (now when absent) |
 """

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 BASE_URL = "https://alliance-platform.org/fhir"
-QUESTIONNAIRES = {f"{BASE_URL}/Questionnaire/{name}": name for name in ("srs", "ors", "wai_sr", "psq")}
+QUESTIONNAIRES = {f"{BASE_URL}/Questionnaire/{name}": name for name in ("srs", "ors", "wai_sr", "psq", "gbo")}
 THERAPIST_EXTENSION = f"{BASE_URL}/StructureDefinition/therapist"
 SESSION_AT_EXTENSION = f"{BASE_URL}/StructureDefinition/session-at"
 FHIR_JSON = "application/fhir+json"
@@ -31,7 +31,9 @@ class Answer(Element):
 
 
 class Item(Element):
-    linkId: str = Field(max_length=64, description="The item's name, e.g. `relationship` or `q7`.")
+    linkId: str = Field(
+        max_length=64, description="The item's name, e.g. `relationship`, `q7` or (gbo) `goal_1`."
+    )
     answer: list[Answer] = Field(default_factory=list, max_length=1)
 
 

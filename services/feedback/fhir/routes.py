@@ -70,6 +70,17 @@ EXAMPLES = {
             "item": [{"linkId": f"q{i}", "answer": [{"valueInteger": 4}]} for i in range(1, 13)],
         },
     ),
+    "gbo-client": Example(
+        summary="Goal ratings by the client (goal 2's slot is empty: only active goals are rated)",
+        value={
+            **SRS_RESPONSE,
+            "questionnaire": "https://alliance-platform.org/fhir/Questionnaire/gbo",
+            "item": [
+                {"linkId": "goal_1", "answer": [{"valueInteger": 4}]},
+                {"linkId": "goal_3", "answer": [{"valueInteger": 7}]},
+            ],
+        },
+    ),
 }
 
 
@@ -79,7 +90,7 @@ EXAMPLES = {
     response_model=OperationOutcome,
     response_model_exclude_none=True,
     responses={**WRITE_ERRORS, 400: {"description": "Not a QuestionnaireResponse (OperationOutcome)"}},
-    summary="Submit an SRS, ORS or WAI-SR rating as a FHIR R4 QuestionnaireResponse",
+    summary="Submit an SRS, ORS, WAI-SR, rupture report or goal rating as a FHIR R4 QuestionnaireResponse",
 )
 async def submit_questionnaire_response(
     body: Annotated[QuestionnaireResponse, Body(openapi_examples=EXAMPLES, media_type=FHIR_JSON)],

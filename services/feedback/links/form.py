@@ -4,6 +4,11 @@ An SRS form also asks the rupture report (``psq``, version 2) after the four sli
 tension between us, and only after a "yes", how much it bothered the client and how far it was resolved. The
 report is optional; when given it is a second event of the same link.
 
+A gbo form shows the client's own goals active in the link's session (``services.feedback.goals``), each with a
+0-10 slider, and rates exactly those slots. A client with no goals active then gets a page saying so, and the
+link stays usable for when goals are agreed. The form names the goals it showed; should they change before it
+is sent (a revision arrived meanwhile), it is shown again with the current goals instead of rating the wrong ones.
+
 Plain HTML forms, so it works without JavaScript (the follow-ups are revealed by CSS alone). Answers: 400 for a link this service did not sign (or one
 altered), 410 for an expired link, 409 for a link already used (or being submitted this very moment), 422 for
 values out of range (the form again, with the problems), 503 when Kafka did not take it (nothing stored; the
@@ -21,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from services.feedback.event_store import EventStoreUnavailable, Publication, publish_all
+from services.feedback.goals import ActiveGoal, GoalStore, SessionRef
 from services.feedback.links.tokens import FeedbackLink, LinkExpired, LinkSigner, LinkTampered
 from services.feedback.links.used import LinkBusy, LinkUsed, UsedLinks
 from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV1, derived_event_id
@@ -56,7 +62,19 @@ ITEM_TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
         "overall": ("Overall: my general sense of well-being", "Very poor", "Very good"),
     },
 }
-TITLES = {"srs": "How was today's session?", "ors": "How have you been doing this past week?"}
+TITLES = {
+    "srs": "How was today's session?",
+    "ors": "How have you been doing this past week?",
+    "gbo": "How close are you to your goals?",
+}
+LEGENDS = {
+    "srs": "Four questions, each from 0 to 10",
+    "ors": "Four questions, each from 0 to 10",
+    "gbo": "Your goals, each from 0 to 10",
+}
+# The ends of each goal's scale (Goal-Based Outcomes).
+GOAL_ENDS = ("Not at all met", "Fully met")
+GOALS_SHOWN = "goals_shown"  # the form's hidden field: the ids of the goals it showed, in slot order
 # The rupture report's questions (our own wording of DOMAIN.md's items) and the words of each answer.
 REPORT_QUESTIONS = {
     "tension": "Was there any tension, misunderstanding or disagreement between us in this session?",
@@ -91,6 +109,11 @@ PROBLEM_PAGES = {
         "Nothing was saved. Please try again in a minute.",
     ),
 }
+NO_GOALS = (
+    "No goals agreed yet",
+    "There are no goals of yours to rate yet. Once you and your therapist have agreed on your goals, this link "
+    "shows them here.",
+)
 
 
 @router.get("/f/{token}", response_class=HTMLResponse)
@@ -100,7 +123,10 @@ async def show_form(request: Request, token: str) -> HTMLResponse:
         await _used(request).check_unused(link)
     except (LinkTampered, LinkExpired, LinkUsed) as problem:
         return problem_page(request, problem)
-    return _form_page(request, link, values={}, problems={}, comment="")
+    goals = await _goals(request, link)
+    if link.instrument == "gbo" and not goals:
+        return _no_goals_page(request, link, status.HTTP_200_OK)
+    return _form_page(request, link, goals, values={}, problems={}, comment="")
 
 
 @router.post("/f/{token}", response_class=HTMLResponse)
@@ -110,15 +136,21 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
         link = _signer(request).open(token)
     except (LinkTampered, LinkExpired) as problem:
         return problem_page(request, problem)
-    spec = INSTRUMENTS[Instrument(link.instrument)]
-    values = {item: str(fields.get(item, "")) for item in spec.items}
+    goals = await _goals(request, link)
+    if link.instrument == "gbo" and not goals:
+        return _no_goals_page(request, link, status.HTTP_409_CONFLICT)
+    items = [goal.item for goal in goals] if goals else list(INSTRUMENTS[Instrument(link.instrument)].items)
+    values = {item: str(fields.get(item, "")) for item in items}
     report = {item: str(fields.get(REPORT_FIELD + item, "")) for item in REPORT_QUESTIONS}
     values.update({REPORT_FIELD + item: value for item, value in report.items() if value})
     comment = str(fields.get("comment", "")).strip()
+    if goals and str(fields.get(GOALS_SHOWN, "")) != _shown(goals):
+        updated = {"your goals": "they were updated since this page was opened; please rate them again"}
+        return _form_page(request, link, goals, {}, updated, comment, status.HTTP_409_CONFLICT)
     problems: dict[str, str] = {}
     ratings: list[FeedbackSubmittedV1] = []
     try:
-        ratings.append(_feedback(link, link.instrument, spec.items, values, comment))
+        ratings.append(_feedback(link, link.instrument, items, values, comment))
     except ValidationError as invalid:
         problems.update({str(error["loc"][-1]): error["msg"] for error in invalid.errors()})
     if link.instrument == "srs" and report["tension"]:
@@ -127,7 +159,9 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
         except ValidationError as invalid:
             problems["your answers about tension between you"] = _report_problem(invalid)
     if problems:
-        return _form_page(request, link, values, problems, comment, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return _form_page(
+            request, link, goals, values, problems, comment, status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     try:
         await _submit_once(request, link, ratings)
     except (LinkUsed, LinkBusy, EventStoreUnavailable) as problem:
@@ -211,17 +245,42 @@ def _report_problem(invalid: ValidationError) -> str:
     return "please choose one of the answers given"
 
 
+async def _goals(request: Request, link: FeedbackLink) -> tuple[ActiveGoal, ...]:
+    """The client's goals active in the link's session, for a gbo link; none for any other."""
+    if link.instrument != "gbo":
+        return ()
+    store: GoalStore = request.app.state.goals
+    known = await store.of(link.clinic_id, link.client_id)
+    return known.active(SessionRef.of(link.session_at, link.session_id))
+
+
+def _shown(goals: tuple[ActiveGoal, ...]) -> str:
+    return " ".join(f"{goal.item}={goal.goal_id}" for goal in goals)
+
+
+def _no_goals_page(request: Request, link: FeedbackLink, status_code: int) -> HTMLResponse:
+    title, advice = NO_GOALS
+    return templates.TemplateResponse(
+        request,
+        "problem.html",
+        {"title": title, "advice": advice, "back_url": link.back_url},
+        status_code=status_code,
+    )
+
+
 def _form_page(
     request: Request,
     link: FeedbackLink,
+    goals: tuple[ActiveGoal, ...],
     values: dict[str, str],
     problems: dict[str, str],
     comment: str,
     status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
+    scales = {goal.item: (goal.text, *GOAL_ENDS) for goal in goals} if goals else ITEM_TEXT[link.instrument]
     sliders = [
         {"name": item, "label": label, "low": low, "high": high, "value": values.get(item) or "5"}
-        for item, (label, low, high) in ITEM_TEXT[link.instrument].items()
+        for item, (label, low, high) in scales.items()
     ]
     report = None
     if link.instrument == "srs":
@@ -232,6 +291,9 @@ def _form_page(
         }
     context = {
         "title": TITLES[link.instrument],
+        "legend": LEGENDS[link.instrument],
+        "step": "1" if goals else "0.1",
+        "goals_shown": _shown(goals) if goals else None,
         "sliders": sliders,
         "report": report,
         "problems": problems,

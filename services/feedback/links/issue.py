@@ -1,14 +1,14 @@
 """POST /v1/feedback-links: a signed, expiring, single-use link for one client to rate one session."""
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, status
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.api import WRITE_ERRORS
-from services.feedback.links.tokens import LinkSigner
+from services.feedback.links.tokens import LinkInstrument, LinkSigner
 from services.feedback.rate_limit import IngestClinic
 from services.feedback.settings import FeedbackSettings
 from shared.contracts.fields import OpaqueId, Timestamp
@@ -24,7 +24,13 @@ class LinkRequest(BaseModel):
     therapist_id: OpaqueId
     session_id: OpaqueId
     session_at: Timestamp = Field(description="The session's occurred_at.")
-    instrument: Literal["srs", "ors"] = Field(default="srs", description="Which form the client sees.")
+    instrument: LinkInstrument = Field(
+        default="srs",
+        description=(
+            "Which form the client sees: srs, ors, or gbo (the client's own active goals as of the session, "
+            "each rated 0-10)."
+        ),
+    )
     expires_in_hours: int | None = Field(
         default=None, ge=1, le=24 * 30, description="Lifetime of the link; the service default when absent."
     )
@@ -46,7 +52,17 @@ EXAMPLES = {
             "session_at": "2026-11-20T10:00:00+00:00",
             "instrument": "srs",
         },
-    )
+    ),
+    "gbo": Example(
+        summary="A link for the client to rate their goals at session s-104",
+        value={
+            "client_id": "c-311",
+            "therapist_id": "t-7",
+            "session_id": "s-104",
+            "session_at": "2026-11-20T10:00:00+00:00",
+            "instrument": "gbo",
+        },
+    ),
 }
 
 

@@ -13,9 +13,11 @@ from shared.signed import Expiring, Sealer
 from shared.signed import TokenExpired as LinkExpired
 from shared.signed import TokenTampered as LinkTampered
 
-__all__ = ["FeedbackLink", "LinkExpired", "LinkSigner", "LinkTampered"]
+__all__ = ["FeedbackLink", "LinkExpired", "LinkInstrument", "LinkSigner", "LinkTampered"]
 
 SALT = "alliance.feedback-link.v1"
+# The forms a link can open: the client's SRS or ORS, or their ratings of their own goals (gbo).
+LinkInstrument = Literal["srs", "ors", "gbo"]
 
 
 class FeedbackLink(Expiring):
@@ -25,7 +27,7 @@ class FeedbackLink(Expiring):
     therapist_id: OpaqueId
     session_id: OpaqueId
     session_at: Timestamp
-    instrument: Literal["srs", "ors"]
+    instrument: LinkInstrument
     back_url: str | None = (
         None  # the client's own page, when the link was opened from it: "thank you" links back
     )
@@ -43,7 +45,7 @@ class LinkSigner:
         therapist_id: str,
         session_id: str,
         session_at: datetime,
-        instrument: Literal["srs", "ors"],
+        instrument: LinkInstrument,
         lifetime: timedelta,
         link_id: str | None = None,
         back_url: str | None = None,

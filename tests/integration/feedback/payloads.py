@@ -53,3 +53,28 @@ def questionnaire_response(client_id: str, /, **changes: Any) -> dict[str, Any]:
         ],
     }
     return {**base, **changes}
+
+
+def goals(client_id: str, /, *texts: str, **changes: Any) -> dict[str, Any]:
+    """goals.agreed for session s-1: goal g-<k> for the k-th text (two goals when none are given)."""
+    texts = texts or ("Sleep through most nights.", "Tell my manager when it is too much.")
+    base = {
+        "client_id": client_id,
+        "therapist_id": "t-1",
+        "session_id": "s-1",
+        "session_at": "2026-11-20T10:00:00+00:00",
+        "goals": [{"goal_id": f"g-{k}", "text": text} for k, text in enumerate(texts, start=1)],
+    }
+    return {**base, **changes}
+
+
+def goal_closing(client_id: str, /, **changes: Any) -> dict[str, Any]:
+    base = {
+        "client_id": client_id,
+        "therapist_id": "t-1",
+        "session_id": "s-2",
+        "session_at": "2026-11-27T10:00:00+00:00",
+        "goal_id": "g-1",
+        "outcome": "met",
+    }
+    return {**base, **changes}
