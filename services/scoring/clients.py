@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.scoring import domain
 from services.scoring.clinic_figures import ActiveClient
-from services.scoring.projection import alliance_view, note_views
+from services.scoring.projection import alliance_view, goal_views, note_views
 from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance
 from shared.contracts import ALL_KINDS, CloudEvent, EventKind
@@ -250,7 +250,10 @@ def _save(record: ClientRecord, assessment: domain.ClientAssessment) -> UpdateOn
 
 def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> Document:
     alliance = alliance_view(assessment, record.emitted).model_copy(  # its alerts, which are from history
-        update={"notes": note_views(record.events.values())}
+        update={
+            "notes": note_views(record.events.values()),
+            "goals": goal_views(assessment, record.events.values()),
+        }
     )
     return {
         "clinic_id": record.clinic_id,

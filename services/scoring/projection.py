@@ -1,16 +1,21 @@
 """The read model of one client, computed from its assessment once per change (never on a read)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from services.scoring import domain
+from services.scoring.domain import goals
 from services.scoring.views import (
     AcknowledgementView,
     AlertLevel,
     AlertView,
     ClientAlliance,
     EpisodeView,
+    GoalOutcomeName,
+    GoalRatingView,
+    GoalView,
     MarkerView,
     NoteView,
     RatingView,
@@ -18,7 +23,10 @@ from services.scoring.views import (
     SessionView,
     SummaryView,
 )
-from shared.contracts import CloudEvent, NoteAnsweredV1, NoteSharedV1
+from shared.contracts import CloudEvent, GoalsAgreedV1, NoteAnsweredV1, NoteSharedV1
+
+# A session after all others, agreeing and closing nothing: the goals active in it are those active now.
+_NOW = domain.Session("", datetime.max.replace(tzinfo=UTC), "", None, (), ())
 
 
 def alliance_view(
@@ -83,6 +91,87 @@ def note_views(events: Iterable[CloudEvent[Any]]) -> list[NoteView]:
             )
         )
     return views
+
+
+def goal_views(assessment: domain.ClientAssessment, events: Iterable[CloudEvent[Any]]) -> list[GoalView]:
+    """The goals agreed with the client: the active ones in slot order, then the ended ones, the latest ended
+    first. Which goal is active, and which goal a rating's item names, is the domain's (``domain.goals``, on the
+    assessment's sessions); only the words come from the stored ``goals.agreed`` events, as a note's do."""
+    sessions = assessment.history.sessions
+    if all(session.goals_agreed is None for session in sessions):
+        return []
+    agreements = {event.id: event.data for event in events if isinstance(event.data, GoalsAgreedV1)}
+    texts: dict[str, str] = {}
+    first: dict[str, tuple[str, datetime]] = {}
+    ended: dict[str, tuple[GoalOutcomeName, int, str, datetime]] = {}
+    before: goals.Slots = ()
+    for i, session in enumerate(sessions):
+        agreement = _winning_agreement(session)
+        if agreement is not None:
+            data = agreements.get(agreement.event_id)
+            texts.update((goal.goal_id, goal.text) for goal in (data.goals if data else ()))
+            for goal_id in agreement.goal_ids:
+                first.setdefault(goal_id, (session.session_id, agreement.agreed_at))
+                ended.pop(goal_id, None)  # agreed again: active again
+        during = session.goals_agreed if session.goals_agreed is not None else before
+        after = goals.active_goals(sessions[: i + 1], _NOW)
+        for goal_id in sorted(goal for goal in {*before, *during} - {*after} if goal is not None):
+            closing = _closing(session, goal_id)
+            if closing is not None:
+                ended[goal_id] = (closing.outcome.value, i, session.session_id, closing.closed_at)
+            elif agreement is not None:  # a revision left it out without closing it
+                ended[goal_id] = ("replaced", i, session.session_id, agreement.agreed_at)
+        before = after
+    ratings = _goal_ratings(sessions)
+    active = [goal_id for goal_id in before if goal_id is not None]
+    closed = sorted(ended, key=lambda goal_id: (ended[goal_id][1], ended[goal_id][3], goal_id), reverse=True)
+    views = []
+    for goal_id in [*active, *closed]:
+        agreed_in, agreed_at = first[goal_id]
+        end = ended.get(goal_id)
+        views.append(
+            GoalView(
+                goal_id=goal_id,
+                text=texts.get(goal_id, ""),
+                agreed_session_id=agreed_in,
+                agreed_at=agreed_at,
+                slot=before.index(goal_id) + 1 if end is None else None,
+                status="active" if end is None else "closed",
+                outcome=end[0] if end else None,
+                closed_session_id=end[2] if end else None,
+                closed_at=end[3] if end else None,
+                ratings=ratings.get(goal_id, []),
+            )
+        )
+    return views
+
+
+def _winning_agreement(session: domain.Session) -> domain.GoalsAgreed | None:
+    """The session's agreement that counts: the latest recorded (its facts are in recording order)."""
+    found = [fact for fact in session.facts if isinstance(fact, domain.GoalsAgreed)]
+    return found[-1] if found else None
+
+
+def _closing(session: domain.Session, goal_id: str) -> domain.GoalClosed | None:
+    found = [f for f in session.facts if isinstance(f, domain.GoalClosed) and f.goal_id == goal_id]
+    return found[-1] if found else None
+
+
+def _goal_ratings(sessions: Sequence[domain.Session]) -> dict[str, list[GoalRatingView]]:
+    """Each goal's ratings, client and therapist side by side, in the sessions where either rated it."""
+    found: dict[str, list[GoalRatingView]] = {}
+    pairs = zip(goals.client_ratings(sessions), goals.therapist_ratings(sessions), strict=True)
+    for (session, client), (_, therapist) in pairs:
+        for goal_id in dict.fromkeys([*client, *therapist]):
+            found.setdefault(goal_id, []).append(
+                GoalRatingView(
+                    session_id=session.session_id,
+                    occurred_at=session.occurred_at,
+                    client=number(client.get(goal_id)),
+                    therapist=number(therapist.get(goal_id)),
+                )
+            )
+    return found
 
 
 def episode_therapist(episode: domain.RuptureEpisode, assessment: domain.ClientAssessment) -> str:
@@ -193,6 +282,8 @@ def marker_view(marker: domain.Marker) -> MarkerView:
         value=float(marker.observed),
         threshold=float(marker.threshold),
         dimension=marker.dimension.value if marker.dimension else None,
+        expected=float(marker.expected) if marker.expected is not None else None,
+        model_version=marker.model,
     )
 
 

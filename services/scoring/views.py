@@ -24,7 +24,9 @@ class View(BaseModel):
 
 class MarkerView(View):
     code: str = Field(description="Marker code, e.g. below_cutoff, steep_drop.")
-    family: str = Field(description="score, change, outcome, behaviour or perspective.")
+    family: str = Field(
+        description="score, change, outcome, behaviour, perspective, report (version 2) or agreement (version 2)."
+    )
     level: SeverityName = Field(
         description=(
             "The marker's level for this client at this session. below_cutoff and item_low are medium while the "
@@ -34,7 +36,15 @@ class MarkerView(View):
     )
     value: float = Field(description="The observed value the rule looked at.")
     threshold: float = Field(description="The threshold it was compared with.")
-    dimension: str | None = Field(default=None, description="Alliance dimension, for item_low.")
+    dimension: str | None = Field(
+        default=None, description="Alliance dimension, for item_low and goal_disagreement (goal)."
+    )
+    expected: float | None = Field(
+        default=None, description="not_on_track: the change from intake its curve expects by this session."
+    )
+    model_version: str | None = Field(
+        default=None, description="not_on_track: the version of the fitted trajectory model it was judged by."
+    )
 
 
 class RatingView(View):
@@ -180,6 +190,45 @@ class NoteView(View):
     comment: str | None = Field(default=None, description="The client's words with the answer, if any.")
 
 
+GoalOutcomeName = Literal["met", "dropped", "replaced"]
+
+
+class GoalRatingView(View):
+    """One session's ratings of a goal (gbo, 0 "not at all met" to 10 "fully met"), client and therapist side by
+    side; either may be missing."""
+
+    session_id: str
+    occurred_at: datetime = Field(description="When the session was scheduled to start.")
+    client: float | None = Field(description="The client's rating of the goal in this session.")
+    therapist: float | None = Field(description="The therapist's rating of the goal in this session.")
+
+
+class GoalView(View):
+    """A goal the client and therapist agreed (Goal-Based Outcomes), with its ratings. The text is sensitive
+    like a note's: shown to the clinic's readers and the client, never logged or sent."""
+
+    goal_id: str
+    text: str = Field(description="The goal in the client's words, as last agreed.")
+    agreed_session_id: str = Field(description="The session in which the goal was first agreed.")
+    agreed_at: datetime = Field(description="When it was first agreed.")
+    slot: int | None = Field(
+        description="While active: k of the gbo item goal_k that rates it (1–3); None once it has ended."
+    )
+    status: Literal["active", "closed"]
+    outcome: GoalOutcomeName | None = Field(
+        default=None,
+        description=(
+            "How it ended: met, dropped or replaced (goal.closed); replaced also when a later agreement of goals "
+            "left it out without closing it. None while active."
+        ),
+    )
+    closed_session_id: str | None = Field(default=None, description="The session in which it ended.")
+    closed_at: datetime | None = Field(default=None, description="When it ended.")
+    ratings: list[GoalRatingView] = Field(
+        default_factory=list, description="The sessions in which it was rated, in session order."
+    )
+
+
 class ClientAlliance(View):
     """Everything the platform concluded about one client's alliance."""
 
@@ -192,6 +241,13 @@ class ClientAlliance(View):
     notes: list[NoteView] = Field(
         default_factory=list,
         description="The therapist's shared notes with the client's answers, newest first.",
+    )
+    goals: list[GoalView] = Field(
+        default_factory=list,
+        description=(
+            "The goals agreed with the client: the active ones in their gbo order (goal_1 first), then the ended "
+            "ones, the latest ended first."
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 """What the views' buttons do: acknowledge an episode's alert, resolve an episode by hand, share a note with
 the client (``note.shared``, staged in the outbox like an acknowledgement, so it reaches ``client.events``
-and is applied by scoring's own subscriber like a note any other system shares).
+and is applied by scoring's own subscriber like a note any other system shares), and agree, revise or close
+the client's goals (``goals.agreed``, ``goal.closed``: the same way, like goals any other system records).
 
 Acknowledging stages ``rupture.acknowledged`` in scoring's own outbox, with the deterministic id notify uses
 (``derived_event_id("rupture.acknowledged", clinic, rupture)``), instead of calling notify's HTTP API:
@@ -16,6 +17,7 @@ The one gap: notify does not consume ``rupture.acknowledged`` today, so an ackno
 yet stop notify's 48-hour escalation timer (notify would need a small subscriber that marks its episode).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +28,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.scoring.views import EpisodeView, SessionView
 from shared import mongo
 from shared.contracts import (
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
-    CloudEvent,
     EventKind,
+    Goal,
+    GoalClosedV1,
+    GoalOutcome,
+    GoalsAgreedV1,
     NoteSharedV1,
     RepairTags,
     RuptureAcknowledgedV2,
@@ -64,20 +71,16 @@ async def acknowledge(
     """Stage the acknowledgement once, with the therapist's tags if any; returns its event id and whether this
     call staged it (the first acknowledgement of an episode, and its tags, are the ones that count)."""
     event_id = acknowledgement_id(clinic_id, episode.rupture_id)
-    now = datetime.now(UTC)
     data = RuptureAcknowledgedV2(
         **(tags or RepairTags()).model_dump(),
         rupture_id=episode.rupture_id,
         therapist_id=episode.therapist_id,
         client_id=client_id,
         acknowledged_by=by,
-        acknowledged_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        acknowledged_at=_now(),
         via="view",
     )
-    event = RUPTURE_ACKNOWLEDGED.envelope(
-        data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id
-    )
-    return event_id, await _stage_once(plumbing, RUPTURE_ACKNOWLEDGED, event)
+    return event_id, await _stage_once(plumbing, RUPTURE_ACKNOWLEDGED, clinic_id, client_id, data, event_id)
 
 
 async def share_note(
@@ -86,7 +89,6 @@ async def share_note(
     """Stage ``note.shared`` once per ``note_id`` (the form's own, so a second click shares nothing twice);
     returns its event id and whether this call staged it."""
     event_id = derived_event_id("note.shared", clinic_id, client_id, note_id)
-    now = datetime.now(UTC)
     data = NoteSharedV1(
         note_id=note_id,
         session_id=session.session_id,
@@ -94,15 +96,68 @@ async def share_note(
         client_id=client_id,
         session_at=session.occurred_at,
         text=text,
-        shared_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        shared_at=_now(),
     )
-    event = NOTE_SHARED.envelope(
-        data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id
-    )
-    return event_id, await _stage_once(plumbing, NOTE_SHARED, event)
+    return event_id, await _stage_once(plumbing, NOTE_SHARED, clinic_id, client_id, data, event_id)
 
 
-async def _stage_once(plumbing: Plumbing, kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
+async def agree_goals(
+    plumbing: Plumbing,
+    clinic_id: str,
+    client_id: str,
+    session: SessionView,
+    form_id: str,
+    goals: Sequence[tuple[str, str]],
+) -> tuple[str, bool]:
+    """Stage ``goals.agreed`` (``goals``: goal id and text, in gbo order) once per ``form_id`` (the form's own,
+    so a second click agrees nothing twice); returns its event id and whether this call staged it."""
+    event_id = derived_event_id("goals.agreed", clinic_id, client_id, form_id)
+    data = GoalsAgreedV1(
+        client_id=client_id,
+        therapist_id=session.therapist_id,
+        session_id=session.session_id,
+        session_at=session.occurred_at,
+        goals=[Goal(goal_id=goal_id, text=text) for goal_id, text in goals],
+        agreed_at=_now(),
+    )
+    return event_id, await _stage_once(plumbing, GOALS_AGREED, clinic_id, client_id, data, event_id)
+
+
+async def close_goal(
+    plumbing: Plumbing,
+    clinic_id: str,
+    client_id: str,
+    session: SessionView,
+    goal_id: str,
+    outcome: GoalOutcome,
+    form_id: str,
+) -> tuple[str, bool]:
+    """Stage ``goal.closed`` once per goal and ``form_id``; returns its event id and whether this call staged it."""
+    event_id = derived_event_id("goal.closed", clinic_id, client_id, goal_id, form_id)
+    data = GoalClosedV1(
+        client_id=client_id,
+        therapist_id=session.therapist_id,
+        session_id=session.session_id,
+        session_at=session.occurred_at,
+        goal_id=goal_id,
+        outcome=outcome,
+        closed_at=_now(),
+    )
+    return event_id, await _stage_once(plumbing, GOAL_CLOSED, clinic_id, client_id, data, event_id)
+
+
+def _now() -> datetime:
+    """Now, to the millisecond (what a stored event keeps)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+async def _stage_once(
+    plumbing: Plumbing, kind: EventKind[Any], clinic_id: str, client_id: str, data: Any, event_id: str
+) -> bool:
+    """Stage the event of ``kind`` with ``data`` about the client, unless ``event_id`` is already staged."""
+    event = kind.envelope(data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id)
+
     async def work(session: AsyncClientSession) -> bool:
         if await plumbing.outbox.collection.find_one({"_id": event.id}, {"_id": 1}, session=session):
             return False  # a second click: the first one's event stands

@@ -1,17 +1,19 @@
 """What a client sees on their own page (DOMAIN.md version 2), taken from their alliance read model.
 
-Their SRS and ORS over time in plain words, the therapist's shared notes with their own answers, and their latest
-session when it still waits for their rating. Built by picking what the client may see, never by hiding parts of
-the clinical view: markers, severities, episodes and the therapist's own ratings have no field here to leak through.
+Their SRS and ORS over time in plain words, their goals with their own ratings of them, the therapist's shared
+notes with their own answers, and their latest session when it still waits for their rating. Built by picking what
+the client may see, never by hiding parts of the clinical view: markers, severities, episodes and the therapist's
+own ratings have no field here to leak through.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.scoring.views import ClientAlliance, SessionView
+from services.scoring.views import ClientAlliance, GoalView, SessionView
 
 SCALE_MAX = 40.0  # SRS and ORS totals: four items of 0–10
+GOAL_MAX = 10.0  # a goal's rating: 0 not at all met, 10 fully met
 NOT_HELD = frozenset({"no_show", "late_cancel", "cancelled"})
 
 
@@ -54,6 +56,34 @@ class NoteForClient:
 
 
 @dataclass(frozen=True)
+class GoalPoint:
+    """One of the client's own ratings of a goal, out of 10."""
+
+    session_id: str
+    on: datetime
+    rating: float
+
+
+@dataclass(frozen=True)
+class GoalForClient:
+    """A goal in the client's words and their own ratings of it: never the therapist's."""
+
+    goal_id: str
+    text: str
+    ended: str | None  # None while active; "met", or "ended" however else it closed
+    ended_on: datetime | None
+    points: tuple[GoalPoint, ...]  # in session order
+
+    @property
+    def first(self) -> GoalPoint | None:
+        return self.points[0] if self.points else None
+
+    @property
+    def latest(self) -> GoalPoint | None:
+        return self.points[-1] if self.points else None
+
+
+@dataclass(frozen=True)
 class SessionToRate:
     session_id: str
     therapist_id: str
@@ -68,6 +98,7 @@ class ClientPage:
     doing: Scale  # ORS: how the client has been doing
     notes: tuple[NoteForClient, ...]  # newest first
     latest_session: SessionToRate | None
+    goals: tuple[GoalForClient, ...]  # the active ones in their order, then the ended ones
 
 
 def client_page(alliance: ClientAlliance, now: datetime) -> ClientPage:
@@ -102,6 +133,19 @@ def client_page(alliance: ClientAlliance, now: datetime) -> ClientPage:
         ),
         notes=notes,
         latest_session=_latest_session(sessions, now),
+        goals=tuple(_goal(goal) for goal in alliance.goals),
+    )
+
+
+def _goal(goal: GoalView) -> GoalForClient:
+    return GoalForClient(
+        goal_id=goal.goal_id,
+        text=goal.text,
+        ended=None if goal.status == "active" else ("met" if goal.outcome == "met" else "ended"),
+        ended_on=goal.closed_at,
+        points=tuple(
+            GoalPoint(r.session_id, r.occurred_at, r.client) for r in goal.ratings if r.client is not None
+        ),
     )
 
 
@@ -140,11 +184,20 @@ WIDTH, HEIGHT, PAD, LEFT = 320.0, 120.0, 8.0, 24.0  # LEFT leaves room for the a
 
 def line(scale: Scale) -> Line | None:
     """The totals left to right in session order, 0 at the bottom and 40 at the top; None below two points."""
-    if len(scale.points) < 2:
+    return _line([p.total for p in scale.points], SCALE_MAX)
+
+
+def goal_line(goal: GoalForClient) -> Line | None:
+    """The client's ratings of a goal the same way, 0 at the bottom and 10 at the top."""
+    return _line([p.rating for p in goal.points], GOAL_MAX)
+
+
+def _line(values: Sequence[float], top: float) -> Line | None:
+    if len(values) < 2:
         return None
-    step = (WIDTH - LEFT - PAD) / (len(scale.points) - 1)
+    step = (WIDTH - LEFT - PAD) / (len(values) - 1)
     dots = tuple(
-        (round(LEFT + i * step, 1), round(HEIGHT - PAD - (p.total / SCALE_MAX) * (HEIGHT - 2 * PAD), 1))
-        for i, p in enumerate(scale.points)
+        (round(LEFT + i * step, 1), round(HEIGHT - PAD - (value / top) * (HEIGHT - 2 * PAD), 1))
+        for i, value in enumerate(values)
     )
     return Line(" ".join(f"{x},{y}" for x, y in dots), dots)

@@ -3,7 +3,7 @@
 
 from datetime import datetime
 
-from services.scoring.views import AlertView, EpisodeView, MarkerView, ResolutionView
+from services.scoring.views import AlertView, EpisodeView, GoalView, MarkerView, ResolutionView
 from shared.recognition import RECOGNITION_WORDS
 from shared.repair import STRATEGY_WORDS, TYPE_WORDS
 
@@ -51,6 +51,19 @@ def marker_words(marker: MarkerView) -> str:
                 "the client answered that the next steps of a shared note do not fit what they want"
                 if marker.level != "low"
                 else f"the client answered 'partly' to {marker.value:.0f} shared notes in a row"
+            )
+        case "goal_disagreement":
+            text = f"the client and the therapist rated a goal {marker.value:g} points apart (at least {marker.threshold:g})"
+        case "goal_setback":
+            text = (
+                f"the client rated a goal {marker.value:g}, well below their best earlier rating of it "
+                f"(at or below {marker.threshold:g})"
+            )
+        case "not_on_track":
+            expected = f", where {marker.expected:+.2f} was expected" if marker.expected is not None else ""
+            text = (
+                f"ORS change from intake {marker.value:+.1f}{expected}, below the expected curve's lower limit "
+                f"{marker.threshold:+.2f} (model {marker.model_version or '?'})"
             )
         case _:
             text = f"{marker.code} ({seen} against {bound})"
@@ -113,6 +126,16 @@ def tag_words(episode: EpisodeView) -> str:
     return "; ".join(parts)
 
 
+def goal_status_words(goal: GoalView) -> str:
+    """Whether a goal is active (and which gbo item rates it) or how and when it ended."""
+    agreed = f"agreed {goal.agreed_at:%Y-%m-%d} (session {goal.agreed_session_id})"
+    if goal.status == "active":
+        return f"Active, rated as goal {goal.slot}; {agreed}"
+    ended = f" on {goal.closed_at:%Y-%m-%d}" if goal.closed_at else ""
+    how = {"met": "Met", "dropped": "Dropped", "replaced": "Replaced"}[goal.outcome or "replaced"]
+    return f"{how}{ended} (session {goal.closed_session_id}); {agreed}"
+
+
 def day_words(moment: datetime) -> str:
     """A date as a person says it: Tuesday 24 November 2026."""
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
@@ -123,14 +146,21 @@ def total_words(total: float) -> str:
     return f"{total:g} out of 40"
 
 
+def rating_words(rating: float) -> str:
+    """A goal's rating out of 10, as a person says it."""
+    return f"{rating:g} out of 10"
+
+
 FILTERS = {
     "tag_words": tag_words,
     "day": day_words,
     "out_of_40": total_words,
+    "out_of_10": rating_words,
     "marker_words": marker_words,
     "resolution_words": resolution_words,
     "how_words": how_words,
     "stale_words": stale_words,
     "recognition_words": recognition_words,
     "alert_words": alert_words,
+    "goal_status_words": goal_status_words,
 }

@@ -404,3 +404,129 @@ async def test_in_the_browser_a_tampered_link_and_another_clients_link_show_noth
         assert axe_violations(browser) == []
     browser.get(theirs)  # their own link still opens their page
     assert browser.find_element(By.TAG_NAME, "h1").text == "Your page"
+
+
+GOAL_CHART = """
+const chart = Chart.getChart(document.getElementById(arguments[0]));
+return chart.data.datasets.map(d => ({label: d.label, data: d.data, dash: d.borderDash, marker: d.pointStyle}));
+"""
+
+
+async def rate_goals(
+    intake: Intake,
+    clinic_id: str,
+    client_id: str,
+    session_id: str,
+    session_at: datetime,
+    respondent: str,
+    *ratings: int,
+) -> None:
+    """Goal ratings by slot (goal_1 first), as a portal or the therapist's system sends them to the intake."""
+    async with httpx.AsyncClient(base_url=intake.base_url) as http:
+        answer = await http.post(
+            "/v1/feedback",
+            json={
+                "session_id": session_id,
+                "therapist_id": "t-demo-1",
+                "client_id": client_id,
+                "session_at": session_at.isoformat(),
+                "instrument": "gbo",
+                "respondent": respondent,
+                "items": {f"goal_{k}": value for k, value in enumerate(ratings, start=1)},
+            },
+            headers={"Authorization": f"Bearer {intake.key_for(clinic_id)}"},
+        )
+    assert answer.status_code == 202, answer.text
+
+
+async def test_a_therapist_agrees_two_goals_sees_their_progress_and_the_client_sees_only_their_own_ratings(
+    views_stack: ViewsStack, intake: Intake, browser: webdriver.Chrome
+) -> None:
+    clinic, client = views_stack.clinic, "c-stale"
+    sleep, friends = "Sleep through most nights", "See a friend every week"
+    browser.delete_all_cookies()
+    browser.get_log("browser")  # type: ignore[no-untyped-call]  # reading empties it: only this test's entries stay
+    browser.set_window_size(*DESKTOP)
+    browser.get(await views_stack.link(clinic, view="client", client_id=client, therapist_id="t-demo-1"))
+    WebDriverWait(browser, 15).until(
+        lambda b: b.current_url.split("?")[0].endswith(f"/views/clients/{client}")
+    )
+    assert browser.find_element(By.ID, "no-goals").text == "No goals agreed yet."
+    form = browser.find_element(By.ID, "agree-goals")
+    agreed_in = form.find_element(By.ID, "goals-session").get_attribute("value") or ""  # the latest session
+    form.find_element(By.ID, "goal-field-1").send_keys(sleep)
+    form.find_element(By.ID, "goal-field-2").send_keys(friends)
+    browser.find_element(By.ID, "agree-goals-button").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "notice"))
+    assert "The goals are agreed" in browser.find_element(By.ID, "notice").text
+
+    async def goals_applied() -> bool:
+        return len((await views_stack.alliance(clinic, client)).get("goals", [])) == 2
+
+    await eventually(goals_applied, within=30, what="the agreed goals in the client's read model")
+    # Ratings of both goals in the session they were agreed in and in a new one: the client's and the
+    # therapist's, every therapist's rating a number the client never gave.
+    sessions = (await views_stack.alliance(clinic, client))["sessions"]
+    occurred: datetime = next(s["occurred_at"] for s in sessions if s["session_id"] == agreed_in)
+    agreed_at = occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)  # as the database returns it
+    later, later_at = f"s-goals-{uuid.uuid4().hex[:6]}", datetime.now(UTC) - timedelta(hours=1)
+    await rate_goals(intake, clinic, client, agreed_in, agreed_at, "client", 2, 4)
+    await rate_goals(intake, clinic, client, agreed_in, agreed_at, "therapist", 9, 1)
+    await rate_goals(intake, clinic, client, later, later_at, "client", 5, 7)
+    await rate_goals(intake, clinic, client, later, later_at, "therapist", 8, 3)
+
+    async def rated() -> bool:
+        goals = (await views_stack.alliance(clinic, client))["goals"]
+        return [len(g["ratings"]) for g in goals] == [2, 2] and all(
+            r["client"] is not None and r["therapist"] is not None for g in goals for r in g["ratings"]
+        )
+
+    await eventually(rated, within=30, what="both sides' ratings of both goals")
+    browser.refresh()
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script(
+            "return !!(window.Chart && Chart.getChart(document.getElementById('goal-chart-2')))"
+        )
+    )
+    expected = {"goal-chart-1": ([2.0, 5.0], [9.0, 8.0]), "goal-chart-2": ([4.0, 7.0], [1.0, 3.0])}
+    for canvas, (mine, theirs) in expected.items():
+        client_line, therapist_line = browser.execute_script(GOAL_CHART, canvas)
+        assert (client_line["label"], client_line["data"]) == ("Client's rating", mine)
+        assert (therapist_line["label"], therapist_line["data"]) == ("Therapist's rating", theirs)
+        # Told apart by more than colour: a dash and another marker.
+        assert client_line["dash"] == [] and therapist_line["dash"] != []
+        assert client_line["marker"] != therapist_line["marker"]
+    texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#goals .goal-text")]
+    assert texts == [f"1. {sleep}", f"2. {friends}"]
+    table = browser.find_elements(By.CSS_SELECTOR, "#goal-ratings-1 tbody tr")
+    assert [
+        (r.find_element(By.CSS_SELECTOR, ".client").text, r.find_element(By.CSS_SELECTOR, ".therapist").text)
+        for r in table
+    ] == [("2", "9"), ("5", "8")]
+    problems = [
+        entry["message"]
+        for entry in browser.get_log("browser")  # type: ignore[no-untyped-call]
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
+    assert problems == []  # no script error, no content-security-policy violation
+    assert axe_violations(browser) == []  # the clinician's view with its goal charts, forms and tables
+
+    # The client's own page: their goals and their own ratings, in plain words; nothing of the therapist's.
+    url = await client_link(views_stack, clinic, client)
+    browser.set_window_size(*PHONE)
+    browser.get(url)
+    section = browser.find_element(By.ID, "your-goals")
+    assert [h.text for h in section.find_elements(By.CSS_SELECTOR, "h3.goal-text")] == [sleep, friends]
+    summaries = [p.text for p in section.find_elements(By.CSS_SELECTOR, "p.summary")]
+    assert [s.split(" (")[0] for s in summaries] == [
+        "Your latest rating: 5 out of 10",
+        "Your latest rating: 7 out of 10",
+    ]
+    assert "The first time: 2 out of 10" in summaries[0] and "The first time: 4 out of 10" in summaries[1]
+    assert len(section.find_elements(By.CSS_SELECTOR, "svg.line")) == 2
+    page = browser.page_source
+    assert [f"{n} out of 10" for n in (9, 8, 1, 3) if f"{n} out of 10" in page] == []
+    assert "therapist's rating" not in page.lower()
+    visible = section.text.lower()
+    assert [word for word in CLINICAL_WORDS if re.search(rf"\b{word}\b", visible)] == []
+    assert axe_violations(browser) == []

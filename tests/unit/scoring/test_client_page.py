@@ -39,7 +39,7 @@ def test_the_page_has_no_place_for_anything_clinical() -> None:
     view = alliance(STORY)
     assert view.open_episode or view.past_episodes, "the story needs an episode to leave out"
     names = {f.name for f in fields(ClientPage)}
-    assert names == {"client_id", "sessions_felt", "doing", "notes", "latest_session"}
+    assert names == {"client_id", "sessions_felt", "doing", "notes", "latest_session", "goals"}
     page = client_page(view, AFTER)
     therapist = {39.0, 37.0, 25.0}
     assert therapist.isdisjoint(p.total for p in (*page.sessions_felt.points, *page.doing.points))

@@ -12,6 +12,8 @@ Routes (``/views/...``, outside the JSON API and its OpenAPI document, except ``
 - ``POST /views/clients/{id}/ruptures/{rupture_id}/acknowledge`` and ``.../resolve``: the buttons, and
   ``POST /views/clients/{id}/notes`` and ``.../client-link``: share a note, get a link to the client's page
   (``client``);
+- ``POST /views/clients/{id}/goals`` and ``.../goals/{goal_id}/close``: agree or revise the client's goals, close
+  one (``goals``);
 - ``POST /v1/client-links`` (any key) and ``GET /c/{token}``: a client's own page (``client_page``).
 
 Every POST form carries the session's CSRF token. Anything of another clinic, or outside what a link grants,
@@ -20,7 +22,7 @@ answers 404 exactly like what does not exist. Every view of one client's data is
 
 from fastapi import APIRouter
 
-from services.scoring.web.routes import caseload, client, client_page, clinic, links, sign_in
+from services.scoring.web.routes import caseload, client, client_page, clinic, goals, links, sign_in
 from services.scoring.web.routes.pages import STATIC_DIR, STATIC_URL, Views, install_handlers
 
 __all__ = [
@@ -38,5 +40,5 @@ link_router = links.link_router
 client_link_router = client_page.link_router
 client_page_router = client_page.router  # /c/{token}: the client's own page, outside /views
 router = APIRouter(prefix="/views", include_in_schema=False)
-for view in (links, sign_in, client, caseload, clinic):
+for view in (links, sign_in, client, goals, caseload, clinic):
     router.include_router(view.router)

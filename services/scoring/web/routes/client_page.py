@@ -79,8 +79,8 @@ ingest_or_admin = require_scope(Scope.INGEST, Scope.ADMIN)
 async def issue_client_link(
     body: ClientLinkRequest, principal: Annotated[ClinicPrincipal, Depends(ingest_or_admin)], views: ViewsDep
 ) -> ClientLinkAnswer:
-    """A link to the client's own page: their SRS and ORS over time in plain words, the therapist's shared notes
-    with buttons to answer them, and a link to rate their latest session; never markers, severities or the
+    """A link to the client's own page: their SRS and ORS over time in plain words, their goals with their own
+    ratings, the therapist's shared notes with buttons to answer them, and a link to rate their latest session; never markers, severities or the
     therapist's ratings. An ``ingest`` or ``admin`` key asks."""
     if await views.scoring.clients.alliance(principal.clinic_id, body.client_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such client")
@@ -110,6 +110,7 @@ async def client_page_view(
         "page": page,
         "link": link,
         "lines": {"srs": client_page.line(page.sessions_felt), "ors": client_page.line(page.doing)},
+        "goal_lines": {goal.goal_id: client_page.goal_line(goal) for goal in page.goals},
         "answer_urls": {note.note_id: _answer_url(views, link, page_url, note) for note in page.notes},
         "rate_url": _rate_url(views, link, page_url, page.latest_session),
         "fit_words": FIT_WORDS,
