@@ -5,9 +5,14 @@
     alliance revoke-key CLINIC KEY_ID
     alliance list-keys CLINIC
     alliance ensure-demo-clinic
+    alliance fit-trajectories [CLINIC]
 
 Key changes are events on the compacted ``clinic.keys`` topic; every service follows it, so a revocation
 takes effect everywhere within moments. A new key is printed once and never stored in clear.
+
+``fit-trajectories`` fits the expected trajectories now, on scoring's database (scoring's settings): it needs
+the scoring service's code, so it runs where the whole platform is installed, or in the scoring container
+(``docker compose exec scoring alliance fit-trajectories``).
 """
 
 import argparse
@@ -92,7 +97,9 @@ def _clinic_id(parser: argparse.ArgumentParser, value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="alliance", description="Manage clinics and their API keys.")
+    parser = argparse.ArgumentParser(
+        prog="alliance", description="Manage clinics and their API keys; fit the expected trajectories."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser(
         "create-clinic", help="create a clinic: its first key, all scopes (printed once)"
@@ -112,7 +119,24 @@ def main(argv: list[str] | None = None) -> None:
     listing = commands.add_parser("list-keys", help="list a clinic's keys by id, with scopes and state")
     listing.add_argument("clinic_id")
     commands.add_parser("ensure-demo-clinic", help="give clinic 'demo' the key in DEMO_API_KEY, all scopes")
+    fitting = commands.add_parser(
+        "fit-trajectories",
+        help="fit the expected trajectories now: every clinic, or CLINIC, and the platform",
+    )
+    fitting.add_argument("clinic_id", nargs="?")
     args = parser.parse_args(argv)
+    if args.command == "fit-trajectories":
+        clinic = None if args.clinic_id is None else _clinic_id(parser, args.clinic_id)
+        # Scoring's code, imported only here: the feedback image does not hold it.
+        try:
+            from services.scoring.fit_trajectories import run
+        except ModuleNotFoundError:
+            parser.error(
+                "fit-trajectories needs the scoring service's code: run it in the scoring container"
+                " (docker compose exec scoring alliance fit-trajectories)"
+            )
+        run(clinic)
+        return
     settings = FeedbackSettings()
 
     if args.command == "ensure-demo-clinic":

@@ -1,5 +1,5 @@
 """The scoring service's HTTP API: one client's alliance, a therapist's caseload, the clinic's figures, manual
-resolution and the clinic's thresholds.
+resolution, the clinic's thresholds and the expected trajectories its clients are judged against.
 
 Scopes: every read needs ``read``; changing thresholds and resolving an episode by hand need ``admin``,
 because both change what the platform concludes (and announces) for every clinician of the clinic, while
@@ -19,6 +19,8 @@ from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettings, ClinicSettingsStore, ThresholdValues
 from services.scoring.service import AlreadyResolved, ScoringService, UnknownRupture
+from services.scoring.trajectory_models import TrajectoryModels
+from services.scoring.trajectory_view import ClinicTrajectories, clinic_trajectories
 from services.scoring.translate import tags_from
 from services.scoring.views import (
     Caseload,
@@ -50,6 +52,13 @@ class ScoringApi:
     audit: AuditLog
     service: ScoringService
     active_days: int
+    models: TrajectoryModels  # the fitted expected trajectories
+
+    async def trajectories(self, clinic_id: str) -> ClinicTrajectories:
+        """The expected trajectories the clinic's clients are judged against, as the rules see them."""
+        overrides = await self.settings.overrides(clinic_id)
+        latest = await self.models.latest_of([clinic_id])
+        return clinic_trajectories(clinic_id, latest[clinic_id], domain.Thresholds.from_mapping(overrides))
 
 
 def _api(request: Request) -> ScoringApi:
@@ -112,6 +121,18 @@ async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
     active = await api.clients.active(principal.clinic_id, now - timedelta(days=api.active_days))
     found = clinic_figures.clinic_figures(active, now, window_days=api.active_days)
     return clinic_figures.clinic_summary(found, api.active_days)
+
+
+@router.get("/clinic/trajectories", responses=AUTH_ERRORS, summary="Expected change by intake band")
+async def clinic_trajectories_in_force(principal: Reader, api: Api) -> ClinicTrajectories:
+    """The expected trajectories the clinic's clients are judged against by ``not_on_track``: for each band of
+    the intake ORS total, the expected change from intake ``b`` · ln(t) and its lower limit at a few sessions,
+    whose curve it is (this clinic's, or the platform-wide fit over all clinics when this clinic's band has
+    fewer than 30 clients with 4 ORS), how many clients it rests on, and the model's version and fit date. A
+    band without a usable curve says so: only ``ors_deterioration`` applies there. The lower limits are those
+    the rule judges by: the fitted 25th percentile less the clinic's ``not_on_track_margin``. Aggregates
+    only."""
+    return await api.trajectories(principal.clinic_id)
 
 
 @router.post(

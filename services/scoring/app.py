@@ -2,8 +2,10 @@
 read API out."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -11,8 +13,10 @@ from services.scoring import api, handlers, metrics, web
 from services.scoring.audit import AuditLog
 from services.scoring.clients import ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
+from services.scoring.fitting import LEASES, FitLease, TrajectoryFitter, TrajectoryFitting
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
+from services.scoring.trajectory_models import MODELS, TrajectoryModels
 from shared import mongo
 from shared.auth import KeyRing
 from shared.clinic_keys import catch_up, follow_keys
@@ -42,8 +46,16 @@ def create_app(
     client = mongo.connect(settings)
     db = mongo.database(client, settings)
     clients, outbox = ClientStore(db[CLIENTS]), Outbox(db[OUTBOX])
-    clinic_settings, audit = ClinicSettingsStore(db[SETTINGS]), AuditLog(db[AUDIT])
+    models = TrajectoryModels(db[MODELS])
+    clinic_settings, audit = ClinicSettingsStore(db[SETTINGS], models), AuditLog(db[AUDIT])
     relay = OutboxRelay(outbox, broker, SERVICE)
+    fitting = TrajectoryFitting(
+        TrajectoryFitter(client, db[CLIENTS], models, outbox, staged=relay.wake),
+        models,
+        FitLease(db[LEASES]),
+        holder=settings.instance_id or f"{SERVICE}-{uuid.uuid4().hex[:12]}",
+        every=timedelta(hours=settings.trajectory_fit_hours),
+    )
     service = ScoringService(client, clients, clinic_settings, outbox, relay)
     handlers.register(broker, service, settings.group_id, settings.batch_max_records, settings.instance_id)
     ring = key_ring or KeyRing()
@@ -54,16 +66,21 @@ def create_app(
         await clients.ensure_indexes()
         await outbox.ensure_indexes()
         await audit.ensure_indexes()
+        await models.ensure_indexes()
         await catch_up(ring, settings.kafka_bootstrap_servers)
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
         gauge = metrics.OpenEpisodesGauge(clients.open_episodes_by_clinic)
         counting = asyncio.create_task(gauge.run(), name="open-episodes-gauge")
+        # After the relay: the events of a fit made at start-up are published at once.
+        fitting_task = asyncio.create_task(fitting.run(), name="trajectory-fitting")
         try:
             yield
         finally:
             try:
+                # A fit cut short keeps the models it stored; the next start fits again.
+                await stop_and_wait(fitting, fitting_task, settings.shutdown_grace_seconds)
                 await stop_and_wait(gauge, counting, settings.shutdown_grace_seconds)
                 # Events staged but not yet relayed stay in the durable outbox for the next start.
                 await stop_and_wait(relay, relaying, settings.shutdown_grace_seconds)
@@ -73,7 +90,7 @@ def create_app(
 
     app = FastAPI(title="Alliance scoring", version="1", lifespan=lifespan)
     app.state.key_ring = ring
-    app.state.scoring = api.ScoringApi(clients, clinic_settings, audit, service, settings.active_days)
+    app.state.scoring = api.ScoringApi(clients, clinic_settings, audit, service, settings.active_days, models)
     app.include_router(api.router)
     web.install(app, app.state.scoring, web.Plumbing(client, outbox, relay), web_settings, client_pages)
     add_operations(app, broker, client)

@@ -3,8 +3,13 @@
 Only the overrides are stored; the effective thresholds are the domain's defaults with them applied, so a
 changed default reaches every clinic that did not override it. New settings apply from each client's next
 event (nothing is re-assessed in bulk when they change).
+
+The thresholds the rules read also carry the clinic's fitted expected trajectories (``trajectory_models.py``):
+not a setting, but like one a refit changes what the rules conclude, so they are read together, in the same
+transaction.
 """
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.scoring import domain
+from services.scoring.trajectory_models import MODELS, TrajectoryModels
 
 Document = dict[str, Any]
 Number = float
@@ -95,6 +101,18 @@ class ThresholdValues(BaseModel):
         description="goal_disagreement: client and therapist rate a goal ≥ this apart (0–10); goal_setback: the "
         "client rates a goal ≤ their best earlier rating of it − this.",
     )
+    not_on_track_from: int | None = Field(
+        None,
+        description="not_on_track looks from the client's t-th session with an ORS (2–20; intake is t = 1).",
+    )
+    not_on_track_run: int | None = Field(
+        None, description="not_on_track needs this many ORS in a row below the lower limit (DOMAIN.md: 1)."
+    )
+    not_on_track_margin: Number | None = Field(
+        None,
+        description="not_on_track's lower limit lies this many ORS points below the fitted 25th percentile "
+        "(DOMAIN.md: 0).",
+    )
 
 
 class ClinicSettings(BaseModel):
@@ -104,8 +122,10 @@ class ClinicSettings(BaseModel):
 
 
 class ClinicSettingsStore:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], models: TrajectoryModels | None = None) -> None:
         self.collection = collection
+        # The fitted models live in the same database (a replay's rebuilt one included).
+        self.models = models or TrajectoryModels(collection.database[MODELS])
 
     async def overrides(self, clinic_id: str, session: AsyncClientSession | None = None) -> dict[str, object]:
         document = await self.collection.find_one({"_id": clinic_id}, session=session)
@@ -114,16 +134,24 @@ class ClinicSettingsStore:
     async def thresholds(
         self, clinic_id: str, session: AsyncClientSession | None = None
     ) -> domain.Thresholds:
-        return domain.Thresholds.from_mapping(await self.overrides(clinic_id, session))
+        """The clinic's thresholds, with the trajectories in force (one query each)."""
+        return (await self.thresholds_of([clinic_id], session))[clinic_id]
 
     async def thresholds_of(
         self, clinic_ids: Iterable[str], session: AsyncClientSession | None = None
     ) -> dict[str, domain.Thresholds]:
-        """The thresholds of each of ``clinic_ids``, in one query."""
+        """The thresholds of each of ``clinic_ids``, with the trajectories in force: one query for the
+        overrides, one for the latest models (each clinic's own and the platform-wide one)."""
         overrides: dict[str, dict[str, object]] = {clinic_id: {} for clinic_id in clinic_ids}
         async for document in self.collection.find({"_id": {"$in": list(overrides)}}, session=session):
             overrides[document["_id"]] = dict(document["overrides"])
-        return {clinic_id: domain.Thresholds.from_mapping(values) for clinic_id, values in overrides.items()}
+        latest = await self.models.latest_of(overrides, session)
+        return {
+            clinic_id: dataclasses.replace(
+                domain.Thresholds.from_mapping(values), trajectories=latest[clinic_id].expected
+            )
+            for clinic_id, values in overrides.items()
+        }
 
     async def replace(
         self, clinic_id: str, overrides: Mapping[str, object], changed_by: str

@@ -1,7 +1,8 @@
-"""Prometheus metrics of the scoring service. Labels: clinic, severity and how only, never a person."""
+"""Prometheus metrics of the scoring service. Labels: clinic, severity, how and scope only, never a person."""
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 
@@ -29,6 +30,17 @@ RUPTURES_ACKNOWLEDGED = Counter(
     "alliance_ruptures_acknowledged_total", "Acknowledgements of rupture alerts applied.", ["clinic"]
 )
 OPEN_EPISODES = Gauge("alliance_open_episodes", "Clients with an open rupture episode now.", ["clinic"])
+TRAJECTORY_FITS = Counter(
+    "alliance_trajectory_fits_total",
+    "Expected-trajectory models fitted and stored by this replica, by scope (clinic or platform).",
+    ["scope"],
+)
+TRAJECTORIES_FITTED_AT = Gauge(
+    "alliance_trajectories_fitted_timestamp_seconds",
+    "When the latest expected trajectories were fitted (Unix time), by scope: platform, read from the stored "
+    "models at every check; clinic, the latest clinic model this replica fitted.",
+    ["scope"],
+)
 
 
 def count_committed(staged: list[Outbound], acknowledged_in: list[str]) -> None:
@@ -44,6 +56,16 @@ def count_committed(staged: list[Outbound], acknowledged_in: list[str]) -> None:
             RUPTURES_RESOLVED.labels(event.clinicid, event.data.how).inc()
     for clinic_id in acknowledged_in:
         RUPTURES_ACKNOWLEDGED.labels(clinic_id).inc()
+
+
+def count_fit(scope: str, fitted_at: datetime) -> None:
+    TRAJECTORY_FITS.labels(scope).inc()
+    TRAJECTORIES_FITTED_AT.labels(scope).set(fitted_at.timestamp())
+
+
+def show_platform_fit(fitted_at: datetime | None) -> None:
+    if fitted_at is not None:
+        TRAJECTORIES_FITTED_AT.labels("platform").set(fitted_at.timestamp())
 
 
 class OpenEpisodesGauge(WakeableLoop):

@@ -23,3 +23,13 @@ class ScoringSettings(ServiceSettings):
         validation_alias=AliasChoices("SCORING_ACTIVE_DAYS"),
         description="A client is active when their latest session is at most this many days before now.",
     )
+    trajectory_fit_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 366,
+        validation_alias=AliasChoices("SCORING_TRAJECTORY_FIT_HOURS"),
+        description=(
+            "Expected trajectories are refitted when the latest fit is older than this: on start-up, then"
+            " whenever it gets so (checked every few minutes), by one replica at a time."
+        ),
+    )

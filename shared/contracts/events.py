@@ -124,7 +124,9 @@ class NoteAnsweredV1(Contract):
 class Goal(Contract):
     """One goal as the client put it (Goal-Based Outcomes)."""
 
-    goal_id: OpaqueId = Field(description="The goal's id, unique for the client; ratings and closings name it.")
+    goal_id: OpaqueId = Field(
+        description="The goal's id, unique for the client; ratings and closings name it."
+    )
     text: Annotated[str, Field(min_length=1, max_length=300)] = Field(
         description="The goal in the client's words (at most 300 characters). Sensitive: stored, never logged or sent."
     )
@@ -163,7 +165,9 @@ class GoalClosedV1(Contract):
 
     client_id: OpaqueId = Field(description="Pseudonym of the client.")
     therapist_id: OpaqueId = Field(description="Pseudonym of the therapist.")
-    session_id: OpaqueId = Field(description="The session in which it ended; ratings of that session still count.")
+    session_id: OpaqueId = Field(
+        description="The session in which it ended; ratings of that session still count."
+    )
     session_at: Timestamp = Field(description="That session's occurred_at.")
     goal_id: OpaqueId = Field(description="The goal that ends.")
     outcome: GoalOutcome = Field(description="met, dropped or replaced.")
@@ -240,7 +244,10 @@ class MarkerV2(MarkerV1):
 class RuptureSuspectedV4(RuptureSuspectedV3):
     """V3 whose markers may explain an expected-trajectory judgement (``MarkerV2``)."""
 
-    markers: list[MarkerV2] = Field(description="Every marker of the session, with values and thresholds.")
+    # Narrows v3's list[MarkerV1]: every MarkerV2 is a MarkerV1, and pydantic validates the field as declared here.
+    markers: list[MarkerV2] = Field(  # type: ignore[assignment]
+        description="Every marker of the session, with values and thresholds."
+    )
 
 
 class RuptureResolvedV1(Contract):

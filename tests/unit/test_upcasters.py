@@ -75,7 +75,9 @@ def test_a_v1_alert_decodes_as_the_latest_version_pushed_as_before() -> None:
     assert event.type == "org.alliance.rupture.suspected.v4"
     assert isinstance(event.data, RuptureSuspectedV4) and event.data.from_history is False
     assert event.data.recognised_by == "neither"
-    assert [(m.expected, m.model_version) for m in event.data.markers] == [(None, None)] * len(event.data.markers)
+    assert [(m.expected, m.model_version) for m in event.data.markers] == [(None, None)] * len(
+        event.data.markers
+    )
 
 
 def test_a_v3_alert_cannot_smuggle_a_v4_marker_field() -> None:

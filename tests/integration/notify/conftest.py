@@ -39,6 +39,7 @@ from shared.contracts import (
 )
 from shared.topics import ALL_TOPICS
 from shared.view_links import ViewLink, ViewLinks
+from tests.integration.scoring.conftest import scoring  # noqa: F401  (the scoring service, for the tests that run both)
 from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver, webhook_receiver

@@ -47,7 +47,7 @@ async def test_an_alert_about_an_old_session_is_from_history_and_a_recent_one_is
 
     assert set(alerts) == {imported.client_id, recent.client_id}, alerts
     old, new = alerts[imported.client_id], alerts[recent.client_id]
-    assert old.type == new.type == "org.alliance.rupture.suspected.v3"
+    assert old.type == new.type == "org.alliance.rupture.suspected.v4"
     assert (old.data.session_id, old.data.from_history) == ("s03", True)
     assert (new.data.session_id, new.data.from_history) == ("s12", False)
     # Published as usual: same severity and markers as the news would carry.

@@ -40,7 +40,7 @@ async def test_a_v_episode_produces_one_alert_one_repair_and_four_summaries(
         for document in documents:
             print(name, json.dumps({k: document[k] for k in ("type", "id", "data")}, indent=1))
     [suspected], [resolved] = wire["rupture.suspected"], wire["rupture.resolved"]
-    assert suspected["type"] == "org.alliance.rupture.suspected.v3"
+    assert suspected["type"] == "org.alliance.rupture.suspected.v4"
     assert suspected["data"]["from_history"] is True  # the stream's sessions are weeks old when announced
     assert (suspected["data"]["session_id"], suspected["data"]["severity"]) == ("s03", "high")
     assert suspected["data"]["srs_total"] == 29.0 and suspected["data"]["baseline"] == 38.0

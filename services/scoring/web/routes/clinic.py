@@ -1,4 +1,5 @@
-"""The clinic view, for signed-in supervisors: the clinic's figures, per therapist, and its open episodes."""
+"""The clinic view, for signed-in supervisors: the clinic's figures, per therapist, its open episodes, which
+repairs work, and the expected change by intake band its clients are judged against."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.scoring import clinic_figures
+from services.scoring.trajectory_view import SHOWN_AT
 from services.scoring.web.routes.pages import NoSession, Session, ViewsDep, render
 
 router = APIRouter()
@@ -39,6 +41,8 @@ async def clinic_view(request: Request, session: Session, views: ViewsDep) -> HT
                 "by repair strategy": found.repairs.strategy_figures(),
             },
             "too_few": clinic_figures.TOO_FEW_TO_COMPARE,
+            "trajectories": await views.scoring.trajectories(session.clinic_id),
+            "shown_at": SHOWN_AT,
         },
         session,
     )
