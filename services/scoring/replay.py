@@ -47,7 +47,7 @@ from services.scoring.compare import client_differences
 from services.scoring.service import assess
 from services.scoring.settings import ScoringSettings
 from services.scoring.translate import acknowledgement_from, fact_from, manual_resolution_from
-from shared import mongo
+from shared import mongo, topics
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     GOAL_CLOSED,
@@ -62,6 +62,7 @@ from shared.contracts import (
     ContractViolation,
     EventKind,
 )
+from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import Outbox
 from shared.messaging.subscription import InboundTopics
 
@@ -78,6 +79,8 @@ KINDS: tuple[EventKind[Any], ...] = (
 )
 # Records are decoded as the live service decodes them: by topic, and on a topic of several kinds by type.
 INBOUND = InboundTopics.of(KINDS)
+# The kinds a client's history is made of (facts), by the prefix of their CloudEvent type.
+HISTORY_TYPES = tuple(f"{TYPE_PREFIX}{kind.name}.v" for kind in KINDS if kind.topic == topics.CLIENT_EVENTS)
 
 
 WRITE_BATCH = 500  # clients per bulk write
@@ -104,7 +107,7 @@ class Rebuild:
 
     def _add(self, event: CloudEvent[Any]) -> None:
         key = (event.clinicid, event.data.client_id)
-        if event.type.startswith(("org.alliance.session.", "org.alliance.feedback.", "org.alliance.note.")):
+        if event.type.startswith(HISTORY_TYPES):
             fact = fact_from(event)  # raises what the live consumer dead-lettered
             record = self._record(key)
             known = record.events.get(event.id)

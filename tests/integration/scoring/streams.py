@@ -10,6 +10,8 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
+    GOAL_CLOSED,
+    GOALS_AGREED,
     NOTE_ANSWERED,
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
@@ -18,6 +20,10 @@ from shared.contracts import (
     CloudEvent,
     EventKind,
     FeedbackSubmittedV1,
+    Goal,
+    GoalClosedV1,
+    GoalOutcome,
+    GoalsAgreedV1,
     Instrument,
     NoteAnsweredV1,
     NoteFit,
@@ -97,6 +103,43 @@ class ClientStream:
         )
         return self.envelope(NOTE_SHARED, data, f"{self.client_id}-note-{n}")
 
+    def goals(self, n: int, *texts: str) -> CloudEvent[GoalsAgreedV1]:
+        """Goals g-1, g-2 ... with these texts, agreed in session n."""
+        data = GoalsAgreedV1(
+            client_id=self.client_id,
+            therapist_id=self.therapist_id,
+            session_id=f"s{n:02d}",
+            session_at=session_at(n),
+            goals=[Goal(goal_id=f"g-{k}", text=text) for k, text in enumerate(texts, start=1)],
+            agreed_at=session_at(n) + timedelta(minutes=50),
+        )
+        return self.envelope(GOALS_AGREED, data, f"{self.client_id}-goals-{n}")
+
+    def goal_closed(self, n: int, goal_id: str, outcome: str = "met") -> CloudEvent[GoalClosedV1]:
+        data = GoalClosedV1(
+            client_id=self.client_id,
+            therapist_id=self.therapist_id,
+            session_id=f"s{n:02d}",
+            session_at=session_at(n),
+            goal_id=goal_id,
+            outcome=GoalOutcome(outcome),
+            closed_at=session_at(n) + timedelta(minutes=55),
+        )
+        return self.envelope(GOAL_CLOSED, data, f"{self.client_id}-closed-{n}-{goal_id}")
+
+    def gbo(self, n: int, respondent: str = "client", **items: int) -> CloudEvent[FeedbackSubmittedV1]:
+        data = FeedbackSubmittedV1(
+            session_id=f"s{n:02d}",
+            therapist_id=self.therapist_id,
+            client_id=self.client_id,
+            session_at=session_at(n),
+            instrument=Instrument.GBO,
+            respondent=Respondent(respondent),
+            items={name: float(value) for name, value in items.items()},
+            submitted_at=session_at(n) + timedelta(hours=1),
+        )
+        return self.envelope(FEEDBACK_SUBMITTED, data, f"{self.client_id}-gbo-{respondent}-{n}")
+
     def answer(self, n: int, fit: str, comment: str | None = None) -> CloudEvent[NoteAnsweredV1]:
         data = NoteAnsweredV1(
             note_id=f"n-{n}",
@@ -131,6 +174,8 @@ KINDS: dict[type[Any], EventKind[Any]] = {
     RuptureAcknowledgedV2: RUPTURE_ACKNOWLEDGED,
     NoteSharedV1: NOTE_SHARED,
     NoteAnsweredV1: NOTE_ANSWERED,
+    GoalsAgreedV1: GOALS_AGREED,
+    GoalClosedV1: GOAL_CLOSED,
 }
 
 

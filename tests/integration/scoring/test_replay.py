@@ -36,6 +36,21 @@ async def test_replay_rebuilds_exactly_the_live_state(
             scoring, publisher, resolved, [resolved.srs(1, "38"), resolved.session(1), resolved.srs(2, "28")]
         )
         await feed(scoring, publisher, quiet, [quiet.srs(1, "35.5"), quiet.session(2, "no_show")])
+        # Goals agreed, rated apart by client and therapist (goal_disagreement), then one closed.
+        goals = ClientStream(clinic, f"g-{unique}")
+        await feed(
+            scoring,
+            publisher,
+            goals,
+            [
+                goals.srs(1, "38"),
+                goals.goals(1, "Sleep through most nights", "Speak up at work"),
+                goals.gbo(1, goal_1=2, goal_2=6),
+                goals.gbo(1, "therapist", goal_1=7, goal_2=6),
+                goals.goal_closed(2, "g-2"),
+                goals.srs(2, "38"),
+            ],
+        )
         alliance = (
             await http.get(f"/v1/clients/{resolved.client_id}/alliance", headers=bearer(admin))
         ).json()
@@ -77,7 +92,14 @@ async def test_replay_rebuilds_exactly_the_live_state(
         rebuilt = client.get_database(fresh)
         live_clients, rebuilt_clients = scoring.db["scoring_clients"], rebuilt["scoring_clients"]
         assert await client_differences(live_clients, rebuilt_clients, [clinic]) == []
-        assert await rebuilt_clients.count_documents({"clinic_id": clinic}) == 3
+        assert await rebuilt_clients.count_documents({"clinic_id": clinic}) == 4
+        with_goals = await rebuilt_clients.find_one({"_id": f"{clinic}:{goals.client_id}"})
+        assert with_goals is not None
+        assert [(g["goal_id"], g["status"]) for g in with_goals["alliance"]["goals"]] == [
+            ("g-1", "active"),
+            ("g-2", "closed"),
+        ]
+        assert "goal_disagreement" in {m["code"] for m in with_goals["alliance"]["sessions"][0]["markers"]}
         assert await rebuilt["scoring_outbox"].count_documents({}) == 0  # nothing staged, nothing published
         document = await rebuilt_clients.find_one({"_id": f"{clinic}:{resolved.client_id}"})
         assert document is not None
