@@ -17,28 +17,10 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 
 from services.scoring.service import ScoringService
-from shared.contracts import (
-    FEEDBACK_SUBMITTED,
-    GOAL_CLOSED,
-    GOALS_AGREED,
-    NOTE_ANSWERED,
-    NOTE_SHARED,
-    RUPTURE_ACKNOWLEDGED,
-    SESSION_COMPLETED,
-    CloudEvent,
-    ContractViolation,
-)
+from shared.contracts import CLIENT_HISTORY, RUPTURE_ACKNOWLEDGED, CloudEvent, ContractViolation
 from shared.messaging import subscribe_batch
 
-CONSUMED = (
-    SESSION_COMPLETED,
-    FEEDBACK_SUBMITTED,
-    NOTE_SHARED,
-    NOTE_ANSWERED,
-    GOALS_AGREED,
-    GOAL_CLOSED,
-    RUPTURE_ACKNOWLEDGED,
-)
+CONSUMED = (*CLIENT_HISTORY, RUPTURE_ACKNOWLEDGED)
 
 
 def register(

@@ -47,17 +47,12 @@ from services.scoring.compare import client_differences
 from services.scoring.service import assess
 from services.scoring.settings import ScoringSettings
 from services.scoring.translate import acknowledgement_from, fact_from, manual_resolution_from
-from shared import mongo, topics
+from shared import mongo
 from shared.contracts import (
-    FEEDBACK_SUBMITTED,
-    GOAL_CLOSED,
-    GOALS_AGREED,
-    NOTE_ANSWERED,
-    NOTE_SHARED,
+    CLIENT_HISTORY,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
-    SESSION_COMPLETED,
     CloudEvent,
     ContractViolation,
     EventKind,
@@ -67,12 +62,7 @@ from shared.messaging import Outbox
 from shared.messaging.subscription import InboundTopics
 
 KINDS: tuple[EventKind[Any], ...] = (
-    SESSION_COMPLETED,
-    FEEDBACK_SUBMITTED,
-    NOTE_SHARED,
-    NOTE_ANSWERED,
-    GOALS_AGREED,
-    GOAL_CLOSED,
+    *CLIENT_HISTORY,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
@@ -80,7 +70,7 @@ KINDS: tuple[EventKind[Any], ...] = (
 # Records are decoded as the live service decodes them: by topic, and on a topic of several kinds by type.
 INBOUND = InboundTopics.of(KINDS)
 # The kinds a client's history is made of (facts), by the prefix of their CloudEvent type.
-HISTORY_TYPES = tuple(f"{TYPE_PREFIX}{kind.name}.v" for kind in KINDS if kind.topic == topics.CLIENT_EVENTS)
+HISTORY_TYPES = tuple(f"{TYPE_PREFIX}{kind.name}.v" for kind in CLIENT_HISTORY)
 
 
 WRITE_BATCH = 500  # clients per bulk write

@@ -36,6 +36,7 @@ from shared.contracts.events import (
 from shared.contracts.registry import (
     ALL_KINDS,
     ALLIANCE_UPDATED,
+    CLIENT_HISTORY,
     CLINIC_KEY,
     FEEDBACK_SUBMITTED,
     GOAL_CLOSED,
@@ -59,6 +60,7 @@ from shared.instruments import Instrument, Respondent
 __all__ = [
     "ALLIANCE_UPDATED",
     "ALL_KINDS",
+    "CLIENT_HISTORY",
     "CLINIC_KEY",
     "FEEDBACK_SUBMITTED",
     "GOALS_AGREED",

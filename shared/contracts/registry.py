@@ -248,13 +248,19 @@ TRAJECTORIES_FITTED: EventKind[TrajectoriesFittedV1] = EventKind(
     "trajectories.fitted", topics.TRAJECTORIES_FITTED, (TrajectoriesFittedV1,)
 )
 
-ALL_KINDS: tuple[EventKind[Any], ...] = (
+# The kinds a client's history is made of, on ``client.events``: what scoring reads as facts (live and in a
+# replay). A new kind of client event is added here once.
+CLIENT_HISTORY: tuple[EventKind[Any], ...] = (
     SESSION_COMPLETED,
     FEEDBACK_SUBMITTED,
     NOTE_SHARED,
     NOTE_ANSWERED,
     GOALS_AGREED,
     GOAL_CLOSED,
+)
+
+ALL_KINDS: tuple[EventKind[Any], ...] = (
+    *CLIENT_HISTORY,
     RUPTURE_SUSPECTED,
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from shared import topics
 from shared.contracts import (
     ALL_KINDS,
+    CLIENT_HISTORY,
     FEEDBACK_SUBMITTED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
@@ -183,6 +184,7 @@ def test_every_event_round_trips_through_its_envelope(kind: EventKind[Any]) -> N
 
 def test_a_clients_history_shares_one_topic_every_other_kind_has_its_own_and_the_stack_creates_them() -> None:
     history = [kind for kind in ALL_KINDS if kind.topic == topics.CLIENT_EVENTS]
+    assert tuple(history) == CLIENT_HISTORY  # what scoring reads as facts, live and in a replay
     assert {kind.name for kind in history} == {
         "session.completed",
         "feedback.submitted",
