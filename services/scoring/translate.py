@@ -66,30 +66,22 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
                 scores=domain.validate_scores(data.instrument.value, data.items),
                 submitted_at=data.submitted_at,
             )
-        if isinstance(data, NoteSharedV1 | NoteAnsweredV1):  # the words stay out: no rule reads them
-            note = {
-                "event_id": event.id,
-                "clinic_id": event.clinicid,
-                **data.model_dump(
-                    include={"client_id", "session_id", "therapist_id", "session_at", "note_id"}
-                ),
-            }
-            if isinstance(data, NoteSharedV1):
-                return domain.NoteShared(**note, shared_at=data.shared_at)
+        # The words of notes and goals stay out: no rule reads them.
+        if isinstance(data, NoteSharedV1):
+            return domain.NoteShared(**_about_session(event), note_id=data.note_id, shared_at=data.shared_at)
+        if isinstance(data, NoteAnsweredV1):
             return domain.NoteAnswered(
-                **note, fit=domain.NoteFit(data.fit.value), answered_at=data.answered_at
+                **_about_session(event),
+                note_id=data.note_id,
+                fit=domain.NoteFit(data.fit.value),
+                answered_at=data.answered_at,
             )
-        if isinstance(data, GoalsAgreedV1 | GoalClosedV1):  # the goals' words stay out too
-            goal = {
-                "event_id": event.id,
-                "clinic_id": event.clinicid,
-                **data.model_dump(include={"client_id", "session_id", "therapist_id", "session_at"}),
-            }
-            if isinstance(data, GoalsAgreedV1):
-                ids = tuple(g.goal_id for g in data.goals)
-                return domain.GoalsAgreed(**goal, goal_ids=ids, agreed_at=data.agreed_at)
+        if isinstance(data, GoalsAgreedV1):
+            ids = tuple(goal.goal_id for goal in data.goals)
+            return domain.GoalsAgreed(**_about_session(event), goal_ids=ids, agreed_at=data.agreed_at)
+        if isinstance(data, GoalClosedV1):
             return domain.GoalClosed(
-                **goal,
+                **_about_session(event),
                 goal_id=data.goal_id,
                 outcome=domain.GoalOutcome(data.outcome.value),
                 closed_at=data.closed_at,
@@ -97,6 +89,15 @@ def fact_from(event: CloudEvent[Any]) -> domain.Fact:
     except domain.DomainError as error:
         raise ContractViolation(f"refused by the domain: {error}") from error
     raise ContractViolation(f"scoring does not consume {event.type}")
+
+
+def _about_session(event: CloudEvent[Any]) -> dict[str, Any]:
+    """The fields of ``domain.SessionFact``: which event, and whose session."""
+    return {
+        "event_id": event.id,
+        "clinic_id": event.clinicid,
+        **event.data.model_dump(include={"client_id", "session_id", "therapist_id", "session_at"}),
+    }
 
 
 def acknowledgement_from(event: CloudEvent[RuptureAcknowledgedV2]) -> domain.Acknowledgement:

@@ -90,8 +90,8 @@ class NoteFit(Enum):
 
 
 @dataclass(frozen=True)
-class NoteFact:
-    """What the two facts about a shared note have in common: whose session, and which note."""
+class SessionFact:
+    """What the version 2 facts about a session have in common: which event, and whose session."""
 
     event_id: str
     clinic_id: str
@@ -99,6 +99,12 @@ class NoteFact:
     session_id: str
     therapist_id: str
     session_at: datetime
+
+
+@dataclass(frozen=True)
+class NoteFact(SessionFact):
+    """What the two facts about a shared note have in common: whose session, and which note."""
+
     note_id: str
 
 
@@ -138,16 +144,10 @@ class GoalOutcome(Enum):
 
 
 @dataclass(frozen=True)
-class GoalsAgreed:
+class GoalsAgreed(SessionFact):
     """The client's active goals from this session on, in order (``goals.agreed``): ``goal_ids[k-1]`` is what
     a goal rating's ``goal_k`` rates. The goals' words stay out, like a note's."""
 
-    event_id: str
-    clinic_id: str
-    client_id: str
-    session_id: str
-    therapist_id: str
-    session_at: datetime
     goal_ids: tuple[str, ...]
     agreed_at: datetime
 
@@ -162,15 +162,9 @@ class GoalsAgreed:
 
 
 @dataclass(frozen=True)
-class GoalClosed:
+class GoalClosed(SessionFact):
     """One goal ended in this session (``goal.closed``); the session's own ratings of it still count."""
 
-    event_id: str
-    clinic_id: str
-    client_id: str
-    session_id: str
-    therapist_id: str
-    session_at: datetime
     goal_id: str
     outcome: GoalOutcome
     closed_at: datetime
