@@ -120,12 +120,9 @@ def _band(band: IntakeBand, latest: LatestModels, margin: float) -> BandTrajecto
                 clients=curve.clients,
                 observations=curve.observations,
                 clinic_clients=clinic_clients,
-                # As off_track judges: the limit less the margin, to two decimals, as the alerts show it.
                 points=[
                     CurvePoint(
-                        t=t,
-                        expected=round(curve.expected(t), 2),
-                        lower_limit=round(curve.lower_limit(t) - margin, 2),
+                        t=t, expected=curve.shown_expected(t), lower_limit=curve.judged_limit(t, margin)
                     )
                     for t in SHOWN_AT
                 ],

@@ -60,6 +60,15 @@ class BandFit:
     def lower_limit(self, t: int) -> float:
         return self.expected(t) + self.lower_offset
 
+    def shown_expected(self, t: int) -> float:
+        """The expected change as alerts and views show it: to two decimals."""
+        return round(self.expected(t), 2)
+
+    def judged_limit(self, t: int, margin: float = 0.0) -> float:
+        """The limit ``not_on_track`` judges by, and every alert and view shows: the fitted lower limit less a
+        clinic's margin, to two decimals, so an alert never shows a change equal to its limit."""
+        return round(self.lower_limit(t) - margin, 2)
+
 
 Fit = Mapping[IntakeBand, BandFit]  # the usable bands only
 
@@ -162,6 +171,5 @@ def off_track(
     if not max(first_t, 2) <= t <= MAX_T:
         return None
     observed = totals[-1] - totals[0]
-    # Judged on the limit as shown (two decimals), so an alert never shows a change equal to its limit.
-    limit = round(chosen.fit.lower_limit(t) - margin, 2)
-    return OffTrack(t, round(chosen.fit.expected(t), 2), limit, observed) if observed < limit else None
+    limit = chosen.fit.judged_limit(t, margin)
+    return OffTrack(t, chosen.fit.shown_expected(t), limit, observed) if observed < limit else None

@@ -125,9 +125,8 @@ def trajectory(alliance: ClientAlliance, thresholds: Thresholds) -> Trajectory:
                 session_id=reached[0].session_id if reached else None,
                 on=reached[0].occurred_at if reached else None,
                 change=round(reached[1] - intake, 2) if reached else None,
-                # Shown as the rule judges them: to two decimals.
-                expected=round(fit.expected(t), 2),
-                lower_limit=round(fit.lower_limit(t) - margin, 2),
+                expected=fit.shown_expected(t),
+                lower_limit=fit.judged_limit(t, margin),
                 below=reached is not None and off_track(totals[:t], chosen, first_t, margin) is not None,
             )
         )
