@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV1, encode
+from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV2, encode
 from shared.topics import message_key
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def feedback_stream(
         for session in range(sessions):
             total = 30.0 if dips and session == sessions // 2 else rng.uniform(36.5, 39.5)
             at = START + timedelta(weeks=session)
-            data = FeedbackSubmittedV1(
+            data = FeedbackSubmittedV2(
                 session_id=f"{client_id}-s{session}",
                 therapist_id=therapist_id,
                 client_id=client_id,

@@ -143,5 +143,10 @@ class StackPaths:
     def log(self, name: str) -> Path:
         return self.profile_dir / "logs" / f"{name}.log"
 
+    @property
+    def local_keks(self) -> Path:
+        """This stack's key-encryption key, made on first start (ALLIANCE_KEKS, when set, is used instead)."""
+        return self.profile_dir / "keks"
+
     def pidfile(self, name: str) -> Path:
         return self.profile_dir / "pids" / f"{name}.pid"

@@ -31,6 +31,7 @@ from devstack.layout import (
 )
 from devstack.services import SEED_ARGS, SERVICES, is_ready, service_url
 from devstack.waiting import require_free_ports, wait_until
+from shared.privacy.keys import KEKS_VARIABLE, new_kek
 from shared.topics import ALL_TOPICS
 
 
@@ -284,10 +285,21 @@ class Stack:
             merged[service.port_env] = str(self.service_port(service.name))
         merged["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file as they happen
         merged.update(env or {})
+        if not merged.get(KEKS_VARIABLE):
+            merged[KEKS_VARIABLE] = self.local_keks()
         for service in SERVICES:
             # Unless the caller says otherwise, browsers reach each service on the port it listens on.
             merged.setdefault(service.public_url_env, service_url(int(merged[service.port_env])))
         return merged
+
+    def local_keks(self) -> str:
+        """The local stack's own KEK, kept beside its data (a deployment sets ALLIANCE_KEKS itself)."""
+        path = self.paths.local_keks
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"local-1:{new_kek()}\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def start_services(self, env: Mapping[str, str] | None = None) -> None:
         """(Re)start the three services and wait for each /readyz to answer 200.

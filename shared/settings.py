@@ -1,6 +1,6 @@
 """Settings every service shares, read from environment variables with working local defaults."""
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,14 @@ class ServiceSettings(BaseSettings):
     )
     mongodb_database: str = Field(default="alliance", description="The one database all services share.")
     log_level: str = Field(default="INFO", description="Python log level name.")
+    key_encryption_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ALLIANCE_KEKS", "key_encryption_keys"),
+        description=(
+            "The key-encryption keys that wrap every client's data key: id:base64 of 32 random bytes, comma-"
+            "separated; the first wraps new keys (docs/privacy.md). Required: a service does not start without it."
+        ),
+    )
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP port binds to.")
     instance_id: str | None = Field(
         default=None,

@@ -35,6 +35,8 @@ NOTIFICATION_SENT = Topic("notification.sent", 6)
 NOTIFICATION_FAILED = Topic("notification.failed", 6)
 DEAD_LETTER = Topic("deadletter", 1)
 CLINIC_KEYS = Topic("clinic.keys", 1, compacted=True)
+# Erased clients, the latest record per client kept for good: a replay, and every service, skips them.
+CLIENT_ERASED = Topic("client.erased", 1, compacted=True)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     CLIENT_EVENTS,
@@ -49,6 +51,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     NOTIFICATION_FAILED,
     DEAD_LETTER,
     CLINIC_KEYS,
+    CLIENT_ERASED,
 )
 
 

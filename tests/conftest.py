@@ -1,9 +1,15 @@
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.servers import Servers, test_servers
+
+# The key-encryption key every service started by the tests (in this process or as a child) wraps its data
+# keys with; a test of rotation or of a wrong key sets its own.
+TEST_KEKS = "test-1:" + "dGVzdC1rZWstb25seS1mb3ItdGhlLXRlc3RzLTMyYiE="
+os.environ.setdefault("ALLIANCE_KEKS", TEST_KEKS)
 
 
 @pytest.fixture(scope="session")

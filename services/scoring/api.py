@@ -32,6 +32,7 @@ from services.scoring.views import (
 )
 from shared.auth import ClinicPrincipal, Scope, require_scope
 from shared.contracts.fields import OpaqueId
+from shared.privacy.plumbing import Privacy
 
 router = APIRouter(prefix="/v1", tags=["alliance"])
 Reader = Annotated[ClinicPrincipal, Depends(require_scope(Scope.READ))]
@@ -53,6 +54,14 @@ class ScoringApi:
     service: ScoringService
     active_days: int
     models: TrajectoryModels  # the fitted expected trajectories
+    privacy: Privacy  # opens the words people wrote, for the views
+
+    async def alliance(self, clinic_id: str, client_id: str) -> ClientAlliance | None:
+        """The client's alliance as a reader sees it: the words people wrote opened (their data key)."""
+        alliance = await self.clients.alliance(clinic_id, client_id)
+        if alliance is None:
+            return None
+        return await self.privacy.words.open_all(clinic_id, client_id, alliance)
 
     async def trajectories(self, clinic_id: str) -> ClinicTrajectories:
         """The expected trajectories the clinic's clients are judged against, as the rules see them."""
@@ -73,7 +82,7 @@ Api = Annotated[ScoringApi, Depends(_api)]
     "/clients/{client_id}/alliance", responses={**AUTH_ERRORS, **NOT_FOUND}, summary="One client's alliance"
 )
 async def client_alliance(client_id: OpaqueId, principal: Reader, api: Api) -> ClientAlliance:
-    alliance = await api.clients.alliance(principal.clinic_id, client_id)
+    alliance = await api.alliance(principal.clinic_id, client_id)
     await api.audit.record(
         principal, "GET /v1/clients/{client_id}/alliance", [client_id], found=alliance is not None
     )

@@ -9,13 +9,16 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.auth import ClinicPrincipal
+from shared.privacy.erasure import ErasedClients
 
 Document = dict[str, Any]
 
 
 class AuditLog:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], erased: ErasedClients | None = None) -> None:
         self.collection = collection
+        # An erased client's pseudonym is kept nowhere, not even where someone later asked for it.
+        self.erased = erased if erased is not None else ErasedClients()
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("clinic_id", ASCENDING), ("at", ASCENDING)])
@@ -39,7 +42,7 @@ class AuditLog:
                 "clinic_id": principal.clinic_id,
                 "key_id": principal.key_id,
                 "route": route,
-                "client_ids": list(client_ids),
+                "client_ids": [c for c in client_ids if not self.erased.contains(principal.clinic_id, c)],
                 "found": found,
                 **({"actor": actor} if actor is not None else {}),
             }

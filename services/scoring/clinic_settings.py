@@ -119,6 +119,11 @@ class ClinicSettings(BaseModel):
     clinic_id: str
     effective: ThresholdValues = Field(description="Every threshold in force, defaults included.")
     overrides: list[str] = Field(description="Names of the thresholds this clinic set itself.")
+    retention_months: int | None = Field(
+        default=None,
+        description="Clients with no session for this many months are erased by the daily retention job; "
+        "none: kept until erased on request (PUT /v1/clinic/retention).",
+    )
 
 
 class ClinicSettingsStore:
@@ -159,21 +164,38 @@ class ClinicSettingsStore:
         """Validate with the domain (``InvalidThresholds`` names each bad field), then store."""
         thresholds = domain.Thresholds.from_mapping(overrides)
         stored = {name: _storable(getattr(thresholds, name)) for name in overrides}
-        await self.collection.replace_one(
+        await self.collection.update_one(
             {"_id": clinic_id},
-            {"overrides": stored, "changed_by": changed_by, "changed_at": datetime.now(UTC)},
+            {"$set": {"overrides": stored, "changed_by": changed_by, "changed_at": datetime.now(UTC)}},
             upsert=True,
         )
         return thresholds
 
+    async def set_retention(self, clinic_id: str, months: int | None, changed_by: str) -> None:
+        await self.collection.update_one(
+            {"_id": clinic_id},
+            {
+                "$set": {"retention_months": months, "retention_changed_by": changed_by},
+                "$setOnInsert": {"overrides": {}},
+            },
+            upsert=True,
+        )
+
+    async def retention_policies(self) -> dict[str, int]:
+        """Months without a session after which each clinic's clients are erased (clinics that set one)."""
+        found = self.collection.find({"retention_months": {"$ne": None, "$exists": True}})
+        return {document["_id"]: document["retention_months"] async for document in found}
+
     async def view(self, clinic_id: str) -> ClinicSettings:
-        overrides = await self.overrides(clinic_id)
+        document = await self.collection.find_one({"_id": clinic_id}) or {}
+        overrides = dict(document.get("overrides", {}))
         thresholds = domain.Thresholds.from_mapping(overrides)
         effective = {name: _shown(getattr(thresholds, name)) for name in domain.SETTING_NAMES}
         return ClinicSettings(
             clinic_id=clinic_id,
             effective=ThresholdValues.model_validate(effective),
             overrides=sorted(overrides),
+            retention_months=document.get("retention_months"),
         )
 
 

@@ -24,11 +24,18 @@ any repeat. Messages the live service dead-lettered (bad JSON, invalid, refused 
 with other content) are skipped here the same way.
 
 Clinic thresholds are configuration, not events: ``--settings-from <db>`` copies ``scoring_clinic_settings``
-from a database (usually the live one) first; without it every clinic gets the defaults.
+from a database (usually the live one) first; without it every clinic gets the defaults. The clients' data
+keys are not in Kafka either (docs/privacy.md): the same option copies ``client_keys``, without which the
+words sealed in the events read ``[unreadable]`` in the rebuilt views.
+
+Erased clients (the compacted ``client.erased``, read first) are skipped, and their erasure records are kept
+again (without the reason, which only the database held). Words an old event carried in the clear are sealed
+before they are stored, as the live service does.
 """
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -41,25 +48,33 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.scoring import domain
 from services.scoring.app import AUDIT, CLIENTS, OUTBOX, SETTINGS
 from services.scoring.audit import AuditLog
-from services.scoring.clients import ClientRecord, ClientStore
+from services.scoring.clients import KINDS_BY_TYPE, ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.compare import client_differences
+from services.scoring.lifecycle.erasure import keep_record
 from services.scoring.service import assess
 from services.scoring.settings import ScoringSettings
 from services.scoring.translate import acknowledgement_from, fact_from, manual_resolution_from
 from shared import mongo
 from shared.contracts import (
+    CLIENT_ERASED,
     CLIENT_HISTORY,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
+    ClientErasedV1,
     CloudEvent,
     ContractViolation,
     EventKind,
 )
 from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import Outbox
+from shared.messaging.compacted import read_all
 from shared.messaging.subscription import InboundTopics
+from shared.privacy.erasure import ErasedClients
+from shared.privacy.keys import COLLECTION as KEYS
+from shared.privacy.plumbing import Privacy
+from shared.privacy.words import CLEAR, Words
 
 KINDS: tuple[EventKind[Any], ...] = (
     *CLIENT_HISTORY,
@@ -82,8 +97,10 @@ class Rebuild:
 
     records: dict[tuple[str, str], ClientRecord] = field(default_factory=dict)
     announced: dict[tuple[str, str], domain.EmittedLog] = field(default_factory=dict)
+    erased: ErasedClients = field(default_factory=ErasedClients)
     read: int = 0
     skipped: int = 0
+    erased_skipped: int = 0  # records of erased clients
     first_read_at: float | None = None  # monotonic time of the first record, for the throughput line
 
     def add(self, topic: str, value: bytes) -> None:
@@ -97,6 +114,9 @@ class Rebuild:
 
     def _add(self, event: CloudEvent[Any]) -> None:
         key = (event.clinicid, event.data.client_id)
+        if self.erased.contains(*key):
+            self.erased_skipped += 1
+            return
         if event.type.startswith(HISTORY_TYPES):
             fact = fact_from(event)  # raises what the live consumer dead-lettered
             record = self._record(key)
@@ -179,13 +199,38 @@ async def _assigned(consumer: AIOKafkaConsumer, within: float = 30.0) -> list[To
     return sorted(consumer.assignment())
 
 
-async def write(db: AsyncDatabase[mongo.Document], rebuild: Rebuild, out: TextIO) -> None:
+async def read_erasures(bootstrap: str) -> list[CloudEvent[ClientErasedV1]]:
+    """Every erasure on ``client.erased`` (compacted: the latest record of each client)."""
+    erasures: list[CloudEvent[ClientErasedV1]] = []
+    await read_all(bootstrap, CLIENT_ERASED, erasures.append)
+    return erasures
+
+
+async def seal_words(record: ClientRecord, words: Words) -> None:
+    """Seal the words old events and resolutions carried in the clear (what the live service stores)."""
+    for event in list(record.events.values()):
+        sealed = await words.seal_event(KINDS_BY_TYPE[event.type], event)
+        if sealed is not event:
+            record.add_event(sealed, fact_from(sealed))
+    for event_id, resolution in list(record.resolutions.items()):
+        if resolution.note.startswith(CLEAR):
+            note = await words.seal(
+                record.clinic_id, record.client_id, event_id, resolution.note[len(CLEAR) :]
+            )
+            record.resolutions[event_id] = dataclasses.replace(resolution, note=note or resolution.note)
+
+
+async def write(
+    db: AsyncDatabase[mongo.Document], rebuild: Rebuild, out: TextIO, words: Words | None = None
+) -> None:
     clients, settings = ClientStore(db[CLIENTS]), ClinicSettingsStore(db[SETTINGS])
     for store in (clients, Outbox(db[OUTBOX]), AuditLog(db[AUDIT])):
         await store.ensure_indexes()
     thresholds = await settings.thresholds_of({clinic_id for clinic_id, _ in rebuild.records})
     changes: list[tuple[ClientRecord, domain.ClientAssessment]] = []
     for key, record in rebuild.records.items():
+        if words is not None:
+            await seal_words(record, words)
         assessment = assess(record, thresholds[record.clinic_id])
         # What was announced, read back; announced under rules replay cannot know, so what the current rules
         # imply about the past is adopted (as the live service does after a change of the rules): a client
@@ -214,13 +259,25 @@ async def replay(
         if await db[CLIENTS].estimated_document_count() or await db[OUTBOX].estimated_document_count():
             raise SystemExit(f"replay: database {database!r} is not fresh; refusing to write into it")
         if settings_from is not None:
-            clinic_settings = await client.get_database(settings_from)[SETTINGS].find().to_list()
-            if clinic_settings:
-                await db[SETTINGS].insert_many(clinic_settings)
+            for name in (SETTINGS, KEYS):
+                documents = await client.get_database(settings_from)[name].find().to_list()
+                if documents:
+                    await db[name].insert_many(documents)
+        privacy = Privacy.of(db, settings)
+        await privacy.keys.verify()
         rebuild = Rebuild()
+        erasures = await read_erasures(settings.kafka_bootstrap_servers)
+        for erasure in erasures:
+            rebuild.erased.add(erasure.clinicid, erasure.data.client_id)
         await read_topics(settings.kafka_bootstrap_servers, rebuild, progress_every, out)
-        print(f"replay: read {rebuild.read} records, {rebuild.skipped} skipped", file=out)
-        await write(db, rebuild, out)
+        print(
+            f"replay: read {rebuild.read} records, {rebuild.skipped} skipped, {rebuild.erased_skipped} of "
+            f"{len(rebuild.erased)} erased clients skipped",
+            file=out,
+        )
+        await write(db, rebuild, out, privacy.words)
+        for erasure in erasures:
+            await keep_record(db, erasure)
         if rebuild.first_read_at is not None:
             seconds = time.monotonic() - rebuild.first_read_at
             print(

@@ -15,12 +15,14 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.scoring import domain, metrics
-from services.scoring.clients import ClientRecord, ClientStore
+from services.scoring.clients import KINDS_BY_TYPE, ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
 from shared import mongo
 from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV2
 from shared.messaging import Outbox, OutboxRelay
+from shared.privacy.erasure import ERASED_EVENTS_DROPPED
+from shared.privacy.plumbing import Privacy
 
 T = TypeVar("T")
 Inbound = domain.Fact | domain.Acknowledgement
@@ -57,7 +59,9 @@ class ScoringService:
         settings: ClinicSettingsStore,
         outbox: Outbox,
         relay: OutboxRelay,
+        privacy: Privacy,
     ) -> None:
+        self._privacy = privacy
         self._client = client
         self._clients = clients
         self._settings = settings
@@ -76,6 +80,10 @@ class ScoringService:
         refused: dict[int, ContractViolation] = {}
         by_client: dict[tuple[str, str], list[tuple[int, CloudEvent[Any], Inbound]]] = {}
         for position, event in enumerate(events):
+            if self._privacy.erased.contains(event.clinicid, event.data.client_id):
+                ERASED_EVENTS_DROPPED.labels("scoring").inc()  # arrived after the client was erased
+                continue
+            event = await self._privacy.words.seal_event(KINDS_BY_TYPE[event.type], event)
             try:
                 inbound = _inbound(event)  # refuse what the domain refuses before touching anything
             except ContractViolation as violation:
@@ -141,8 +149,9 @@ class ScoringService:
             if not episode.is_open:
                 raise AlreadyResolved(rupture_id)
             event_id = domain.resolution_event_id(rupture_id)
+            sealed = await self._privacy.words.seal(clinic_id, client_id, event_id, note)
             record.resolutions[event_id] = domain.ManualResolution(
-                rupture_id, resolved_by, resolved_at, note, tags
+                rupture_id, resolved_by, resolved_at, sealed or note, tags
             )
             staged = await self._commit(record, session, caused_by=event_id, announce=event_id)
             return ManualOutcome(client_id, resolved_at, event_id), Committed(staged, [])

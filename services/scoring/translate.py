@@ -23,7 +23,7 @@ from shared.contracts import (
     NoteSharedV1,
     RepairTags,
     RuptureAcknowledgedV2,
-    RuptureResolvedV4,
+    RuptureResolvedV5,
     RuptureSuspectedV4,
     SessionCompletedV1,
     derived_event_id,
@@ -115,7 +115,7 @@ def tags_of(tags: domain.RepairTags) -> RepairTags:
     return RepairTags(rupture_type=tags.rupture_type, strategies=list(tags.strategies))
 
 
-def manual_resolution_from(event: CloudEvent[RuptureResolvedV4]) -> domain.ManualResolution | None:
+def manual_resolution_from(event: CloudEvent[RuptureResolvedV5]) -> domain.ManualResolution | None:
     """The clinician action a manual ``rupture.resolved`` records (None for a repair, or a v1 event that
     never said who resolved: such an action cannot be re-created faithfully)."""
     data = event.data
@@ -162,7 +162,7 @@ def outbound(
     episode = assessment.timeline.episode(event.episode_id)
     if episode is None:  # the timeline produced the event, so it knows the episode
         raise LookupError(f"no episode {event.episode_id} in the assessment")
-    resolved = RuptureResolvedV4(
+    resolved = RuptureResolvedV5(
         **tags_of(event.tags).model_dump(),
         rupture_id=event.episode_id,
         therapist_id=episode_therapist(episode, assessment),

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.contracts.fields import OpaqueId, Timestamp
+from shared.contracts.fields import OpaqueId, Timestamp, Words
 from shared.instruments import Instrument, InvalidScores, Respondent, validate_scores
 from shared.repair import RepairStrategy, RuptureType
 
@@ -174,6 +174,41 @@ class GoalClosedV1(Contract):
     closed_at: Timestamp = Field(description="When it was closed; set by the server when absent.")
 
 
+class FeedbackSubmittedV2(FeedbackSubmittedV1):
+    """v2 seals the client's comment (docs/privacy.md); everything else as in v1."""
+
+    comment: Words | None = Field(default=None, description="The client's optional comment, sealed.")
+
+
+class NoteSharedV2(NoteSharedV1):
+    """v2 seals the note's text."""
+
+    text: Words = Field(description="What you worked on and what comes next, sealed.")
+
+
+class NoteAnsweredV2(NoteAnsweredV1):
+    """v2 seals the client's comment."""
+
+    comment: Words | None = Field(default=None, description="The client's optional words, sealed.")
+
+
+class SealedGoal(Contract):
+    """One goal, its words sealed."""
+
+    goal_id: OpaqueId = Field(
+        description="The goal's id, unique for the client; ratings and closings name it."
+    )
+    text: Words = Field(description="The goal in the client's words, sealed.")
+
+
+class GoalsAgreedV2(GoalsAgreedV1):
+    """v2 seals the goals' words."""
+
+    goals: Annotated[list[SealedGoal], Field(min_length=1, max_length=3)] = Field(  # type: ignore[assignment]
+        description="The active goals from this session on, in order: goal_1, goal_2, goal_3 of a gbo rating."
+    )
+
+
 class MarkerV1(Contract):
     """One rupture marker that fired for a session."""
 
@@ -330,6 +365,14 @@ class RuptureResolvedV4(RuptureResolvedV3, RepairTags):
     """V3 with the clinician's tags of the rupture and its repair (a manual resolution may carry them)."""
 
 
+class RuptureResolvedV5(RuptureResolvedV4):
+    """v5 seals the clinician's note."""
+
+    note: Words | None = Field(
+        default=None, description="The clinician's note for a manual resolution, sealed."
+    )
+
+
 class RuptureAcknowledgedV2(RepairTags):
     """V1 with the therapist's tags of the rupture and its repair, given when acknowledging (optional), and the
     client view's button named as such."""
@@ -341,6 +384,19 @@ class RuptureAcknowledgedV2(RepairTags):
     acknowledged_at: Timestamp
     via: Literal["link", "api", "view"] = Field(
         description="The alert's link, the API, or the button of the client view."
+    )
+
+
+class ClientErasedV1(Contract):
+    """Every trace of a client is being erased (docs/privacy.md): each service purges what it holds, and drops
+    the client's events that arrive later or come back in a replay. Record key ``clinic_id:client_id`` on the
+    compacted ``client.erased``; the reason given stays in scoring's erasure record."""
+
+    client_id: OpaqueId = Field(description="Pseudonym of the erased client.")
+    erased_at: Timestamp = Field(description="When the erasure was decided.")
+    by: str = Field(
+        max_length=64,
+        description="Who erased: `key:<key id>` (the admin API), `operator` (the CLI) or `retention` (the job).",
     )
 
 

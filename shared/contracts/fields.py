@@ -21,3 +21,19 @@ Timestamp = Annotated[
     AwareDatetime,
     Field(description="RFC 3339 timestamp with an offset.", examples=["2026-11-20T10:00:00+00:00"]),
 ]
+
+# Words a person wrote (comments, notes, goals) as they travel and rest: sealed with the client's data key
+# by the service that received them (``aesgcm:<event id, base64url>:<nonce, ciphertext and tag, base64url>``;
+# docs/privacy.md). ``clear:<text>`` appears only in an event upcast from a version that carried words in the
+# clear; the first service that stores such an event seals them.
+Words = Annotated[
+    str,
+    Field(
+        max_length=12_000,
+        pattern=r"^(aesgcm:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+|clear:[\s\S]*)$",
+        description=(
+            "A person's words, sealed with the client's data key by the service that received them"
+            " (`aesgcm:...`); readable only through the platform's views and export."
+        ),
+    ),
+]

@@ -19,12 +19,17 @@ from shared import topics
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.events import (
     AllianceUpdatedV1,
+    ClientErasedV1,
     ClinicKeyV1,
     FeedbackSubmittedV1,
+    FeedbackSubmittedV2,
     GoalClosedV1,
     GoalsAgreedV1,
+    GoalsAgreedV2,
     NoteAnsweredV1,
+    NoteAnsweredV2,
     NoteSharedV1,
+    NoteSharedV2,
     NotificationFailedV1,
     NotificationSentV1,
     RuptureAcknowledgedV1,
@@ -33,6 +38,7 @@ from shared.contracts.events import (
     RuptureResolvedV2,
     RuptureResolvedV3,
     RuptureResolvedV4,
+    RuptureResolvedV5,
     RuptureSuspectedV1,
     RuptureSuspectedV2,
     RuptureSuspectedV3,
@@ -63,6 +69,9 @@ class EventKind(Generic[ModelT]):
     upcasters: tuple[Upcaster, ...] = field(default=())
     # Topics the kind was published on before; consumers still read them while they are deprecated.
     former_topics: tuple[topics.Topic, ...] = field(default=())
+    # Where the latest version holds a person's words (``Words``): ``comment``, or ``goals.*.text`` for the
+    # ``text`` of every goal. The words are sealed there (shared/privacy).
+    words: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if len(self.upcasters) != len(self.versions) - 1:
@@ -89,7 +98,7 @@ class EventKind(Generic[ModelT]):
 
     def envelope(
         self,
-        data: ModelT,
+        data: BaseModel,
         *,
         clinic_id: str,
         source: str,
@@ -97,19 +106,23 @@ class EventKind(Generic[ModelT]):
         subject: str | None = None,
         event_id: str | None = None,
         time: datetime | None = None,
-    ) -> CloudEvent[ModelT]:
-        """Wrap ``data``; the subject (and so the partition key) is ``clinic_id:client_id`` unless given."""
+    ) -> CloudEvent[Any]:
+        """Wrap ``data``; the subject (and so the partition key) is ``clinic_id:client_id`` unless given. Data
+        of an older version is wrapped as that version, as a producer still on it would send it."""
         extra: dict[str, Any] = {"time": time} if time is not None else {}
-        return CloudEvent[self.model](  # type: ignore[name-defined]
+        version = self.versions.index(type(data)) + 1 if type(data) in self.versions else self.latest_version
+        model: Any = CloudEvent[self.versions[version - 1]]  # type: ignore[misc]
+        event: CloudEvent[Any] = model(
             id=event_id or str(uuid.uuid4()),
             source=source,
-            type=self.type_name(),
+            type=self.type_name(version),
             subject=subject or f"{clinic_id}:{client_id}",
-            dataschema=self.schema_urn(),
+            dataschema=self.schema_urn(version),
             clinicid=clinic_id,
             data=data,
             **extra,
         )
+        return event
 
     def decode(self, raw: bytes | str | Mapping[str, Any]) -> CloudEvent[ModelT]:
         """Parse, upcast and validate one message; raise ContractViolation with a reason if impossible."""
@@ -167,21 +180,74 @@ def _summarise(error: ValidationError) -> str:
 
 
 # A client's history travels on one topic, in the order it was produced (shared/topics.py, CLIENT_EVENTS).
+def words_in_clear(*paths: str) -> Upcaster:
+    """The upcaster to the version that seals ``paths``: the words an older version carried in the clear are
+    marked ``clear:``, and the first service that stores the event seals them (shared/privacy)."""
+
+    def upcast(data: dict[str, Any]) -> dict[str, Any]:
+        return map_words(data, paths, lambda text: f"clear:{text}")
+
+    upcast.__doc__ = (
+        f"Words at {', '.join(paths)} in the clear become ``clear:`` words, to be sealed on storing."
+    )
+    return upcast
+
+
+def map_words(data: dict[str, Any], paths: tuple[str, ...], change: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of ``data`` with ``change`` applied to the words at each of ``paths`` (``a.*.b``: ``b`` in every
+    item of list ``a``); an absent or null field is left as it is."""
+
+    def walk(node: Any, steps: list[str]) -> Any:
+        if not steps:
+            return change(node) if isinstance(node, str) else node
+        step, rest = steps[0], steps[1:]
+        if step == "*":
+            return [walk(item, rest) for item in node] if isinstance(node, list) else node
+        if isinstance(node, dict) and node.get(step) is not None:
+            return {**node, step: walk(node[step], rest)}
+        return node
+
+    for path in paths:
+        data = walk(data, path.split("."))
+    return data
+
+
+# A client's history travels on one topic, in the order it was produced (shared/topics.py, CLIENT_EVENTS).
 SESSION_COMPLETED: EventKind[SessionCompletedV1] = EventKind(
     "session.completed",
     topics.CLIENT_EVENTS,
     (SessionCompletedV1,),
     former_topics=(topics.SESSION_COMPLETED,),
 )
-FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV1] = EventKind(
+FEEDBACK_SUBMITTED: EventKind[FeedbackSubmittedV2] = EventKind(
     "feedback.submitted",
     topics.CLIENT_EVENTS,
-    (FeedbackSubmittedV1,),
+    (FeedbackSubmittedV1, FeedbackSubmittedV2),
+    (words_in_clear("comment"),),
     former_topics=(topics.FEEDBACK_SUBMITTED,),
+    words=("comment",),
 )
-NOTE_SHARED: EventKind[NoteSharedV1] = EventKind("note.shared", topics.CLIENT_EVENTS, (NoteSharedV1,))
-NOTE_ANSWERED: EventKind[NoteAnsweredV1] = EventKind("note.answered", topics.CLIENT_EVENTS, (NoteAnsweredV1,))
-GOALS_AGREED: EventKind[GoalsAgreedV1] = EventKind("goals.agreed", topics.CLIENT_EVENTS, (GoalsAgreedV1,))
+NOTE_SHARED: EventKind[NoteSharedV2] = EventKind(
+    "note.shared",
+    topics.CLIENT_EVENTS,
+    (NoteSharedV1, NoteSharedV2),
+    (words_in_clear("text"),),
+    words=("text",),
+)
+NOTE_ANSWERED: EventKind[NoteAnsweredV2] = EventKind(
+    "note.answered",
+    topics.CLIENT_EVENTS,
+    (NoteAnsweredV1, NoteAnsweredV2),
+    (words_in_clear("comment"),),
+    words=("comment",),
+)
+GOALS_AGREED: EventKind[GoalsAgreedV2] = EventKind(
+    "goals.agreed",
+    topics.CLIENT_EVENTS,
+    (GoalsAgreedV1, GoalsAgreedV2),
+    (words_in_clear("goals.*.text"),),
+    words=("goals.*.text",),
+)
 GOAL_CLOSED: EventKind[GoalClosedV1] = EventKind("goal.closed", topics.CLIENT_EVENTS, (GoalClosedV1,))
 
 
@@ -221,11 +287,12 @@ RUPTURE_SUSPECTED: EventKind[RuptureSuspectedV4] = EventKind(
     (RuptureSuspectedV1, RuptureSuspectedV2, RuptureSuspectedV3, RuptureSuspectedV4),
     (upcast_rupture_suspected_v1_v2, upcast_rupture_suspected_v2_v3, upcast_rupture_suspected_v3_v4),
 )
-RUPTURE_RESOLVED: EventKind[RuptureResolvedV4] = EventKind(
+RUPTURE_RESOLVED: EventKind[RuptureResolvedV5] = EventKind(
     "rupture.resolved",
     topics.RUPTURE_RESOLVED,
-    (RuptureResolvedV1, RuptureResolvedV2, RuptureResolvedV3, RuptureResolvedV4),
-    (upcast_rupture_resolved_v1_v2, upcast_rupture_resolved_v2_v3, upcast_untagged),
+    (RuptureResolvedV1, RuptureResolvedV2, RuptureResolvedV3, RuptureResolvedV4, RuptureResolvedV5),
+    (upcast_rupture_resolved_v1_v2, upcast_rupture_resolved_v2_v3, upcast_untagged, words_in_clear("note")),
+    words=("note",),
 )
 RUPTURE_ACKNOWLEDGED: EventKind[RuptureAcknowledgedV2] = EventKind(
     "rupture.acknowledged",
@@ -241,6 +308,7 @@ NOTIFICATION_FAILED: EventKind[NotificationFailedV1] = EventKind(
 )
 
 CLINIC_KEY: EventKind[ClinicKeyV1] = EventKind("clinic.key", topics.CLINIC_KEYS, (ClinicKeyV1,))
+CLIENT_ERASED: EventKind[ClientErasedV1] = EventKind("client.erased", topics.CLIENT_ERASED, (ClientErasedV1,))
 ALLIANCE_UPDATED: EventKind[AllianceUpdatedV1] = EventKind(
     "alliance.updated", topics.ALLIANCE_UPDATED, (AllianceUpdatedV1,)
 )
@@ -265,6 +333,7 @@ ALL_KINDS: tuple[EventKind[Any], ...] = (
     RUPTURE_RESOLVED,
     RUPTURE_ACKNOWLEDGED,
     CLINIC_KEY,
+    CLIENT_ERASED,
     ALLIANCE_UPDATED,
     TRAJECTORIES_FITTED,
     NOTIFICATION_SENT,

@@ -22,6 +22,7 @@ class Platform:
     webhook: WebhookReceiver
     groups: dict[str, str]  # service -> its consumer group
     mailbox: Mailbox
+    database: str  # the MongoDB database the three services share
 
     def url(self, service: str) -> str:
         return self.service_urls[[s.name for s in SERVICES].index(service)]
@@ -56,6 +57,6 @@ def platform(servers: Servers) -> Iterator[Platform]:
             stack.run_seed(env)
             urls = tuple(f"http://127.0.0.1:{stack.service_port(service.name)}" for service in SERVICES)
             groups = {"scoring": env["SCORING_GROUP_ID"], "notify": env["NOTIFY_GROUP_ID"]}
-            yield Platform(urls[0], urls, "demo", api_key, webhook, groups, mailbox)
+            yield Platform(urls[0], urls, "demo", api_key, webhook, groups, mailbox, env["MONGODB_DATABASE"])
         finally:
             stack.stop(only=[service.name for service in SERVICES])

@@ -21,9 +21,17 @@ from shared.contracts import (
     encode,
 )
 from shared.contracts.schemas import SCHEMA_DIR, generate
+from shared.privacy.words import seal
 
 AT = "2026-11-20T10:00:00+00:00"
 SRS = {"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9}
+
+
+def sealed(words: str) -> str:
+    """The words as the latest versions carry them: sealed with a client's data key (here a fixed one)."""
+    return seal(bytes(32), "demo", "c-311", "e-example", words)
+
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "session.completed": {
         "session_id": "s-104",
@@ -42,7 +50,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "instrument": "srs",
         "respondent": "client",
         "items": SRS,
-        "comment": "felt rushed today",
+        "comment": sealed("felt rushed today"),
         "submitted_at": AT,
     },
     "note.shared": {
@@ -51,7 +59,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "therapist_id": "t-7",
         "client_id": "c-311",
         "session_at": AT,
-        "text": "Next: the evening check-in, twice this week.",
+        "text": sealed("Next: the evening check-in, twice this week."),
         "shared_at": AT,
     },
     "note.answered": {
@@ -61,7 +69,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "client_id": "c-311",
         "session_at": AT,
         "fit": "partly",
-        "comment": "the check-in, yes; the rest, not yet",
+        "comment": sealed("the check-in, yes; the rest, not yet"),
         "answered_at": AT,
     },
     "goals.agreed": {
@@ -70,8 +78,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "session_id": "s-104",
         "session_at": AT,
         "goals": [
-            {"goal_id": "g-1", "text": "Sleep through most nights"},
-            {"goal_id": "g-2", "text": "Speak up at work meetings"},
+            {"goal_id": "g-1", "text": sealed("Sleep through most nights")},
+            {"goal_id": "g-2", "text": sealed("Speak up at work meetings")},
         ],
         "agreed_at": AT,
     },
@@ -136,6 +144,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "attempts": 12,
         "error": "webhook answered 503",
         "failed_at": AT,
+    },
+    "client.erased": {
+        "client_id": "c-311",
+        "erased_at": "2026-11-21T09:00:00+00:00",
+        "by": "key:3f9a1c0b2d4e",
     },
     "clinic.key": {
         "key_hash": "a" * 64,
@@ -223,8 +236,8 @@ def _envelope(kind: EventKind[Any], **overrides: Any) -> dict[str, Any]:
             "unexpected event type",
         ),
         (
-            json.dumps(_envelope(FEEDBACK_SUBMITTED, type="org.alliance.feedback.submitted.v2")),
-            "unknown version v2",
+            json.dumps(_envelope(FEEDBACK_SUBMITTED, type="org.alliance.feedback.submitted.v9")),
+            "unknown version v9",
         ),
         (json.dumps(_envelope(FEEDBACK_SUBMITTED, data="x")), "no JSON object in 'data'"),
         (json.dumps(_envelope(FEEDBACK_SUBMITTED, specversion="0.3")), "specversion"),

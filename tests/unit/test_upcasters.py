@@ -129,7 +129,7 @@ def test_old_resolutions_decode_as_the_latest_step_by_step(version: int) -> None
         del data["resolved_by"]
         assert upcast_rupture_resolved_v1_v2(data)["resolved_by"] is None
     event = RUPTURE_RESOLVED.decode(envelope("rupture.resolved", version, data))
-    assert event.type == "org.alliance.rupture.resolved.v4"
+    assert event.type == "org.alliance.rupture.resolved.v5"
     assert (event.data.how, event.data.sessions_to_repair, event.data.resolved_by) == ("repaired", 2, None)
 
 

@@ -43,6 +43,7 @@ from shared.contracts import (
     derived_event_id,
 )
 from shared.messaging import Outbox, OutboxRelay
+from shared.privacy.words import Words
 
 SOURCE = "/services/scoring/views"
 
@@ -54,6 +55,7 @@ class Plumbing:
     client: AsyncMongoClient[mongo.Document]
     outbox: Outbox
     relay: OutboxRelay
+    words: Words  # seals the words of notes and goals before they are staged
 
 
 def acknowledgement_id(clinic_id: str, rupture_id: str) -> str:
@@ -155,8 +157,10 @@ def _now() -> datetime:
 async def _stage_once(
     plumbing: Plumbing, kind: EventKind[Any], clinic_id: str, client_id: str, data: Any, event_id: str
 ) -> bool:
-    """Stage the event of ``kind`` with ``data`` about the client, unless ``event_id`` is already staged."""
-    event = kind.envelope(data, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id)
+    """Stage the event of ``kind`` with ``data`` about the client, unless ``event_id`` is already staged; the
+    words in ``data`` are sealed first."""
+    sealed = await plumbing.words.sealed(kind, clinic_id, client_id, event_id, data)
+    event = kind.envelope(sealed, clinic_id=clinic_id, client_id=client_id, source=SOURCE, event_id=event_id)
 
     async def work(session: AsyncClientSession) -> bool:
         if await plumbing.outbox.collection.find_one({"_id": event.id}, {"_id": 1}, session=session):

@@ -30,6 +30,7 @@ class Scoring:
     db: AsyncDatabase[Document]
     bootstrap: str
     started: bool = False
+    app: Any = None  # the running app, while ``running`` is open
 
     def key_for(self, clinic_id: str, *scopes: Scope) -> str:
         api_key = f"key-{clinic_id}-{'-'.join(scopes) or 'all'}"
@@ -44,7 +45,7 @@ class Scoring:
         if not self.started:  # the test's own group begins after what earlier tests left on the topics
             await start_group_at_end(self.bootstrap, self.settings.group_id, [t.name for t in ALL_TOPICS])
             self.started = True
-        app = create_app(self.settings, self.ring)
+        app = self.app = create_app(self.settings, self.ring)
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scoring") as http,

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     CloudEvent,
-    FeedbackSubmittedV1,
+    FeedbackSubmittedV2,
     Instrument,
     Respondent,
     encode,
@@ -41,9 +41,9 @@ class SyntheticClient:
     def session_at(self, n: int) -> datetime:
         return self.first_session_at + timedelta(days=n - 1)
 
-    def rating(self, n: int, instrument: Instrument, total: float) -> CloudEvent[FeedbackSubmittedV1]:
+    def rating(self, n: int, instrument: Instrument, total: float) -> CloudEvent[FeedbackSubmittedV2]:
         names = ORS_ITEMS if instrument is Instrument.ORS else SRS_ITEMS
-        data = FeedbackSubmittedV1(
+        data = FeedbackSubmittedV2(
             session_id=f"s{n:02d}",
             therapist_id=self.therapist_id,
             client_id=self.client_id,
@@ -61,12 +61,12 @@ class SyntheticClient:
             event_id=f"{self.client_id}-{instrument.value}-{n}",
         )
 
-    def session(self, n: int) -> list[CloudEvent[FeedbackSubmittedV1]]:
+    def session(self, n: int) -> list[CloudEvent[FeedbackSubmittedV2]]:
         """Session ``n``'s ratings: the steady SRS, and the ORS when the client has one for it."""
         srs = [self.rating(n, Instrument.SRS, STEADY_SRS)]
         return srs + ([self.rating(n, Instrument.ORS, self.ors[n - 1])] if n <= len(self.ors) else [])
 
-    def events(self) -> list[CloudEvent[FeedbackSubmittedV1]]:
+    def events(self) -> list[CloudEvent[FeedbackSubmittedV2]]:
         return [event for n in range(1, len(self.ors) + 1) for event in self.session(n)]
 
 

@@ -20,6 +20,7 @@ from shared.contracts import (
     CloudEvent,
     EventKind,
     FeedbackSubmittedV1,
+    FeedbackSubmittedV2,
     Goal,
     GoalClosedV1,
     GoalOutcome,
@@ -171,6 +172,7 @@ class ClientStream:
 KINDS: dict[type[Any], EventKind[Any]] = {
     SessionCompletedV1: SESSION_COMPLETED,
     FeedbackSubmittedV1: FEEDBACK_SUBMITTED,
+    FeedbackSubmittedV2: FEEDBACK_SUBMITTED,
     RuptureAcknowledgedV2: RUPTURE_ACKNOWLEDGED,
     NoteSharedV1: NOTE_SHARED,
     NoteAnsweredV1: NOTE_ANSWERED,

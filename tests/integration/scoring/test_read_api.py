@@ -9,6 +9,7 @@ import pytest
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import RUPTURE_RESOLVED
+from shared.privacy.plumbing import Privacy
 from tests.integration.scoring.conftest import Scoring, eventually
 from tests.integration.scoring.streams import ClientStream, Publisher
 from tests.integration.scoring.test_delivery import feed
@@ -262,12 +263,11 @@ async def test_manual_resolution_and_acknowledgement_show_on_the_episode(
     )
     [event] = [RUPTURE_RESOLVED.decode(record.value) for record in records]
     assert event.id == resolved.json()["event_id"]
-    assert (event.data.how, event.data.resolved_by, event.data.note, event.data.therapist_id) == (
-        "manual",
-        "sup-1",
-        request["note"],
-        "t-3",
-    )
+    assert (event.data.how, event.data.resolved_by, event.data.therapist_id) == ("manual", "sup-1", "t-3")
+    # The note travels sealed with the client's data key (docs/privacy.md), and opens with it.
+    assert event.data.note is not None and str(request["note"]).encode() not in record_bytes(records)
+    opened = await Privacy.of(scoring.db).words.open_all(clinic, stream.client_id, {"note": event.data.note})
+    assert opened == {"note": request["note"]}
     assert (event.data.rupture_type, event.data.strategies) == ("both", ["invite_discussion"])
     document = await scoring.client_doc(clinic, stream.client_id)
     assert document is not None and len(document["acknowledgements"]) == 1  # the duplicate changed nothing
@@ -312,3 +312,7 @@ async def test_clinic_settings_are_validated_and_used(
     # 33 is not below the default cutoff (32) but is below the clinic's (34): the clinic's setting is used.
     assert [m["code"] for m in alliance["sessions"][0]["markers"]] == ["below_cutoff"]
     assert alliance["sessions"][0]["markers"][0]["threshold"] == 34.0
+
+
+def record_bytes(records: list[Any]) -> bytes:
+    return b"".join(record.value for record in records)

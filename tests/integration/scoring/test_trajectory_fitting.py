@@ -21,7 +21,7 @@ from services.scoring.trajectory_models import MODELS, TrajectoryModels
 from services.scoring.translate import fact_from
 from shared import topics
 from shared.auth import Scope
-from shared.contracts import TRAJECTORIES_FITTED, CloudEvent, FeedbackSubmittedV1, Instrument, Respondent
+from shared.contracts import TRAJECTORIES_FITTED, CloudEvent, FeedbackSubmittedV2, Instrument, Respondent
 from shared.messaging import Outbox
 from tests.integration.scoring.conftest import Scoring, eventually
 from tests.integration.scoring.ors_population import ORS_ITEMS, SyntheticClient, improving_clinic, items
@@ -37,7 +37,7 @@ async def seed(scoring: Scoring, clients: Sequence[SyntheticClient]) -> None:
 
 
 async def save(
-    scoring: Scoring, histories: Sequence[tuple[str, str, Sequence[CloudEvent[FeedbackSubmittedV1]]]]
+    scoring: Scoring, histories: Sequence[tuple[str, str, Sequence[CloudEvent[FeedbackSubmittedV2]]]]
 ) -> None:
     changes = []
     for clinic_id, client_id, events in histories:
@@ -53,7 +53,7 @@ def fitter(scoring: Scoring) -> TrajectoryFitter:
     return TrajectoryFitter(db.client, db[CLIENTS], TrajectoryModels(db[MODELS]), Outbox(db[OUTBOX]))
 
 
-def therapist_ors(client: SyntheticClient, n: int, total: float) -> CloudEvent[FeedbackSubmittedV1]:
+def therapist_ors(client: SyntheticClient, n: int, total: float) -> CloudEvent[FeedbackSubmittedV2]:
     rating = client.rating(n, Instrument.ORS, total)
     data = rating.data.model_copy(
         update={"respondent": Respondent.THERAPIST, "items": items(ORS_ITEMS, total)}

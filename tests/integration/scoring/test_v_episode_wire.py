@@ -44,7 +44,7 @@ async def test_a_v_episode_produces_one_alert_one_repair_and_four_summaries(
     assert suspected["data"]["from_history"] is True  # the stream's sessions are weeks old when announced
     assert (suspected["data"]["session_id"], suspected["data"]["severity"]) == ("s03", "high")
     assert suspected["data"]["srs_total"] == 29.0 and suspected["data"]["baseline"] == 38.0
-    assert resolved["type"] == "org.alliance.rupture.resolved.v4"
+    assert resolved["type"] == "org.alliance.rupture.resolved.v5"
     assert resolved["data"]["rupture_id"] == suspected["data"]["rupture_id"]
     assert (resolved["data"]["how"], resolved["data"]["sessions_to_repair"]) == ("repaired", 1)
     assert resolved["data"]["therapist_id"] == "t-7"

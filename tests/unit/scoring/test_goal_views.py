@@ -31,7 +31,7 @@ from shared.contracts import (
     GOALS_AGREED,
     SESSION_COMPLETED,
     CloudEvent,
-    FeedbackSubmittedV1,
+    FeedbackSubmittedV2,
     Goal,
     GoalClosedV1,
     GoalsAgreedV1,
@@ -66,7 +66,7 @@ def held(n: int) -> CloudEvent[Any]:
 
 
 def rated(n: int, instrument: str, items: dict[str, float], respondent: str = "client") -> CloudEvent[Any]:
-    data = FeedbackSubmittedV1.model_validate(
+    data = FeedbackSubmittedV2.model_validate(
         {
             "session_id": sid(n),
             "therapist_id": THERAPIST,

@@ -20,8 +20,8 @@ from shared.contracts import (
     NOTE_SHARED,
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
-    NoteAnsweredV1,
-    NoteSharedV1,
+    NoteAnsweredV2,
+    NoteSharedV2,
 )
 
 from .builders import CLIENT, CLINIC, THERAPIST, srs
@@ -55,12 +55,17 @@ def test_a_v1_resolution_is_upcast_and_cannot_recreate_a_manual_action() -> None
         },
     }
     event = RUPTURE_RESOLVED.decode(json.dumps(v1))
-    assert event.type == "org.alliance.rupture.resolved.v4" and event.data.resolved_by is None
+    assert event.type == "org.alliance.rupture.resolved.v5" and event.data.resolved_by is None
     assert manual_resolution_from(event) is None
     v2 = {**v1, "type": "org.alliance.rupture.resolved.v2", "data": {**v1["data"], "resolved_by": "sup-1"}}
     resolution = manual_resolution_from(RUPTURE_RESOLVED.decode(json.dumps(v2)))
     assert resolution is not None
-    assert (resolution.episode_id, resolution.resolved_by, resolution.note) == ("r-1", "sup-1", "talked")
+    # The note of a version without sealing comes marked as words in the clear, for whoever stores it to seal.
+    assert (resolution.episode_id, resolution.resolved_by, resolution.note) == (
+        "r-1",
+        "sup-1",
+        "clear:talked",
+    )
 
 
 def test_a_suspected_rupture_is_timed_by_the_rating_that_raised_it() -> None:
@@ -78,13 +83,15 @@ def test_a_shared_note_and_its_answer_become_facts_without_their_words() -> None
     common = {"note_id": "n-1", "session_id": "s-1", "therapist_id": "t-7", "client_id": "c-1"}
     at = datetime(2026, 11, 20, 10, tzinfo=UTC)
     shared = NOTE_SHARED.envelope(
-        NoteSharedV1(**common, session_at=at, text="Next: the evening check-in.", shared_at=at),
+        NoteSharedV2(**common, session_at=at, text="clear:Next: the evening check-in.", shared_at=at),
         clinic_id=CLINIC,
         client_id="c-1",
         source="/t",
     )
     answered = NOTE_ANSWERED.envelope(
-        NoteAnsweredV1(**common, session_at=at, fit="no", comment="Not what I came for.", answered_at=at),
+        NoteAnsweredV2(
+            **common, session_at=at, fit="no", comment="clear:Not what I came for.", answered_at=at
+        ),
         clinic_id=CLINIC,
         client_id="c-1",
         source="/t",

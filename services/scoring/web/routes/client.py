@@ -45,7 +45,7 @@ NOTE_LENGTH = 1000
 
 
 async def visible_client(views: Views, session: ViewSession, client_id: str) -> ClientAlliance:
-    alliance = await views.scoring.clients.alliance(session.clinic_id, client_id)
+    alliance = await views.scoring.alliance(session.clinic_id, client_id)
     if alliance is None or not session.may_see_client(client_id, alliance.therapist_id):
         raise NotFound()
     return alliance

@@ -98,7 +98,7 @@ async def client_page_view(
     except (TokenTampered, TokenExpired) as problem:
         return _problem(request, views, problem)
     who = ClinicPrincipal(link.clinic_id, f"client-page:{link.link_id}", frozenset())
-    alliance = await views.scoring.clients.alliance(link.clinic_id, link.client_id)
+    alliance = await views.scoring.alliance(link.clinic_id, link.client_id)
     await views.scoring.audit.record(
         who, ROUTE, [link.client_id], found=alliance is not None, actor=f"client:{link.client_id}"
     )
