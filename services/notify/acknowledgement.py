@@ -3,6 +3,7 @@
 Recording stops the escalation timer and stages ``rupture.acknowledged`` in the outbox in one transaction.
 The event id is derived from the episode, so a double click (or a link plus the API) yields one event; for the
 same reason the tags of the first acknowledgement (rupture type, repair strategies) are the ones that count.
+An erased client's episode is gone, and not acknowledged any more (a link or a late event that arrives for it).
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.episodes import EpisodeStore
+from services.notify.erasure import Erasures
 from shared import mongo
 from shared.contracts import (
     RUPTURE_ACKNOWLEDGED,
@@ -73,11 +75,13 @@ class Acknowledgements:
         episodes: EpisodeStore,
         outbox: Outbox,
         relay: OutboxRelay,
+        erasures: Erasures,
     ) -> None:
         self._client = client
         self._episodes = episodes
         self._outbox = outbox
         self._relay = relay
+        self._erasures = erasures
 
     async def acknowledge(
         self, claim: AckClaim, via: Literal["link", "api"], tags: RepairTags | None = None
@@ -91,8 +95,8 @@ class Acknowledgements:
             episode: dict[str, Any] | None = await self._episodes.get(
                 claim.clinic_id, claim.rupture_id, session
             )
-            if episode is None:
-                return None
+            if episode is None or self._erasures.contains(claim.clinic_id, episode.get("client_id")):
+                return None  # an erased client's episode is gone, or about to be
             if episode.get("acknowledged_at") is not None:  # a second click: same answer, no second event
                 return Acknowledged(
                     claim.rupture_id,
@@ -133,6 +137,8 @@ class Acknowledgements:
         stop the escalation timer and keep its tags, so a later link or API call answers with them; publish
         nothing, the event already exists."""
         ack = event.data
+        if self._erasures.drop(event.clinicid, ack.client_id):
+            return
 
         async def work(session: AsyncClientSession) -> None:
             episode = await self._episodes.get(event.clinicid, ack.rupture_id, session)
@@ -147,9 +153,11 @@ class Acknowledgements:
                 ack.acknowledged_at,
                 RepairTags(rupture_type=ack.rupture_type, strategies=ack.strategies),
                 upsert=True,
+                client_id=ack.client_id,
             )
 
         await mongo.in_transaction(self._client, work)
+        await self._erasures.settle(event.clinicid, ack.client_id)
 
 
 def stored_tags(episode: dict[str, Any]) -> RepairTags:

@@ -1,4 +1,7 @@
-"""The notify service: rupture events in; alerts out by e-mail and webhook; acknowledgements and audit events."""
+"""The notify service: rupture events in; alerts out by e-mail and webhook; acknowledgements and audit events.
+
+It follows ``client.erased`` (shared/privacy): an erased client's records are purged, and their later events
+dropped."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -14,6 +17,7 @@ from services.notify.channels.webhook import WebhookChannel
 from services.notify.deliveries import DeliveryStore
 from services.notify.dispatch import Dispatcher
 from services.notify.episodes import EpisodeStore
+from services.notify.erasure import ClientPurge, Erasures
 from services.notify.escalation import Escalation
 from services.notify.routing_store import RoutingStore
 from services.notify.settings import NotifySettings
@@ -26,6 +30,7 @@ from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 from shared.messaging.loop import stop_and_wait
+from shared.privacy.plumbing import Privacy
 from shared.view_links import ViewLinks
 
 SERVICE = "notify"
@@ -50,6 +55,10 @@ def create_app(
     episodes = EpisodeStore(db["notify_episodes"])
     outbox = Outbox(db["notify_outbox"])
     relay = OutboxRelay(outbox, broker, SERVICE)
+    privacy = Privacy.of(db, settings)
+    purge = ClientPurge(deliveries, episodes, outbox)
+    erasures = Erasures(privacy.erased, purge)
+    privacy.follow(broker, erasures.purge)
     links = AckLinks(
         settings.ack_secret.get_secret_value(), settings.public_url, settings.ack_link_max_age_days
     )
@@ -61,12 +70,14 @@ def create_app(
         EmailChannel(settings),
         WebhookChannel(http),
     )
-    escalation = Escalation(client, episodes, deliveries, routing)
-    worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings)
-    intake = handlers.AlertIntake(client, routing, deliveries, episodes, settings.webhook_url, worker.wake)
-    acknowledgements = Acknowledgements(client, episodes, outbox, relay)
+    escalation = Escalation(client, episodes, deliveries, routing, erasures)
+    worker = DeliveryWorker(client, deliveries, outbox, relay, dispatcher, escalation, settings, erasures)
+    intake = handlers.AlertIntake(
+        client, routing, deliveries, episodes, settings.webhook_url, worker.wake, erasures
+    )
+    acknowledgements = Acknowledgements(client, episodes, outbox, relay, erasures)
     pages = ClientPages(client_pages or ClientPageSettings())
-    links_owed = handlers.ClientPageIntake(routing, deliveries, pages, worker.wake)
+    links_owed = handlers.ClientPageIntake(routing, deliveries, pages, worker.wake, erasures)
     handlers.register(broker, intake, acknowledgements, links_owed, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
@@ -74,7 +85,9 @@ def create_app(
         await deliveries.ensure_indexes()
         await episodes.ensure_indexes()
         await outbox.ensure_indexes()
+        await purge.ensure_indexes()
         await catch_up(key_ring, settings.kafka_bootstrap_servers)
+        await privacy.start(settings.kafka_bootstrap_servers)  # every erasure known before any event is read
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         loops = {

@@ -7,6 +7,9 @@ that dies mid-send leaves the claim to expire, so another worker sends again wit
 Two kinds share that lifecycle (``kind``): alerts (``alert``; intents recorded before kinds existed carry none)
 and client page links (``client_page``). A link's URL is a credential: it is dropped from the intent once the
 delivery is settled, sent or failed.
+
+Every intent and dead letter names its client (``client_id``; alert intents recorded before that only in their
+``rupture``), so that an erased client's are found and purged.
 """
 
 from collections.abc import Iterable
@@ -39,6 +42,12 @@ class DeliveryStore:
     async def ensure_indexes(self) -> None:
         await self._deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
 
+    async def ensure_client_indexes(self) -> None:
+        """For the purge of an erased client, which runs for every erasure at every start."""
+        for field in ("client_id", "rupture.client_id"):
+            await self._deliveries.create_index([("clinic_id", ASCENDING), (field, ASCENDING)])
+        await self._dead_letters.create_index([("clinic_id", ASCENDING), ("client_id", ASCENDING)])
+
     async def record(
         self,
         session: AsyncClientSession,
@@ -58,6 +67,7 @@ class DeliveryStore:
                     "$setOnInsert": {
                         "kind": "alert",
                         "clinic_id": clinic_id,
+                        "client_id": rupture.client_id,
                         "event_id": event_id,
                         "raised_at": raised_at,
                         "rupture_id": rupture.rupture_id,
@@ -159,10 +169,16 @@ class DeliveryStore:
         if result.modified_count != 1:
             return False
         about = (
-            {"kind": "client_page", "note_id": delivery.note_id, "channel": "webhook"}
+            {
+                "kind": "client_page",
+                "client_id": delivery.client_id,
+                "note_id": delivery.note_id,
+                "channel": "webhook",
+            }
             if isinstance(delivery, ClientPageDelivery)
             else {
                 "kind": "alert",
+                "client_id": delivery.rupture.client_id,
                 "rupture_id": delivery.rupture.rupture_id,
                 "channel": delivery.recipient.channel,
                 "recipient_kind": delivery.recipient.kind,
@@ -189,6 +205,28 @@ class DeliveryStore:
 
     async def find(self, query: Document) -> list[Document]:
         return await self._deliveries.find(query).to_list()
+
+    async def rupture_ids_of(self, clinic_id: str, client_id: str) -> list[str]:
+        """The episodes the client's alert intents are about."""
+        found: list[str] = await self._deliveries.distinct("rupture_id", _of_client(clinic_id, client_id))
+        return found
+
+    async def purge_dead_letters(self, clinic_id: str, client_id: str) -> int:
+        """Delete the dead letters of the client's deliveries (older ones name only their delivery)."""
+        delivery_ids = await self._deliveries.distinct("_id", _of_client(clinic_id, client_id))
+        result = await self._dead_letters.delete_many(
+            {"$or": [{"_id": {"$in": delivery_ids}}, {"clinic_id": clinic_id, "client_id": client_id}]}
+        )
+        return result.deleted_count
+
+    async def purge_client(self, clinic_id: str, client_id: str) -> int:
+        """Delete every intent of the client, whatever its state: nothing of theirs is sent any more."""
+        result = await self._deliveries.delete_many(_of_client(clinic_id, client_id))
+        return result.deleted_count
+
+
+def _of_client(clinic_id: str, client_id: str) -> Document:
+    return {"clinic_id": clinic_id, "$or": [{"client_id": client_id}, {"rupture.client_id": client_id}]}
 
 
 def _delivery(document: Document) -> Outgoing:

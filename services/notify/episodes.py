@@ -1,7 +1,8 @@
 """Rupture episodes as notify sees them: the latest alert, the acknowledgement, and the escalation timer.
 
 The timer is a due time in MongoDB (``escalate_at``), so it survives restarts: whichever instance polls
-first after it passes escalates, exactly once per episode and level.
+first after it passes escalates, exactly once per episode and level. Each episode names its client
+(``client_id``), so that an erased client's are found and purged.
 """
 
 from datetime import datetime
@@ -27,6 +28,23 @@ class EpisodeStore:
 
     async def ensure_indexes(self) -> None:
         await self._episodes.create_index([("escalate_at", ASCENDING)], sparse=True)
+
+    async def ensure_client_indexes(self) -> None:
+        await self._episodes.create_index([("clinic_id", ASCENDING), ("client_id", ASCENDING)])
+
+    async def purge_client(self, clinic_id: str, client_id: str, rupture_ids: list[str]) -> int:
+        """Delete the client's episodes, timers and acknowledgements included. ``rupture_ids`` (from the client's
+        deliveries) also finds an episode acknowledged before its alert by an older release, which did not
+        keep the client with it."""
+        result = await self._episodes.delete_many(
+            {
+                "$or": [
+                    {"clinic_id": clinic_id, "client_id": client_id},
+                    {"_id": {"$in": [episode_key(clinic_id, rupture_id) for rupture_id in rupture_ids]}},
+                ]
+            }
+        )
+        return result.deleted_count
 
     async def note_alert(
         self,
@@ -127,15 +145,18 @@ class EpisodeStore:
         now: datetime,
         tags: RepairTags,
         upsert: bool = False,
+        client_id: str | None = None,
     ) -> None:
         """Stop the episode's timer for good and keep the acknowledgement's tags. ``upsert`` keeps an
-        acknowledgement that arrives before the alert itself, so the alert, when it comes, arms no timer."""
+        acknowledgement that arrives before the alert itself, so the alert, when it comes, arms no timer;
+        ``client_id`` then names its client, so that an erasure finds it."""
         await self._episodes.update_one(
             {"_id": episode_key(clinic_id, rupture_id)},
             {
                 "$set": {
                     "clinic_id": clinic_id,
                     "rupture_id": rupture_id,
+                    **({"client_id": client_id} if client_id is not None else {}),
                     "acknowledged_at": now,
                     "acknowledged_by": by,
                     "acknowledged_via": via,

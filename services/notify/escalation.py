@@ -1,4 +1,7 @@
-"""Escalation: an alert of medium or higher nobody acknowledged by its deadline goes to the supervisors."""
+"""Escalation: an alert of medium or higher nobody acknowledged by its deadline goes to the supervisors.
+
+An erased client's episode whose timer is found here (recorded in the moment of the erasure) is purged, never
+escalated."""
 
 import logging
 from datetime import datetime
@@ -8,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.notify.deliveries import DeliveryStore
 from services.notify.episodes import EpisodeStore
+from services.notify.erasure import Erasures
 from services.notify.metrics import ALERTS_UNROUTED, ESCALATIONS
 from services.notify.planning import plan_escalation
 from services.notify.routing import ClinicRouting
@@ -25,17 +29,22 @@ class Escalation:
         episodes: EpisodeStore,
         deliveries: DeliveryStore,
         routing: RoutingStore,
+        erasures: Erasures,
     ) -> None:
         self._client = client
         self._episodes = episodes
         self._deliveries = deliveries
         self._routing = routing
+        self._erasures = erasures
 
     async def escalate_overdue(self, now: datetime) -> int:
         """Escalate every episode whose timer passed; returns how many were escalated."""
         escalated = 0
         for episode in await self._episodes.overdue(now):
-            escalated += await self._escalate(episode["clinic_id"], episode["_id"], now)
+            clinic_id, client_id = episode["clinic_id"], episode["client_id"]  # kept with every alert noted
+            if await self._erasures.drop_work(clinic_id, client_id, {"rupture_id": episode["rupture_id"]}):
+                continue
+            escalated += await self._escalate(clinic_id, episode["_id"], now)
         return escalated
 
     async def _escalate(self, clinic_id: str, key: str, now: datetime) -> int:

@@ -7,6 +7,9 @@ recorded with its episode and counted, but owes no delivery and arms no escalati
 
 One transaction records the delivery intents and the episode's escalation timer; the offset is committed
 after it. The delivery worker sends. A redelivered event plans the same delivery ids and changes nothing.
+
+An event of an erased client is dropped and counted (never dead-lettered: it is valid, only too late); one
+recorded in the moment its client was erased is purged again right after (``Erasures.settle``).
 """
 
 import logging
@@ -22,6 +25,7 @@ from services.notify.client_events import client_pages_group, subscribe_note_sha
 from services.notify.client_pages import ClientPageDelivery, plan_client_page
 from services.notify.deliveries import DeliveryStore
 from services.notify.episodes import EpisodeStore
+from services.notify.erasure import Erasures
 from services.notify.metrics import ALERTS_FROM_HISTORY, ALERTS_UNROUTED
 from services.notify.planning import plan_alert
 from services.notify.routing import ClinicRouting
@@ -33,7 +37,7 @@ from shared.contracts import (
     RUPTURE_SUSPECTED,
     CloudEvent,
     ContractViolation,
-    NoteSharedV1,
+    NoteSharedV2,
     RuptureAcknowledgedV2,
     RuptureSuspectedV4,
 )
@@ -51,6 +55,7 @@ class AlertIntake:
         episodes: EpisodeStore,
         fallback_webhook: str | None,
         wake_worker: Callable[[], None],
+        erasures: Erasures,
     ) -> None:
         self._client = client
         self._routing = routing
@@ -58,10 +63,13 @@ class AlertIntake:
         self._episodes = episodes
         self._fallback_webhook = fallback_webhook
         self._wake_worker = wake_worker
+        self._erasures = erasures
 
     async def take(self, event: CloudEvent[RuptureSuspectedV4]) -> int:
         """Record the alert's deliveries; returns how many were new."""
         clinic_id, rupture, now = event.clinicid, event.data, datetime.now(UTC)
+        if self._erasures.drop(clinic_id, rupture.client_id):
+            return 0
         plan = plan_alert(clinic_id, rupture, await self._routing.get(clinic_id), self._fallback_webhook, now)
 
         async def work(session: AsyncClientSession) -> tuple[bool, int]:
@@ -74,6 +82,8 @@ class AlertIntake:
             return noted, recorded
 
         noted, new = await mongo.in_transaction(self._client, work)
+        if await self._erasures.settle(clinic_id, rupture.client_id):  # erased while this was being recorded
+            return 0
         if rupture.from_history:
             if noted:  # once per alert, however often Kafka redelivers it
                 ALERTS_FROM_HISTORY.labels(clinic_id).inc()
@@ -104,19 +114,23 @@ class ClientPageIntake:
         deliveries: DeliveryStore,
         pages: ClientPages,
         wake_worker: Callable[[], None],
+        erasures: Erasures,
     ) -> None:
         self._routing = routing
         self._deliveries = deliveries
         self._pages = pages
         self._wake_worker = wake_worker
+        self._erasures = erasures
 
-    async def take(self, events: Sequence[CloudEvent[NoteSharedV1]]) -> int:
-        """Record the links owed for ``events``; returns how many were new."""
+    async def take(self, events: Sequence[CloudEvent[NoteSharedV2]]) -> int:
+        """Record the links owed for ``events``; returns how many were new. The note's words are not kept."""
         now = datetime.now(UTC)
         routings: dict[str, ClinicRouting | None] = {}
         links: list[ClientPageDelivery] = []
         for event in events:
             clinic_id, note = event.clinicid, event.data
+            if self._erasures.drop(clinic_id, note.client_id):
+                continue
             if clinic_id not in routings:
                 routings[clinic_id] = await self._routing.get(clinic_id)
             planned = plan_client_page(clinic_id, note, routings[clinic_id], now)
@@ -138,6 +152,8 @@ class ClientPageIntake:
                 )
             )
         new = await self._deliveries.record_client_pages(links, now)
+        for clinic_id, client_id in {(link.clinic_id, link.client_id) for link in links}:
+            await self._erasures.settle(clinic_id, client_id)  # erased while this was being recorded
         if new:
             log.info("client page links recorded", extra={"links": new, "notes": len(events)})
             self._wake_worker()
@@ -161,6 +177,7 @@ def register(
         await acknowledgements.acknowledged_elsewhere(event)
 
     @subscribe_note_shared(broker, client_pages_group(group_id), instance_id)
-    async def on_note_shared(events: Sequence[CloudEvent[NoteSharedV1]]) -> dict[int, ContractViolation]:
+    async def on_note_shared(events: Sequence[CloudEvent[NoteSharedV2]]) -> dict[int, ContractViolation]:
         await client_pages.take(events)
-        return {}  # a decoded note is never refused: a clinic without links simply owes none
+        # A decoded note is never refused: a clinic without links simply owes none, an erased client is dropped.
+        return {}

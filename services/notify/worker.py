@@ -3,7 +3,8 @@
 Sending happens here, never in the Kafka handler, so a slow SMTP server or webhook cannot stall consumption.
 Every due time lives in MongoDB, so quiet hours, retries and escalations all survive restarts. Alerts and client
 page links go through the same claims, retries and backoff; only alerts have audit events (the
-``notification.*`` contracts are about ruptures).
+``notification.*`` contracts are about ruptures). A delivery of an erased client found here (recorded in the
+moment of the erasure, or left by a purge cut off) is purged instead of sent.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from services.notify.alert import Delivery
 from services.notify.client_pages import ClientPageDelivery
 from services.notify.deliveries import DeliveryStore, Outgoing
 from services.notify.dispatch import Dispatcher
+from services.notify.erasure import Erasures
 from services.notify.escalation import Escalation
 from services.notify.metrics import (
     ALERT_LATENCY,
@@ -55,6 +57,7 @@ class DeliveryWorker(WakeableLoop):
         dispatcher: Dispatcher,
         escalation: Escalation,
         settings: NotifySettings,
+        erasures: Erasures,
     ) -> None:
         self._client = client
         self._deliveries = deliveries
@@ -63,6 +66,7 @@ class DeliveryWorker(WakeableLoop):
         self._dispatcher = dispatcher
         self._escalation = escalation
         self._settings = settings
+        self._erasures = erasures
         self.owner = uuid.uuid4().hex  # names this instance's claims
         super().__init__("notify-delivery-worker", settings.worker_poll_seconds)
 
@@ -81,6 +85,8 @@ class DeliveryWorker(WakeableLoop):
         await self._deliveries.release(self.owner, datetime.now(UTC))
 
     async def _deliver(self, delivery: Outgoing) -> None:
+        if await self._erasures.drop_work(delivery.clinic_id, client_of(delivery), _about(delivery)):
+            return  # looked at right before sending: the erasure may have come after the claim
         _count_attempt(delivery)
         try:
             await self._dispatcher.send(delivery)
@@ -134,6 +140,10 @@ class DeliveryWorker(WakeableLoop):
 
         await mongo.in_transaction(self._client, work)
         self._relay.wake()
+
+
+def client_of(delivery: Outgoing) -> str:
+    return delivery.client_id if isinstance(delivery, ClientPageDelivery) else delivery.rupture.client_id
 
 
 def _count_attempt(delivery: Outgoing) -> None:

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,8 +31,10 @@ from shared.contracts import (
     NOTE_SHARED,
     RUPTURE_ACKNOWLEDGED,
     RUPTURE_SUSPECTED,
+    CloudEvent,
     MarkerV2,
     NoteSharedV1,
+    NoteSharedV2,
     RuptureAcknowledgedV2,
     RuptureSuspectedV4,
     Severity,
@@ -163,14 +166,35 @@ class Publisher:
         return event.id
 
     async def note(self, clinic_id: str, data: NoteSharedV1, event_id: str | None = None) -> str:
-        """As the feedback intake publishes it: on client.events, keyed by the client."""
-        event = NOTE_SHARED.envelope(
-            data, clinic_id=clinic_id, client_id=data.client_id, source="/tests/notify", event_id=event_id
-        )
+        """As the feedback intake publishes it: on client.events, keyed by the client. A ``NoteSharedV2`` (its
+        words sealed) is published as version 2; a ``NoteSharedV1`` as version 1, its words in the clear, as
+        producers sent it before words were sealed."""
+        event_id = event_id or str(uuid.uuid4())
+        if isinstance(data, NoteSharedV2):
+            value = encode(
+                NOTE_SHARED.envelope(
+                    data,
+                    clinic_id=clinic_id,
+                    client_id=data.client_id,
+                    source="/tests/notify",
+                    event_id=event_id,
+                )
+            )
+        else:
+            event = CloudEvent[NoteSharedV1](
+                id=event_id,
+                source="/tests/notify",
+                type=NOTE_SHARED.type_name(1),
+                subject=f"{clinic_id}:{data.client_id}",
+                dataschema=NOTE_SHARED.schema_urn(1),
+                clinicid=clinic_id,
+                data=data,
+            )
+            value = encode(event)
         await self.producer.send_and_wait(
-            NOTE_SHARED.topic.name, encode(event), key=f"{clinic_id}:{data.client_id}".encode()
+            NOTE_SHARED.topic.name, value, key=f"{clinic_id}:{data.client_id}".encode()
         )
-        return event.id
+        return event_id
 
     async def acknowledgement(self, clinic_id: str, data: RuptureAcknowledgedV2) -> None:
         """As another service (the client view's button) publishes it."""

@@ -17,16 +17,19 @@ from services.notify.client_pages import (
     plan_client_page,
 )
 from services.notify.routing import ClinicRouting
-from shared.contracts import FEEDBACK_SUBMITTED, NOTE_SHARED, FeedbackSubmittedV1, NoteSharedV1, encode
+from shared.contracts import FEEDBACK_SUBMITTED, NOTE_SHARED, FeedbackSubmittedV2, NoteSharedV2, encode
+from shared.privacy.words import seal
 
 TEXT = "We practised saying no; next: try it once with your manager. secret-words-41"
-NOTE = NoteSharedV1(
+DATA_KEY = bytes(range(32))
+# As the feedback intake publishes it: the note's words sealed with the client's data key.
+NOTE = NoteSharedV2(
     note_id="n-1",
     session_id="s-1",
     therapist_id="t-1",
     client_id="c-1",
     session_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-    text=TEXT,
+    text=seal(DATA_KEY, "clinic-a", "c-1", "e-note-1", TEXT),
     shared_at=datetime(2026, 11, 20, 11, tzinfo=UTC),
 )
 
@@ -151,9 +154,22 @@ def test_a_note_is_read_with_its_event() -> None:
     assert read.event.data == NOTE and read.event.clinicid == "clinic-a"
 
 
+def test_a_note_of_version_1_is_read_with_its_words_marked_clear_to_be_sealed() -> None:
+    """An older producer's note carries its words in the clear: notify reads it all the same (it keeps no
+    words), as version 2 with the words marked ``clear:``."""
+    document = note_event(
+        type="org.alliance.note.shared.v1",
+        dataschema="urn:alliance:schema:note.shared.v1",
+        data={**note_event()["data"], "text": TEXT},
+    )
+    read = read_note(Record(json.dumps(document).encode()))
+    assert read is not None and read.violation is None and read.event is not None
+    assert isinstance(read.event.data, NoteSharedV2) and read.event.data.text == f"clear:{TEXT}"
+
+
 def test_everything_else_on_the_topic_is_passed_over_unjudged() -> None:
     rating = FEEDBACK_SUBMITTED.envelope(
-        FeedbackSubmittedV1(
+        FeedbackSubmittedV2(
             session_id="s-1",
             therapist_id="t-1",
             client_id="c-1",
@@ -182,7 +198,7 @@ def test_everything_else_on_the_topic_is_passed_over_unjudged() -> None:
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
-        (Record(json.dumps(note_event(data={"note_id": "n-1"})).encode()), "invalid note.shared v1"),
+        (Record(json.dumps(note_event(data={"note_id": "n-1"})).encode()), "invalid note.shared v2"),
         (Record(json.dumps(note_event(type="org.alliance.note.shared.v9")).encode()), "unknown version v9"),
         (Record(json.dumps(note_event()).encode(), key=None), "no key"),
         (Record(json.dumps(note_event()).encode(), key=b"clinic-a:c-2"), "not the event's subject"),
