@@ -68,6 +68,21 @@ def open_words(data_key: bytes | None, clinic_id: str, client_id: str, value: st
         raise WordsUnreadable("the words do not open with this client's key") from error
 
 
+def words_in(node: Any, paths: tuple[str, ...]) -> list[str]:
+    """The values at ``paths`` (as ``EventKind.words`` names them) of a model or a dict."""
+
+    def walk(node: Any, steps: list[str]) -> list[str]:
+        if not steps:
+            return [node] if isinstance(node, str) else []
+        step, rest = steps[0], steps[1:]
+        if step == "*":
+            return [value for item in node for value in walk(item, rest)] if isinstance(node, list) else []
+        child = node.get(step) if isinstance(node, Mapping) else getattr(node, step, None)
+        return [] if child is None else walk(child, rest)
+
+    return [value for path in paths for value in walk(node, path.split("."))]
+
+
 def is_words(value: object) -> bool:
     return isinstance(value, str) and (value.startswith(SEALED) or value.startswith(CLEAR))
 
@@ -108,16 +123,9 @@ class Words:
             return event
         if event.type != kind.type_name():  # an older version, built in this process: read it as the latest
             event = kind.decode(event.model_dump(mode="json"))
+        if not any(value.startswith(CLEAR) for value in words_in(event.data, kind.words)):
+            return event  # the common case, checked without copying the event
         data = event.data.model_dump(mode="json")
-        found: list[str] = []
-
-        def note(value: str) -> str:
-            found.append(value)
-            return value
-
-        map_words(data, kind.words, note)
-        if not any(value.startswith(CLEAR) for value in found):
-            return event
         clinic_id, client_id = event.clinicid, data["client_id"]
         data_key = await self.keys.key_for(clinic_id, client_id)
 
