@@ -6,13 +6,19 @@
     alliance list-keys CLINIC
     alliance ensure-demo-clinic
     alliance fit-trajectories [CLINIC]
+    alliance new-kek
+    alliance rotate-kek
+    alliance erase-client CLINIC CLIENT --reason REASON
+    alliance export-clinic CLINIC DIR
+    alliance erase-clinic CLINIC --reason REASON
 
 Key changes are events on the compacted ``clinic.keys`` topic; every service follows it, so a revocation
 takes effect everywhere within moments. A new key is printed once and never stored in clear.
 
 ``fit-trajectories`` fits the expected trajectories now, on scoring's database (scoring's settings): it needs
 the scoring service's code, so it runs where the whole platform is installed, or in the scoring container
-(``docker compose exec scoring alliance fit-trajectories``).
+(``docker compose exec scoring alliance fit-trajectories``). So do the commands of a client's data lifecycle
+(docs/privacy.md): ``rotate-kek``, ``erase-client``, ``export-clinic`` and ``erase-clinic``.
 """
 
 import argparse
@@ -29,8 +35,10 @@ from shared.auth import KeyRing, Scope
 from shared.clinic_keys import catch_up, publish_key, publish_key_hash
 from shared.contracts.fields import OpaqueId
 from shared.messaging import make_broker
+from shared.privacy.keys import new_kek
 
 DEMO_CLINIC = "demo"
+LIFECYCLE_COMMANDS = ("rotate-kek", "erase-client", "export-clinic", "erase-clinic")
 ALL_SCOPES = frozenset(Scope)
 MIN_KEY_LENGTH = 16
 
@@ -124,7 +132,35 @@ def main(argv: list[str] | None = None) -> None:
         help="fit the expected trajectories now: every clinic, or CLINIC, and the platform",
     )
     fitting.add_argument("clinic_id", nargs="?")
+    commands.add_parser("new-kek", help="print a new key-encryption key for ALLIANCE_KEKS")
+    commands.add_parser(
+        "rotate-kek", help="re-wrap every client's data key with the first KEK of ALLIANCE_KEKS"
+    )
+    erase = commands.add_parser("erase-client", help="erase everything the platform holds about a client")
+    erase.add_argument("clinic_id")
+    erase.add_argument("client_id")
+    erase.add_argument("--reason", required=True, help="kept in the erasure record")
+    export = commands.add_parser(
+        "export-clinic", help="write every client's export (JSON, FHIR) and the clinic's settings to DIR"
+    )
+    export.add_argument("clinic_id")
+    export.add_argument("directory")
+    leave = commands.add_parser(
+        "erase-clinic", help="erase every client, revoke every key and remove the clinic"
+    )
+    leave.add_argument("clinic_id")
+    leave.add_argument("--reason", required=True, help="kept in every erasure record")
     args = parser.parse_args(argv)
+    if args.command == "new-kek":
+        print(f"k{secrets.token_hex(3)}:{new_kek()}")
+        return
+    if args.command in LIFECYCLE_COMMANDS:
+        try:  # scoring's code, as for fit-trajectories
+            from services.scoring.lifecycle.cli import run_command
+        except ModuleNotFoundError:
+            parser.error(f"{args.command} needs the scoring service's code: run it in the scoring container")
+        run_command(parser, args)
+        return
     if args.command == "fit-trajectories":
         clinic = None if args.clinic_id is None else _clinic_id(parser, args.clinic_id)
         # Scoring's code, imported only here: the feedback image does not hold it.

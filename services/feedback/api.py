@@ -1,6 +1,11 @@
-"""HTTP intake of single events: validated by the contract, published, answered only after Kafka has it."""
+"""HTTP intake of single events: validated by the contract, published, answered only after Kafka has it.
 
-from datetime import UTC, datetime
+Callers send a person's words as plain text: the request models are the version 1 contracts (their words in
+the clear, their limits). What reaches Kafka is the latest version, the words sealed for the event's id
+(``services.feedback.sealing``); an erased client's event is refused with 410.
+"""
+
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Request, status
@@ -12,6 +17,7 @@ from services.feedback.event_store import publish_one
 from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
 from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
+from services.feedback.sealing import Outgoing
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     GOAL_CLOSED,
@@ -32,11 +38,10 @@ router = APIRouter(prefix="/v1", tags=["intake"])
 C = TypeVar("C", bound=BaseModel)
 
 
-def stamped(contract: type[C], request: BaseModel, moment: str) -> C:
-    """The event data of ``request``, with its ``moment`` set to now when the caller left it out."""
-    return contract.model_validate(
-        {**request.model_dump(), moment: getattr(request, moment) or datetime.now(UTC)}
-    )
+def stamped(contract: type[C], request: BaseModel, moment: str, at: datetime) -> C:
+    """The event data of ``request``, with its ``moment`` set to ``at`` (the request's) when the caller left it
+    out."""
+    return contract.model_validate({**request.model_dump(), moment: getattr(request, moment) or at})
 
 
 class FeedbackRequest(FeedbackSubmittedV1):
@@ -44,8 +49,8 @@ class FeedbackRequest(FeedbackSubmittedV1):
 
     submitted_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
-    def to_event_data(self) -> FeedbackSubmittedV1:
-        return stamped(FeedbackSubmittedV1, self, "submitted_at")
+    def to_event_data(self, at: datetime) -> FeedbackSubmittedV1:
+        return stamped(FeedbackSubmittedV1, self, "submitted_at", at)
 
 
 class NoteRequest(NoteSharedV1):
@@ -53,8 +58,8 @@ class NoteRequest(NoteSharedV1):
 
     shared_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
-    def to_event_data(self) -> NoteSharedV1:
-        return stamped(NoteSharedV1, self, "shared_at")
+    def to_event_data(self, at: datetime) -> NoteSharedV1:
+        return stamped(NoteSharedV1, self, "shared_at", at)
 
 
 class NoteAnswerRequest(NoteAnsweredV1):
@@ -62,8 +67,8 @@ class NoteAnswerRequest(NoteAnsweredV1):
 
     answered_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
-    def to_event_data(self) -> NoteAnsweredV1:
-        return stamped(NoteAnsweredV1, self, "answered_at")
+    def to_event_data(self, at: datetime) -> NoteAnsweredV1:
+        return stamped(NoteAnsweredV1, self, "answered_at", at)
 
 
 class GoalsRequest(GoalsAgreedV1):
@@ -71,8 +76,8 @@ class GoalsRequest(GoalsAgreedV1):
 
     agreed_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
-    def to_event_data(self) -> GoalsAgreedV1:
-        return stamped(GoalsAgreedV1, self, "agreed_at")
+    def to_event_data(self, at: datetime) -> GoalsAgreedV1:
+        return stamped(GoalsAgreedV1, self, "agreed_at", at)
 
 
 class GoalClosingRequest(GoalClosedV1):
@@ -80,8 +85,8 @@ class GoalClosingRequest(GoalClosedV1):
 
     closed_at: Timestamp | None = Field(default=None, description="Set by the server when absent.")  # type: ignore[assignment]
 
-    def to_event_data(self) -> GoalClosedV1:
-        return stamped(GoalClosedV1, self, "closed_at")
+    def to_event_data(self, at: datetime) -> GoalClosedV1:
+        return stamped(GoalClosedV1, self, "closed_at", at)
 
 
 class Accepted(BaseModel):
@@ -95,6 +100,9 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body over 64 KiB (1 MiB for a batch)"},
     422: {
         "description": "Invalid body (each bad field named), or an Idempotency-Key reused for another body"
+    },
+    410: {
+        "description": "The client was erased: no event of theirs is taken; a returning client needs a new id"
     },
     429: {"description": "Request budget of this API key spent; retry after the Retry-After header"},
     503: {"description": "Kafka did not acknowledge the write; nothing was stored. Retry after Retry-After."},
@@ -115,7 +123,11 @@ async def submit_session(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     return await answer_once(
-        request, clinic, idempotency_key, lambda ids: _publish(request, SESSION_COMPLETED, body, ids)
+        request,
+        clinic,
+        idempotency_key,
+        lambda ids: _publish(request, SESSION_COMPLETED, body, ids),
+        (body.client_id,),
     )
 
 
@@ -134,9 +146,12 @@ async def submit_feedback(
     request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    data = body.to_event_data()
     return await answer_once(
-        request, clinic, idempotency_key, lambda ids: _publish(request, FEEDBACK_SUBMITTED, data, ids)
+        request,
+        clinic,
+        idempotency_key,
+        lambda ids: _publish(request, FEEDBACK_SUBMITTED, body.to_event_data(ids.moment), ids),
+        (body.client_id,),
     )
 
 
@@ -156,9 +171,12 @@ async def share_note(
     """What the therapist and client worked on and the next steps, for the client's own page, where the client
     answers whether the next steps fit what they want from therapy. The text is sensitive: stored, shown to
     the client and the clinic's readers, never logged, e-mailed or sent by webhook."""
-    data = body.to_event_data()
     return await answer_once(
-        request, clinic, idempotency_key, lambda ids: _publish(request, NOTE_SHARED, data, ids)
+        request,
+        clinic,
+        idempotency_key,
+        lambda ids: _publish(request, NOTE_SHARED, body.to_event_data(ids.moment), ids),
+        (body.client_id,),
     )
 
 
@@ -178,9 +196,12 @@ async def agree_goals(
     """The client's active goals from this session on, in order: a gbo rating's `goal_1` rates the first, and so
     on. A revision replaces the whole list. The texts are the client's words and sensitive: stored, shown to the
     client on their gbo form and to the clinic's readers, never logged, e-mailed or sent by webhook."""
-    data = body.to_event_data()
     return await answer_once(
-        request, clinic, idempotency_key, lambda ids: _publish(request, GOALS_AGREED, data, ids)
+        request,
+        clinic,
+        idempotency_key,
+        lambda ids: _publish(request, GOALS_AGREED, body.to_event_data(ids.moment), ids),
+        (body.client_id,),
     )
 
 
@@ -199,20 +220,25 @@ async def close_goal(
 ) -> JSONResponse:
     """The goal ends after this session (its ratings in this session still count). Its slot stays empty until
     goals are agreed again, so that `goal_2` never silently comes to mean another goal."""
-    data = body.to_event_data()
     return await answer_once(
-        request, clinic, idempotency_key, lambda ids: _publish(request, GOAL_CLOSED, data, ids)
+        request,
+        clinic,
+        idempotency_key,
+        lambda ids: _publish(request, GOAL_CLOSED, body.to_event_data(ids.moment), ids),
+        (body.client_id,),
     )
 
 
 async def _publish(request: Request, kind: EventKind[Any], data: Any, ids: EventIds) -> StoredAnswer:
     clinic_id = ids.clinic_id
-    event = kind.envelope(
+    outgoing: Outgoing = request.app.state.outgoing
+    event = await outgoing.event(
+        kind,
         data,
         clinic_id=clinic_id,
-        client_id=data.client_id,
         source=f"/clinics/{clinic_id}/http",
         event_id=ids.for_item(),
+        time=ids.moment,
     )
     await publish_one(request.app.state.broker, kind, event)
     return StoredAnswer(status.HTTP_202_ACCEPTED, {"id": event.id})

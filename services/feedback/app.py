@@ -11,18 +11,20 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.feedback import api, batch
 from services.feedback.body_limit import BodyLimit
+from services.feedback.erasure import FeedbackPurge
 from services.feedback.event_store import intake_broker
 from services.feedback.fhir.routes import install_fhir_errors
 from services.feedback.fhir.routes import router as fhir_router
 from services.feedback.goals import COLLECTION as GOALS_COLLECTION
 from services.feedback.goals import GoalStore, read_goals
-from services.feedback.idempotency import IdempotencyStore
+from services.feedback.idempotency import Fingerprints, IdempotencyStore
 from services.feedback.intake import RETRY_AFTER_SECONDS, STORAGE_UNAVAILABLE
 from services.feedback.links import client_page, form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
 from services.feedback.metrics import count_refusals
 from services.feedback.rate_limit import KeyBudget
+from services.feedback.sealing import Outgoing
 from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
 from shared import mongo
 from shared.auth import KeyRing
@@ -31,6 +33,7 @@ from shared.clinic_keys import catch_up, follow_keys
 from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import watch_consumer_lag
+from shared.privacy.plumbing import Privacy
 
 SERVICE = "feedback"
 log = logging.getLogger("alliance.feedback")
@@ -62,18 +65,29 @@ def create_app(
     database = mongo.database(client, settings)
     key_ring = KeyRing()
     follow_keys(broker, key_ring)
+    privacy = Privacy.of(
+        database, settings
+    )  # the words people write leave this service sealed (docs/privacy.md)
     idempotency = IdempotencyStore(
-        database.get_collection("feedback_idempotency"), timedelta(hours=settings.idempotency_hours)
+        database.get_collection("feedback_idempotency"),
+        timedelta(hours=settings.idempotency_hours),
+        Fingerprints(privacy.keys.keks),
     )
     used_links = UsedLinks(database.get_collection("feedback_links_used"))
     goals = GoalStore(database.get_collection(GOALS_COLLECTION))
-    read_goals(broker, goals, settings.group_id, settings.instance_id)
+    purge = FeedbackPurge(privacy, idempotency, used_links, goals)
+    privacy.follow(broker, purge)
+    read_goals(broker, goals, privacy, purge.client, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catch_up(key_ring, settings.kafka_bootstrap_servers)
         await idempotency.ensure_indexes()
         await used_links.ensure_indexes()
+        await privacy.start(settings.kafka_bootstrap_servers)  # every erasure known before any request
+        sealed = await goals.seal_clear_texts(privacy)
+        if sealed:
+            log.info("sealed goal texts stored in the clear", extra={"clients": sealed})
         await broker.start()
         watch_consumer_lag(broker, settings.kafka_bootstrap_servers)  # ends when the broker stops
         try:
@@ -100,6 +114,9 @@ def create_app(
     app.state.idempotency = idempotency
     app.state.used_links = used_links
     app.state.goals = goals
+    app.state.privacy = privacy
+    app.state.purge = purge
+    app.state.outgoing = Outgoing(privacy, purge.client)
     app.state.link_signer = LinkSigner(settings.link_secret)
     app.state.client_pages = ClientPages(client_pages or ClientPageSettings())
     app.add_middleware(BodyLimit)

@@ -7,8 +7,12 @@ stored in the order the batch gives them (a rating first, then its session recor
 listed them), and are applied in that order. An item is either acknowledged by Kafka (``accepted``, with its
 event id), ``rejected``, or ``unavailable`` when Kafka did not take it (nor a later item of its client): the
 whole answer is then 503, and the client resends the whole batch with the same Idempotency-Key.
+
+A person's words leave sealed for their item's event id, as from the single endpoints. An item of an erased
+client is ``rejected``, its problem naming ``data.client_id`` (the 410 of the single endpoints).
 """
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, status
@@ -24,10 +28,12 @@ from services.feedback.api import (
     NoteAnswerRequest,
     NoteRequest,
 )
+from services.feedback.erasure import GONE, ClientErased
 from services.feedback.event_store import Publication, publish_all
 from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
 from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
+from services.feedback.sealing import Outgoing
 from shared.contracts import (
     FEEDBACK_SUBMITTED,
     GOAL_CLOSED,
@@ -55,7 +61,7 @@ class SessionItem(BaseModel):
     type: Literal["session.completed"]
     data: SessionCompletedV1
 
-    def event(self) -> tuple[EventKind[Any], Any]:
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
         return SESSION_COMPLETED, self.data
 
 
@@ -63,40 +69,40 @@ class FeedbackItem(BaseModel):
     type: Literal["feedback.submitted"]
     data: FeedbackRequest
 
-    def event(self) -> tuple[EventKind[Any], Any]:
-        return FEEDBACK_SUBMITTED, self.data.to_event_data()
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
+        return FEEDBACK_SUBMITTED, self.data.to_event_data(at)
 
 
 class NoteItem(BaseModel):
     type: Literal["note.shared"]
     data: NoteRequest
 
-    def event(self) -> tuple[EventKind[Any], Any]:
-        return NOTE_SHARED, self.data.to_event_data()
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
+        return NOTE_SHARED, self.data.to_event_data(at)
 
 
 class NoteAnswerItem(BaseModel):
     type: Literal["note.answered"]
     data: NoteAnswerRequest
 
-    def event(self) -> tuple[EventKind[Any], Any]:
-        return NOTE_ANSWERED, self.data.to_event_data()
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
+        return NOTE_ANSWERED, self.data.to_event_data(at)
 
 
 class GoalsItem(BaseModel):
     type: Literal["goals.agreed"]
     data: GoalsRequest
 
-    def event(self) -> tuple[EventKind[Any], Any]:
-        return GOALS_AGREED, self.data.to_event_data()
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
+        return GOALS_AGREED, self.data.to_event_data(at)
 
 
 class GoalClosingItem(BaseModel):
     type: Literal["goal.closed"]
     data: GoalClosingRequest
 
-    def event(self) -> tuple[EventKind[Any], Any]:
-        return GOAL_CLOSED, self.data.to_event_data()
+    def event(self, at: datetime) -> tuple[EventKind[Any], Any]:
+        return GOAL_CLOSED, self.data.to_event_data(at)
 
 
 Item = SessionItem | FeedbackItem | NoteItem | NoteAnswerItem | GoalsItem | GoalClosingItem
@@ -151,20 +157,49 @@ async def submit_batch(
     async def work(ids: EventIds) -> StoredAnswer:
         return await _accept_batch(request, body.events, ids)
 
-    return await answer_once(request, clinic, idempotency_key, work)
+    return await answer_once(request, clinic, idempotency_key, work, _clients_named(body.events))
+
+
+def _clients_named(items: list[dict[str, Any]]) -> set[str]:
+    """Every client id the items name, valid or not: an erasure of any of them removes the batch's record."""
+    named = (item.get("data") for item in items)
+    return {
+        data["client_id"]
+        for data in named
+        if isinstance(data, dict) and isinstance(data.get("client_id"), str)
+    }
 
 
 async def _accept_batch(request: Request, items: list[dict[str, Any]], ids: EventIds) -> StoredAnswer:
     results: list[ItemResult] = []
-    publications: list[tuple[int, Publication]] = []
+    valid: list[tuple[int, EventKind[Any], Any]] = []
     for index, raw in enumerate(items):
         try:
             item = ITEM.validate_python(raw)
         except ValidationError as invalid:
             results.append(ItemResult(index=index, status="rejected", errors=_problems(invalid)))
             continue
-        publications.append((index, _publication(item, ids, index)))
-        results.append(ItemResult(index=index, status="accepted", id=publications[-1][1][1].id))
+        valid.append((index, *item.event(ids.moment)))
+        results.append(ItemResult(index=index, status="accepted"))
+    outgoing: Outgoing = request.app.state.outgoing
+    await outgoing.fetch_keys(ids.clinic_id, [(kind, data) for _, kind, data in valid])
+    publications: list[tuple[int, Publication]] = []
+    for index, kind, data in valid:
+        try:
+            event = await outgoing.event(
+                kind,
+                data,
+                clinic_id=ids.clinic_id,
+                source=f"/clinics/{ids.clinic_id}/http-batch",
+                event_id=ids.for_item(index),
+                time=ids.moment,
+            )
+        except ClientErased:
+            erased = ItemProblem(field="data.client_id", reason=GONE)
+            results[index] = ItemResult(index=index, status="rejected", errors=[erased])
+            continue
+        publications.append((index, (kind, event)))
+        results[index] = ItemResult(index=index, status="accepted", id=event.id)
     acknowledged = await publish_all(request.app.state.broker, [p for _, p in publications])
     for (index, _), ok in zip(publications, acknowledged, strict=True):
         if not ok:
@@ -177,18 +212,6 @@ async def _accept_batch(request: Request, items: list[dict[str, Any]], ids: Even
     )
     code = status.HTTP_503_SERVICE_UNAVAILABLE if answer.unavailable else status.HTTP_200_OK
     return StoredAnswer(code, answer.model_dump(mode="json"))
-
-
-def _publication(item: Item, ids: EventIds, index: int) -> Publication:
-    kind, data = item.event()
-    event = kind.envelope(
-        data,
-        clinic_id=ids.clinic_id,
-        client_id=data.client_id,
-        source=f"/clinics/{ids.clinic_id}/http-batch",
-        event_id=ids.for_item(index),
-    )
-    return kind, event
 
 
 def _problems(invalid: ValidationError) -> list[ItemProblem]:

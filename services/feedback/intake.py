@@ -1,10 +1,11 @@
 """What every write endpoint shares: answer once per Idempotency-Key, and 503 when Kafka did not take it."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
+from services.feedback.erasure import ClientErased, gone
 from services.feedback.event_store import EventStoreUnavailable
 from services.feedback.idempotency import (
     EventIds,
@@ -12,9 +13,9 @@ from services.feedback.idempotency import (
     KeyInProgress,
     KeyReused,
     StoredAnswer,
-    fingerprint,
 )
 from shared.auth import ClinicPrincipal
+from shared.privacy.plumbing import Privacy
 
 RETRY_AFTER_SECONDS = "5"
 UNAVAILABLE = "the event store is unavailable; nothing was stored"
@@ -26,16 +27,26 @@ Work = Callable[[EventIds], Awaitable[StoredAnswer]]
 
 
 async def answer_once(
-    request: Request, clinic: ClinicPrincipal, idempotency_key: str | None, work: Work
+    request: Request,
+    clinic: ClinicPrincipal,
+    idempotency_key: str | None,
+    work: Work,
+    clients: Iterable[str] = (),
 ) -> JSONResponse:
-    """Run ``work`` unless this clinic's ``idempotency_key`` already has an answer; then replay that."""
-    ids = EventIds(clinic.clinic_id, idempotency_key)
+    """Run ``work`` unless this clinic's ``idempotency_key`` already has an answer; then replay that.
+    ``clients`` are those the request names: an erasure of one of them removes the record of the key."""
     if idempotency_key is None:
-        return _respond(await _attempt(work, ids))
+        try:
+            return _respond(await _attempt(work, EventIds(clinic.clinic_id, None)))
+        except ClientErased:
+            raise gone(request) from None
     store: IdempotencyStore = request.app.state.idempotency
-    request_fingerprint = fingerprint(request.method, request.url.path, await request.body())
+    privacy: Privacy = request.app.state.privacy
+    fingerprints = store.fingerprints.of(request.method, request.url.path, await request.body())
+    # An erased client's pseudonym is kept nowhere: a batch naming one keeps only the others'.
+    named = [client for client in clients if not privacy.erased.contains(clinic.clinic_id, client)]
     try:
-        earlier = await store.claim(clinic.clinic_id, idempotency_key, request_fingerprint)
+        claimed = await store.claim(clinic.clinic_id, idempotency_key, fingerprints, named)
     except KeyInProgress:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -47,10 +58,13 @@ async def answer_once(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail="this Idempotency-Key was already used for a different request",
         ) from None
-    if earlier is not None:
-        return _respond(earlier, replayed=True)
+    if isinstance(claimed, StoredAnswer):
+        return _respond(claimed, replayed=True)
     try:
-        answer = await _attempt(work, ids)
+        answer = await _attempt(work, EventIds(clinic.clinic_id, idempotency_key, claimed.moment))
+    except ClientErased:  # not remembered either: nothing of an erased client is kept
+        await store.drop(clinic.clinic_id, idempotency_key)
+        raise gone(request) from None
     except BaseException:
         await store.release(clinic.clinic_id, idempotency_key)
         raise

@@ -36,10 +36,12 @@ def count_accepted(kind: EventKind[Any], event: CloudEvent[Any]) -> None:
 
 
 async def count_refusals(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """HTTP middleware: every refused write counts once, under its reason."""
+    """HTTP middleware: every refused write counts once, under its reason (one the handler named, such as
+    ``erased``, or else the one of its status)."""
     response = await call_next(request)
     if request.method == "POST" and response.status_code >= 400:
+        named = getattr(request.state, "refusal_reason", None)
         REJECTED.labels(
-            REASONS.get(response.status_code, "invalid" if response.status_code < 500 else "error")
+            named or REASONS.get(response.status_code, "invalid" if response.status_code < 500 else "error")
         ).inc()
     return response

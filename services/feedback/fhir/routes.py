@@ -23,6 +23,7 @@ from services.feedback.fhir.resources import (
 from services.feedback.idempotency import EventIds, IdempotencyKeyHeader, StoredAnswer
 from services.feedback.intake import answer_once
 from services.feedback.rate_limit import IngestClinic
+from services.feedback.sealing import Outgoing
 from shared.contracts import FEEDBACK_SUBMITTED
 
 PREFIX = "/v1/fhir"
@@ -32,6 +33,7 @@ ISSUE_CODES = {
     401: "login",
     403: "forbidden",
     409: "conflict",
+    410: "deleted",
     413: "too-costly",
     422: "processing",
     429: "throttled",
@@ -104,19 +106,21 @@ async def submit_questionnaire_response(
         return _outcome_response(422, [("processing", why, where) for where, why in unmappable.problems])
 
     async def work(ids: EventIds) -> StoredAnswer:
-        event = FEEDBACK_SUBMITTED.envelope(
-            data,
+        outgoing: Outgoing = request.app.state.outgoing
+        event = await outgoing.event(
+            FEEDBACK_SUBMITTED,
+            to_feedback(body, now=ids.moment),  # mapped above already: only the moment may differ
             clinic_id=ids.clinic_id,
-            client_id=data.client_id,
             source=f"/clinics/{ids.clinic_id}/fhir",
             event_id=ids.for_item(),
+            time=ids.moment,
         )
         await publish_one(request.app.state.broker, FEEDBACK_SUBMITTED, event)
         return StoredAnswer(
             202, {**outcome("informational", f"accepted as event {event.id}"), "id": event.id}
         )
 
-    answer = await answer_once(request, clinic, idempotency_key, work)
+    answer = await answer_once(request, clinic, idempotency_key, work, (data.client_id,))
     answer.media_type = FHIR_JSON
     answer.headers["content-type"] = FHIR_JSON
     return answer

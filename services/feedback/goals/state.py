@@ -10,16 +10,19 @@ an event applied twice changes nothing, and the result does not depend on the or
 agreement arriving late never overwrites a newer one; a late closing of a goal of an earlier agreement empties
 nothing). Every agreement is kept, not only the latest, so that a link for an earlier session still shows the
 goals active in that session.
+
+The goal texts are kept as they travel, sealed with the client's data key (``Words``, docs/privacy.md): only the
+form that shows a client their goals opens them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.contracts import CloudEvent, GoalClosedV1, GoalsAgreedV1
+from shared.contracts import CloudEvent, GoalClosedV1, GoalsAgreedV2
 
 
 def _stored(moment: datetime) -> datetime:
@@ -49,7 +52,7 @@ class SessionRef:
 @dataclass(frozen=True)
 class AgreedGoal:
     goal_id: str
-    text: str  # the client's words: sensitive, never logged
+    text: str  # the client's words, sealed (a ``Words`` value); opened only to show them to the client
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class ActiveGoal:
 
     slot: int
     goal_id: str
-    text: str
+    text: str  # sealed, as in AgreedGoal, until the form opens it
 
     @property
     def item(self) -> str:
@@ -92,7 +95,7 @@ class ClientGoals:
     agreements: tuple[Agreement, ...] = ()
     closings: tuple[Closing, ...] = ()
 
-    def agreed(self, event_id: str, data: GoalsAgreedV1) -> ClientGoals:
+    def agreed(self, event_id: str, data: GoalsAgreedV2) -> ClientGoals:
         if any(agreement.event_id == event_id for agreement in self.agreements):
             return self
         agreement = Agreement(
@@ -116,11 +119,24 @@ class ClientGoals:
         """This state with ``events`` applied; any event but a goal event is passed over."""
         state = self
         for event in events:
-            if isinstance(event.data, GoalsAgreedV1):
+            if isinstance(event.data, GoalsAgreedV2):
                 state = state.agreed(event.id, event.data)
             elif isinstance(event.data, GoalClosedV1):
                 state = state.closed(event.id, event.data)
         return state
+
+    def with_texts(self, change: Callable[[str, str], str]) -> ClientGoals:
+        """This state with each goal's text replaced by ``change(its agreement's event id, text)``."""
+        agreements = tuple(
+            replace(
+                agreement,
+                goals=tuple(
+                    replace(goal, text=change(agreement.event_id, goal.text)) for goal in agreement.goals
+                ),
+            )
+            for agreement in self.agreements
+        )
+        return replace(self, agreements=agreements)
 
     def active(self, session: SessionRef | None = None) -> tuple[ActiveGoal, ...]:
         """The goals active in ``session`` (as of now when None), in slot order; empty slots left out."""

@@ -4,8 +4,9 @@ One document per client (``_id`` = ``clinic_id:client_id``, the events' subject)
 (``agreements``, ``closings``, each with its event id) and, derived from them for reading at a glance, the goals
 ``active`` now by slot. A client's events are applied in one compare-and-set write on the document's
 ``version``: replicas of the service own different partitions, and during a rebalance the one that lost a client
-cannot overwrite what the new owner wrote. The goal texts are sensitive: stored here, shown to their client on
-the form, never logged.
+cannot overwrite what the new owner wrote. The goal texts are the client's words: stored sealed with the
+client's data key (docs/privacy.md), opened only to show them to their client on the form, never logged. An
+erasure deletes the client's document.
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from services.feedback.goals.state import AgreedGoal, Agreement, ClientGoals, Closing, SessionRef
 from shared.contracts import CloudEvent
 from shared.messaging import TransientFailure
+from shared.privacy.plumbing import Privacy
+from shared.privacy.words import CLEAR, SEALED, Words, seal
 
 Document = dict[str, Any]
 COLLECTION = "feedback_client_goals"
@@ -26,6 +29,8 @@ COLLECTION = "feedback_client_goals"
 WRITE_ROUNDS = 5
 # An imported history brings many clients' goals in one batch: their documents are written side by side.
 CLIENTS_AT_ONCE = 32
+# A goal text that is not sealed: stored in the clear by a version of this service from before sealing.
+UNSEALED = {"$regex": f"^(?!{SEALED})"}
 
 
 class GoalStore:
@@ -34,6 +39,46 @@ class GoalStore:
 
     async def of(self, clinic_id: str, client_id: str) -> ClientGoals:
         return from_document(await self.collection.find_one({"_id": f"{clinic_id}:{client_id}"}))
+
+    async def forget_client(self, clinic_id: str, client_id: str) -> None:
+        """Delete the client's goals (an erasure)."""
+        await self.collection.delete_one({"_id": f"{clinic_id}:{client_id}"})
+
+    async def seal_clear_texts(self, privacy: Privacy) -> int:
+        """Seal every goal text an earlier version of this service stored in the clear, for the event that
+        brought it (an erased client's document goes instead); returns how many clients' documents changed."""
+        sealed = 0
+        query = {"$or": [{"agreements.goals.text": UNSEALED}, {"active.text": UNSEALED}]}
+        async for found in self.collection.find(query, {"_id": 1, "clinic_id": 1, "client_id": 1}):
+            clinic_id, client_id = found["clinic_id"], found["client_id"]
+            if privacy.erased.contains(clinic_id, client_id):
+                await self.forget_client(clinic_id, client_id)
+            else:
+                sealed += await self._seal_texts_of(clinic_id, client_id, privacy.words)
+        return sealed
+
+    async def _seal_texts_of(self, clinic_id: str, client_id: str, words: Words) -> bool:
+        key = f"{clinic_id}:{client_id}"
+        data_key = await words.keys.key_for(clinic_id, client_id)
+
+        def sealed(event_id: str, text: str) -> str:
+            if text.startswith(SEALED):
+                return text
+            return seal(data_key, clinic_id, client_id, event_id, text.removeprefix(CLEAR))
+
+        for _ in range(WRITE_ROUNDS):
+            found = await self.collection.find_one({"_id": key})
+            if found is None:
+                return False
+            version = int(found.get("version", 0))
+            goals = from_document(found).with_texts(sealed)
+            document = {**to_document(clinic_id, client_id, goals), "version": version + 1}
+            written = await self.collection.replace_one(
+                {"_id": key, "version": found.get("version")}, document
+            )
+            if written.matched_count == 1:
+                return True
+        raise TransientFailure("another writer kept changing the client's goals")
 
     async def apply(self, events: Sequence[CloudEvent[Any]]) -> int:
         """Apply goal events (of any clients, in the order given); returns how many clients' goals changed."""

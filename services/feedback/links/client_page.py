@@ -8,8 +8,8 @@ every other event.
   the session, so however often the client opens it, the session is rated once.
 
 Answers: 400 for a ticket not signed with CLIENT_PAGE_SECRET (or altered), 410 once the page link it came
-from has expired, 422 for an answer that is not one of the three, 503 when Kafka did not take it (nothing
-stored; the client can send it again).
+from has expired or the client was erased, 422 for an answer that is not one of the three, 503 when Kafka did
+not take it (nothing stored; the client can send it again). The comment leaves sealed for the event's id.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -19,13 +19,16 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from services.feedback.erasure import ClientErased, refuse_erased
 from services.feedback.event_store import EventStoreUnavailable, publish_all
 from services.feedback.links.form import problem_page, templates
 from services.feedback.links.issue import FORM_PATH
 from services.feedback.links.tokens import LinkSigner
+from services.feedback.sealing import Outgoing
 from services.feedback.settings import FeedbackSettings
 from shared.client_links import ClientPages
 from shared.contracts import NOTE_ANSWERED, NoteAnsweredV1, derived_event_id
+from shared.privacy.plumbing import Privacy
 from shared.signed import TokenExpired, TokenTampered
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +43,8 @@ async def answer_note(
 ) -> Response:
     try:
         answering = _pages(request).answers.open(ticket)
-    except (TokenTampered, TokenExpired) as problem:
+        refuse_erased(_privacy(request), answering.clinic_id, answering.client_id)
+    except (TokenTampered, TokenExpired, ClientErased) as problem:
         return problem_page(request, problem)
     comment = comment.strip()
     try:
@@ -65,17 +69,18 @@ async def answer_note(
             },
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    event = NOTE_ANSWERED.envelope(
-        answer,
-        clinic_id=answering.clinic_id,
-        client_id=answering.client_id,
-        source=f"/clinics/{answering.clinic_id}/client-page",
-        event_id=derived_event_id("client-page", answering.nonce, answer.fit.value, comment),
-    )
+    outgoing: Outgoing = request.app.state.outgoing
     try:
+        event = await outgoing.event(
+            NOTE_ANSWERED,
+            answer,
+            clinic_id=answering.clinic_id,
+            source=f"/clinics/{answering.clinic_id}/client-page",
+            event_id=derived_event_id("client-page", answering.nonce, answer.fit.value, comment),
+        )
         if not all(await publish_all(request.app.state.broker, [(NOTE_ANSWERED, event)])):
             raise EventStoreUnavailable
-    except EventStoreUnavailable as problem:
+    except (EventStoreUnavailable, ClientErased) as problem:
         return problem_page(request, problem)
     back = f"{answering.page_url}?answered={answering.note_id}#note-{answering.note_id}"
     return RedirectResponse(back, status.HTTP_303_SEE_OTHER)
@@ -85,7 +90,8 @@ async def answer_note(
 async def rate_latest_session(request: Request, ticket: str) -> Response:
     try:
         rating = _pages(request).ratings.open(ticket)
-    except (TokenTampered, TokenExpired) as problem:
+        refuse_erased(_privacy(request), rating.clinic_id, rating.client_id)
+    except (TokenTampered, TokenExpired, ClientErased) as problem:
         return problem_page(request, problem)
     settings: FeedbackSettings = request.app.state.settings
     signer: LinkSigner = request.app.state.link_signer
@@ -106,3 +112,8 @@ async def rate_latest_session(request: Request, ticket: str) -> Response:
 def _pages(request: Request) -> ClientPages:
     pages: ClientPages = request.app.state.client_pages
     return pages
+
+
+def _privacy(request: Request) -> Privacy:
+    privacy: Privacy = request.app.state.privacy
+    return privacy

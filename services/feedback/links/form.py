@@ -12,7 +12,10 @@ is sent (a revision arrived meanwhile), it is shown again with the current goals
 Plain HTML forms, so it works without JavaScript (the follow-ups are revealed by CSS alone). Answers: 400 for a link this service did not sign (or one
 altered), 410 for an expired link, 409 for a link already used (or being submitted this very moment), 422 for
 values out of range (the form again, with the problems), 503 when Kafka did not take it (nothing stored; the
-link stays usable).
+link stays usable), 410 as well once the client was erased (the link is of no use any more).
+
+The client's comment leaves sealed for the event's id (``services.feedback.sealing``); the goals are stored
+sealed and opened only here, to show them to their client.
 """
 
 from collections.abc import Iterable
@@ -25,12 +28,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from services.feedback.erasure import REFUSAL_REASON, ClientErased, refuse_erased
 from services.feedback.event_store import EventStoreUnavailable, Publication, publish_all
 from services.feedback.goals import ActiveGoal, GoalStore, SessionRef
 from services.feedback.links.tokens import FeedbackLink, LinkExpired, LinkSigner, LinkTampered
 from services.feedback.links.used import LinkBusy, LinkUsed, UsedLinks
+from services.feedback.sealing import Outgoing
 from shared.contracts import FEEDBACK_SUBMITTED, FeedbackSubmittedV1, derived_event_id
 from shared.instruments import INSTRUMENTS, Instrument
+from shared.privacy.plumbing import Privacy
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -108,6 +114,12 @@ PROBLEM_PAGES = {
         "We could not save your feedback just now",
         "Nothing was saved. Please try again in a minute.",
     ),
+    ClientErased: (
+        status.HTTP_410_GONE,
+        "This link no longer works",
+        "Your information was erased from this service, so nothing more can be sent with this link. If you "
+        "would like to give feedback again, please ask your therapist.",
+    ),
 }
 NO_GOALS = (
     "No goals agreed yet",
@@ -120,13 +132,14 @@ NO_GOALS = (
 async def show_form(request: Request, token: str) -> HTMLResponse:
     try:
         link = _signer(request).open(token)
+        refuse_erased(_privacy(request), link.clinic_id, link.client_id)
         await _used(request).check_unused(link)
-    except (LinkTampered, LinkExpired, LinkUsed) as problem:
+    except (LinkTampered, LinkExpired, LinkUsed, ClientErased) as problem:
         return problem_page(request, problem)
     goals = await _goals(request, link)
     if link.instrument == "gbo" and not goals:
         return _no_goals_page(request, link, status.HTTP_200_OK)
-    return _form_page(request, link, goals, values={}, problems={}, comment="")
+    return await _form_page(request, link, goals, values={}, problems={}, comment="")
 
 
 @router.post("/f/{token}", response_class=HTMLResponse)
@@ -134,7 +147,8 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
     fields = await request.form()
     try:
         link = _signer(request).open(token)
-    except (LinkTampered, LinkExpired) as problem:
+        refuse_erased(_privacy(request), link.clinic_id, link.client_id)
+    except (LinkTampered, LinkExpired, ClientErased) as problem:
         return problem_page(request, problem)
     goals = await _goals(request, link)
     if link.instrument == "gbo" and not goals:
@@ -146,7 +160,7 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
     comment = str(fields.get("comment", "")).strip()
     if goals and str(fields.get(GOALS_SHOWN, "")) != _shown(goals):
         updated = {"your goals": "they were updated since this page was opened; please rate them again"}
-        return _form_page(request, link, goals, {}, updated, comment, status.HTTP_409_CONFLICT)
+        return await _form_page(request, link, goals, {}, updated, comment, status.HTTP_409_CONFLICT)
     problems: dict[str, str] = {}
     ratings: list[FeedbackSubmittedV1] = []
     try:
@@ -159,12 +173,12 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
         except ValidationError as invalid:
             problems["your answers about tension between you"] = _report_problem(invalid)
     if problems:
-        return _form_page(
+        return await _form_page(
             request, link, goals, values, problems, comment, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
     try:
         await _submit_once(request, link, ratings)
-    except (LinkUsed, LinkBusy, EventStoreUnavailable) as problem:
+    except (LinkUsed, LinkBusy, EventStoreUnavailable, ClientErased) as problem:
         return problem_page(request, problem)
     return templates.TemplateResponse(
         request, "thanks.html", {"title": "Thank you", "back_url": link.back_url}
@@ -172,26 +186,32 @@ async def submit_form(request: Request, token: str) -> HTMLResponse:
 
 
 async def _submit_once(request: Request, link: FeedbackLink, ratings: list[FeedbackSubmittedV1]) -> None:
-    """Publish the link's ratings under ids derived from the link, so a retry after a failure makes no second
-    copy of the one that was stored. The rupture report goes first: the SRS alone can repair an open episode,
-    and a report of tension arriving after that repair was announced would undo it (a session with a marker
-    repairs nothing), while nothing can retract the announcement."""
+    """Publish the link's ratings under ids derived from the link, at the moment of its first claim, so a retry
+    after a failure makes no second copy of the one that was stored, only the very same event again. The rupture
+    report goes first: the SRS alone can repair an open episode, and a report of tension arriving after that
+    repair was announced would undo it (a session with a marker repairs nothing), while nothing can retract the
+    announcement."""
     used = _used(request)
-    await used.claim(link)
-    events = [
-        FEEDBACK_SUBMITTED.envelope(
-            data,
-            clinic_id=link.clinic_id,
-            client_id=link.client_id,
-            source=f"/clinics/{link.clinic_id}/feedback-link",
-            event_id=derived_event_id("feedback-link", link.link_id, *_report_part(data)),
-        )
-        for data in sorted(ratings, key=lambda data: data.instrument is not Instrument.PSQ)
-    ]
-    publications: list[Publication] = [(FEEDBACK_SUBMITTED, event) for event in events]
+    outgoing: Outgoing = request.app.state.outgoing
+    moment = await used.claim(link)
     try:
+        events = [
+            await outgoing.event(
+                FEEDBACK_SUBMITTED,
+                data.model_copy(update={"submitted_at": moment}),
+                clinic_id=link.clinic_id,
+                source=f"/clinics/{link.clinic_id}/feedback-link",
+                event_id=derived_event_id("feedback-link", link.link_id, *_report_part(data)),
+                time=moment,
+            )
+            for data in sorted(ratings, key=lambda data: data.instrument is not Instrument.PSQ)
+        ]
+        publications: list[Publication] = [(FEEDBACK_SUBMITTED, event) for event in events]
         if not all(await publish_all(request.app.state.broker, publications)):
             raise EventStoreUnavailable
+    except ClientErased:
+        await used.drop(link)  # nothing of an erased client is kept
+        raise
     except BaseException:
         await used.release(link)
         raise
@@ -268,7 +288,7 @@ def _no_goals_page(request: Request, link: FeedbackLink, status_code: int) -> HT
     )
 
 
-def _form_page(
+async def _form_page(
     request: Request,
     link: FeedbackLink,
     goals: tuple[ActiveGoal, ...],
@@ -277,7 +297,11 @@ def _form_page(
     comment: str,
     status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
-    scales = {goal.item: (goal.text, *GOAL_ENDS) for goal in goals} if goals else ITEM_TEXT[link.instrument]
+    # The one place the goals' words are opened: to show them to the client whose words they are.
+    readable = await _privacy(request).words.open_all(link.clinic_id, link.client_id, goals)
+    scales = (
+        {goal.item: (goal.text, *GOAL_ENDS) for goal in readable} if goals else ITEM_TEXT[link.instrument]
+    )
     sliders = [
         {"name": item, "label": label, "low": low, "high": high, "value": values.get(item) or "5"}
         for item, (label, low, high) in scales.items()
@@ -306,6 +330,8 @@ def _form_page(
 def problem_page(request: Request, problem: Exception) -> HTMLResponse:
     """The page for one of ``PROBLEM_PAGES``' problems, in plain words, with its status code."""
     status_code, title, advice = PROBLEM_PAGES[type(problem)]
+    if isinstance(problem, ClientErased):
+        request.state.refusal_reason = REFUSAL_REASON
     return templates.TemplateResponse(
         request, "problem.html", {"title": title, "advice": advice}, status_code=status_code
     )
@@ -319,3 +345,8 @@ def _signer(request: Request) -> LinkSigner:
 def _used(request: Request) -> UsedLinks:
     used: UsedLinks = request.app.state.used_links
     return used
+
+
+def _privacy(request: Request) -> Privacy:
+    privacy: Privacy = request.app.state.privacy
+    return privacy

@@ -8,10 +8,12 @@ from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.api import WRITE_ERRORS
+from services.feedback.erasure import gone
 from services.feedback.links.tokens import LinkInstrument, LinkSigner
 from services.feedback.rate_limit import IngestClinic
 from services.feedback.settings import FeedbackSettings
 from shared.contracts.fields import OpaqueId, Timestamp
+from shared.privacy.plumbing import Privacy
 
 router = APIRouter(prefix="/v1", tags=["feedback links"])
 FORM_PATH = "/f/"
@@ -69,7 +71,7 @@ EXAMPLES = {
 @router.post(
     "/feedback-links",
     status_code=status.HTTP_201_CREATED,
-    responses={code: WRITE_ERRORS[code] for code in (401, 403, 413, 422, 429)},
+    responses={code: WRITE_ERRORS[code] for code in (401, 403, 410, 413, 422, 429)},
     summary="Issue a signed, single-use feedback link for one client and session",
 )
 async def issue_link(
@@ -77,6 +79,9 @@ async def issue_link(
 ) -> IssuedLink:
     settings: FeedbackSettings = request.app.state.settings
     signer: LinkSigner = request.app.state.link_signer
+    privacy: Privacy = request.app.state.privacy
+    if privacy.erased.contains(clinic.clinic_id, body.client_id):
+        raise gone(request)
     link, token = signer.issue(
         clinic_id=clinic.clinic_id,
         client_id=body.client_id,

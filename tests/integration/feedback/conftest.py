@@ -8,6 +8,7 @@ import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 
 from services.feedback.admin import issue_key
 from services.feedback.app import create_app
@@ -15,6 +16,8 @@ from services.feedback.goals import goals_group
 from services.feedback.settings import FeedbackSettings
 from shared import topics
 from shared.auth import Scope
+from shared.privacy.plumbing import Privacy
+from shared.privacy.words import SEALED
 from tests.support.kafka import start_group_at_end
 from tests.support.servers import Servers
 
@@ -43,6 +46,35 @@ def intake_settings(kafka_bootstrap: str, mongodb_uri: str, unique: str, **chang
     return settings.model_copy(
         update={"rate_limit": "100000/minute", "link_secret": f"s-{unique}", **changes}
     )
+
+
+async def opened(settings: FeedbackSettings, clinic_id: str, client_id: str, sealed: Any) -> Any:
+    """``sealed`` (a sealed ``Words`` value, or a JSON tree holding some) with the words opened by the client's
+    data key in the intake's database; every value it opens must have been sealed, not sent in the clear."""
+    found: list[str] = []
+
+    def note(node: Any) -> None:
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                note(value)
+        elif isinstance(node, list):
+            for value in node:
+                note(value)
+
+    note(sealed)
+    assert not [value for value in found if value.startswith("clear:")], "words left the intake in the clear"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
+    try:
+        privacy = Privacy.of(client[settings.mongodb_database], settings)
+        return await privacy.words.open_all(clinic_id, client_id, sealed)
+    finally:
+        await client.close()
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED)
 
 
 async def start_goals_at_end(settings: FeedbackSettings) -> None:

@@ -57,8 +57,8 @@ async def test_valid_items_are_accepted_and_bad_ones_rejected_naming_the_field(
     assert [json.loads(r.value)["id"] for r in records] == [result["id"] for result in body["results"][:3]]
     assert [json.loads(r.value)["type"] for r in records] == [
         "org.alliance.session.completed.v1",
-        "org.alliance.feedback.submitted.v1",
-        "org.alliance.feedback.submitted.v1",
+        "org.alliance.feedback.submitted.v2",
+        "org.alliance.feedback.submitted.v2",
     ]
     assert {json.loads(r.value)["clinicid"] for r in records} == {intake.clinic_id}
     assert {r.key for r in records} == {f"{intake.clinic_id}:{client_id}".encode()}

@@ -56,10 +56,10 @@ async def test_single_requests_of_one_client_are_on_client_events_in_the_order_a
     assert {r.key for r in records} == {f"{intake.clinic_id}:{client_id}".encode()}
     assert in_partition_order(records) == ids
     assert [json.loads(r.value)["type"] for r in sorted(records, key=lambda r: r.offset)] == [
-        "org.alliance.feedback.submitted.v1",
+        "org.alliance.feedback.submitted.v2",
         "org.alliance.session.completed.v1",
         "org.alliance.session.completed.v1",
-        "org.alliance.feedback.submitted.v1",
+        "org.alliance.feedback.submitted.v2",
     ]
 
 

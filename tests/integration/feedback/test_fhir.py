@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from shared.contracts import FEEDBACK_SUBMITTED
-from tests.integration.feedback.conftest import Intake
+from tests.integration.feedback.conftest import Intake, is_sealed, opened
 from tests.integration.feedback.payloads import questionnaire_response
 from tests.support.kafka import records_matching
 
@@ -42,7 +42,8 @@ async def test_an_srs_by_the_client_becomes_feedback_submitted(intake: Intake, u
     assert (data.client_id, data.session_id, data.therapist_id) == (client_id, "s-1", "t-1")
     assert (data.instrument.value, data.respondent.value) == ("srs", "client")
     assert data.items == {"relationship": 9.1, "goals": 8.4, "approach": 8.8, "overall": 8.9}
-    assert data.comment == "Felt rushed."
+    assert is_sealed(data.comment)  # the client's words left the intake sealed
+    assert await opened(intake.settings, intake.clinic_id, client_id, data.comment) == "Felt rushed."
     assert data.session_at.isoformat() == "2026-11-20T10:00:00+00:00"
     assert data.submitted_at.isoformat() == "2026-11-20T10:55:00+00:00"
 

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from services.feedback.admin import issue_key
 from services.feedback.app import create_app
 from shared.auth import Scope
-from tests.integration.feedback.conftest import intake_settings
+from tests.integration.feedback.conftest import intake_settings, opened
 from tests.support.browser import chromium, served
 from tests.support.kafka import records_matching
 from tests.support.servers import Servers
@@ -95,7 +95,10 @@ async def test_a_client_rates_the_session_in_a_real_browser(servers: Servers, un
     assert event["clinicid"] == clinic_id
     assert event["data"]["respondent"] == "client"
     assert event["data"]["items"] == EXPECTED
-    assert event["data"]["comment"] == "The last ten minutes felt rushed."
+    assert b"The last ten minutes" not in records[0].value  # sealed
+    settings = intake_settings(servers.kafka_bootstrap, servers.mongodb_uri, unique)
+    comment = await opened(settings, clinic_id, client_id, event["data"]["comment"])
+    assert comment == "The last ten minutes felt rushed."
     assert SCREENSHOT.stat().st_size > 10_000
 
 

@@ -76,7 +76,7 @@ async def ratings_of(
         bootstrap,
         "client.events",
         lambda r: (
-            json.loads(r.value)["type"] == "org.alliance.feedback.submitted.v1"
+            json.loads(r.value)["type"] == "org.alliance.feedback.submitted.v2"
             and json.loads(r.value)["data"]["client_id"] == client_id
         ),
         expected=expected,

@@ -8,7 +8,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from shared.contracts import FEEDBACK_SUBMITTED, GOAL_CLOSED, GOALS_AGREED
-from tests.integration.feedback.conftest import Intake, ServiceLog
+from tests.integration.feedback.conftest import Intake, ServiceLog, is_sealed, opened
 from tests.integration.feedback.payloads import feedback, goal_closing, goals, questionnaire_response
 from tests.support.kafka import records_matching
 
@@ -51,11 +51,14 @@ async def test_goals_agreed_land_on_client_events_with_their_texts_in_order(
     assert record.key == f"{intake.clinic_id}:{client_id}".encode()
     event = GOALS_AGREED.decode(record.value)  # raises if it broke the contract
     assert event.id == answer.json()["id"]
-    assert event.type == "org.alliance.goals.agreed.v1"
+    assert event.type == "org.alliance.goals.agreed.v2"
     assert event.clinicid == intake.clinic_id
     assert event.source == f"/clinics/{intake.clinic_id}/http"
     data = event.data
-    assert [(goal.goal_id, goal.text) for goal in data.goals] == [
+    assert all(is_sealed(goal.text) for goal in data.goals)  # the client's words left the intake sealed
+    assert not any(text.encode() in record.value for text in texts)
+    sealed = [(goal.goal_id, goal.text) for goal in data.goals]
+    assert await opened(intake.settings, intake.clinic_id, client_id, sealed) == [
         ("g-1", texts[0]),
         ("g-2", texts[1]),
         ("g-3", texts[2]),
@@ -198,11 +201,13 @@ async def test_a_batch_carries_goals_their_ratings_and_closings_in_order(intake:
     documents = [json.loads(record.value) for record in records]
     assert [d["id"] for d in documents] == [result["id"] for result in body["results"][:3]]
     assert [d["type"] for d in documents] == [
-        "org.alliance.goals.agreed.v1",
-        "org.alliance.feedback.submitted.v1",
+        "org.alliance.goals.agreed.v2",
+        "org.alliance.feedback.submitted.v2",
         "org.alliance.goal.closed.v1",
     ]
-    assert [goal["text"] for goal in GOALS_AGREED.decode(records[0].value).data.model_dump()["goals"]] == [
+    assert b"Sleep better" not in records[0].value and b"Walk every day" not in records[0].value
+    texts = [goal["text"] for goal in GOALS_AGREED.decode(records[0].value).data.model_dump()["goals"]]
+    assert await opened(intake.settings, intake.clinic_id, client_id, texts) == [
         "Sleep better",
         "Walk every day",
     ]

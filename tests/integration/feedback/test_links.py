@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.feedback.links.tokens import LinkSigner
-from tests.integration.feedback.conftest import Intake
+from tests.integration.feedback.conftest import Intake, is_sealed, opened
 from tests.support.kafka import records_matching
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,8 @@ async def test_a_link_shows_the_form_and_a_submit_publishes_client_feedback(
     assert event["clinicid"] == intake.clinic_id
     assert event["data"]["respondent"] == "client"
     assert event["data"]["items"] == {"relationship": 9.5, "goals": 8.0, "approach": 7.2, "overall": 10.0}
-    assert event["data"]["comment"] == "Good."
+    assert is_sealed(event["data"]["comment"])
+    assert await opened(intake.settings, intake.clinic_id, client_id, event["data"]["comment"]) == "Good."
 
 
 async def test_a_used_link_gets_409_and_no_second_event(intake: Intake, unique: str) -> None:

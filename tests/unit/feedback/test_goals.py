@@ -1,5 +1,5 @@
 """Applying goal events to what feedback keeps of a client's goals: idempotent, order-safe, by slot, as of a
-session; and the stored document says the same as the events."""
+session; and the stored document says the same as the events, the goals' words sealed."""
 
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -12,13 +12,23 @@ from shared.contracts import (
     GOALS_AGREED,
     NOTE_SHARED,
     CloudEvent,
-    Goal,
     GoalClosedV1,
-    GoalsAgreedV1,
+    GoalsAgreedV2,
     NoteSharedV1,
+    SealedGoal,
 )
+from shared.privacy.words import open_words, seal
 
 DAY = datetime(2026, 11, 20, 10, tzinfo=UTC)
+DATA_KEY = bytes(range(32))  # the client's data key, in these tests
+
+
+def sealed(event_id: str, text: str) -> str:
+    return seal(DATA_KEY, "clinic-a", "c-1", event_id, text)
+
+
+def opened(value: str) -> str:
+    return open_words(DATA_KEY, "clinic-a", "c-1", value)
 
 
 def at(session: int) -> datetime:
@@ -29,12 +39,12 @@ def at(session: int) -> datetime:
 def agreed(
     event_id: str, session: int, *goals: str, agreed_at: datetime | None = None, session_id: str | None = None
 ) -> CloudEvent[Any]:
-    data = GoalsAgreedV1(
+    data = GoalsAgreedV2(
         client_id="c-1",
         therapist_id="t-1",
         session_id=session_id or f"s-{session}",
         session_at=at(session),
-        goals=[Goal(goal_id=goal, text=f"the words of {goal}") for goal in goals],
+        goals=[SealedGoal(goal_id=goal, text=sealed(event_id, f"the words of {goal}")) for goal in goals],
         agreed_at=agreed_at or at(session) + timedelta(minutes=50, microseconds=123456),
     )
     return GOALS_AGREED.envelope(data, clinic_id="clinic-a", client_id="c-1", source="/t", event_id=event_id)
@@ -64,7 +74,7 @@ def slots(goals: tuple[ActiveGoal, ...]) -> dict[str, str]:
 def test_goals_agreed_fill_the_slots_in_their_order() -> None:
     state = ClientGoals().applied([agreed("e-1", 1, "g-a", "g-b", "g-c")])
     assert slots(state.active()) == {"goal_1": "g-a", "goal_2": "g-b", "goal_3": "g-c"}
-    assert [goal.text for goal in state.active()] == [
+    assert [opened(goal.text) for goal in state.active()] == [
         "the words of g-a",
         "the words of g-b",
         "the words of g-c",
@@ -182,11 +192,27 @@ def test_the_stored_document_holds_the_same_goals_as_the_events() -> None:
     )
     document = to_document("clinic-a", "c-1", state)
     assert from_document(document) == state
-    assert document["active"] == [
-        {"slot": 1, "goal_id": "g-a", "text": "the words of g-a"},
-        {"slot": 3, "goal_id": "g-c", "text": "the words of g-c"},
+    assert [(goal["slot"], goal["goal_id"], opened(goal["text"])) for goal in document["active"]] == [
+        (1, "g-a", "the words of g-a"),
+        (3, "g-c", "the words of g-c"),
     ]
+    assert "the words of" not in repr(document)  # sealed, in the active goals and in every agreement
     # Stored to the millisecond, as MongoDB keeps it: applying the same events to the stored state is no change.
     assert all(a.agreed_at.microsecond % 1000 == 0 for a in state.agreements)
     assert from_document(document).applied([agreed("e-1", 1, "g-a", "g-b", "g-c")]) == state
     assert from_document(None) == ClientGoals()
+
+
+def test_the_texts_can_be_rewritten_each_with_its_agreements_event_id() -> None:
+    """What sealing goal texts stored in the clear by an earlier version does: each sealed for the event that
+    brought it; goal ids, sessions and slots unchanged."""
+    in_clear = ClientGoals().applied([agreed("e-1", 1, "g-a", "g-b"), agreed("e-2", 2, "g-c")])
+    in_clear = in_clear.with_texts(lambda _, text: opened(text))  # as an earlier version stored them
+    assert [goal.text for goal in in_clear.active()] == ["the words of g-c"]
+
+    resealed = in_clear.with_texts(sealed)
+    assert resealed == ClientGoals().applied([agreed("e-1", 1, "g-a", "g-b"), agreed("e-2", 2, "g-c")])
+    assert [(a.event_id, [opened(g.text) for g in a.goals]) for a in resealed.agreements] == [
+        ("e-1", ["the words of g-a", "the words of g-b"]),
+        ("e-2", ["the words of g-c"]),
+    ]
