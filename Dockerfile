@@ -44,9 +44,10 @@ CMD ["python", "-m", "services.feedback"]
 FROM runtime AS scoring
 ENV ALLIANCE_SERVICE=scoring SCORING_PORT=8002
 EXPOSE 8002
-# `docker compose exec scoring alliance fit-trajectories [CLINIC]` fits the expected trajectories now (the
-# other `alliance` commands, for clinics and keys, run in the feedback container).
-RUN printf '#!/bin/sh\nif [ "$1" != fit-trajectories ]; then\n  echo "here: alliance fit-trajectories [CLINIC]; clinics and keys: in the feedback container" >&2\n  exit 2\nfi\nshift\nexec python -m services.scoring.fit_trajectories "$@"\n' > /opt/venv/bin/alliance \
+# `docker compose exec scoring alliance fit-trajectories [CLINIC]` fits the expected trajectories now; the
+# commands of a client's data lifecycle (rotate-kek, erase-client, export-clinic, erase-clinic) run here too.
+# The `alliance` commands for clinics and keys run in the feedback container.
+RUN printf '#!/bin/sh\nif [ "$1" = fit-trajectories ]; then\n  shift\n  exec python -m services.scoring.fit_trajectories "$@"\nfi\nexec python -m services.scoring.lifecycle.cli "$@"\n' > /opt/venv/bin/alliance \
     && chmod 0755 /opt/venv/bin/alliance
 CMD ["python", "-m", "services.scoring"]
 

@@ -35,10 +35,13 @@ from shared.auth import KeyRing, Scope
 from shared.clinic_keys import catch_up, publish_key, publish_key_hash
 from shared.contracts.fields import OpaqueId
 from shared.messaging import make_broker
-from shared.privacy.keys import new_kek
+
+try:  # a client's data lifecycle runs on scoring's code, absent from the feedback image
+    from services.scoring.lifecycle import cli as lifecycle
+except ModuleNotFoundError:
+    lifecycle = None  # type: ignore[assignment]
 
 DEMO_CLINIC = "demo"
-LIFECYCLE_COMMANDS = ("rotate-kek", "erase-client", "export-clinic", "erase-clinic")
 ALL_SCOPES = frozenset(Scope)
 MIN_KEY_LENGTH = 16
 
@@ -132,34 +135,11 @@ def main(argv: list[str] | None = None) -> None:
         help="fit the expected trajectories now: every clinic, or CLINIC, and the platform",
     )
     fitting.add_argument("clinic_id", nargs="?")
-    commands.add_parser("new-kek", help="print a new key-encryption key for ALLIANCE_KEKS")
-    commands.add_parser(
-        "rotate-kek", help="re-wrap every client's data key with the first KEK of ALLIANCE_KEKS"
-    )
-    erase = commands.add_parser("erase-client", help="erase everything the platform holds about a client")
-    erase.add_argument("clinic_id")
-    erase.add_argument("client_id")
-    erase.add_argument("--reason", required=True, help="kept in the erasure record")
-    export = commands.add_parser(
-        "export-clinic", help="write every client's export (JSON, FHIR) and the clinic's settings to DIR"
-    )
-    export.add_argument("clinic_id")
-    export.add_argument("directory")
-    leave = commands.add_parser(
-        "erase-clinic", help="erase every client, revoke every key and remove the clinic"
-    )
-    leave.add_argument("clinic_id")
-    leave.add_argument("--reason", required=True, help="kept in every erasure record")
+    if lifecycle is not None:
+        lifecycle.add_commands(commands)
     args = parser.parse_args(argv)
-    if args.command == "new-kek":
-        print(f"k{secrets.token_hex(3)}:{new_kek()}")
-        return
-    if args.command in LIFECYCLE_COMMANDS:
-        try:  # scoring's code, as for fit-trajectories
-            from services.scoring.lifecycle.cli import run_command
-        except ModuleNotFoundError:
-            parser.error(f"{args.command} needs the scoring service's code: run it in the scoring container")
-        run_command(parser, args)
+    if lifecycle is not None and args.command in lifecycle.COMMANDS:
+        lifecycle.run_command(parser, args)
         return
     if args.command == "fit-trajectories":
         clinic = None if args.clinic_id is None else _clinic_id(parser, args.clinic_id)

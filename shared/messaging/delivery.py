@@ -100,7 +100,12 @@ async def dead_letter(broker: KafkaBroker, record: Any, value: bytes, reason: st
         },
     )
     DEAD_LETTERS.labels(topic, reason).inc()
-    log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})
+    # Named by its own id: in a batch, the id bound for the log lines of the whole poll is its first record's.
+    event_id = next(
+        ((v or b"").decode(errors="replace") for k, v in getattr(record, "headers", ()) if k == "ce-id"), None
+    )
+    with structlog.contextvars.bound_contextvars(**({"event_id": event_id} if event_id else {})):
+        log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})
 
 
 class DeliveryGuard(BaseMiddleware):

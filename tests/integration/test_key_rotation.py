@@ -97,3 +97,15 @@ def test_a_service_without_a_usable_kek_does_not_start(keks: str, message: str) 
     )
     assert started.returncode != 0
     assert message in started.stderr
+
+
+def test_new_kek_prints_a_key_that_alliance_keks_accepts() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "services.scoring.lifecycle.cli", "new-kek"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    keks = KeyEncryptionKeys.parse(printed.stdout.strip())
+    assert len(keks.keys) == 1 and len(keks.keys[0][1]) == 32

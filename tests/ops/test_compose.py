@@ -306,9 +306,11 @@ def test_the_seed_runs_the_cli_that_the_feedback_image_installs() -> None:
     feedback = " ".join(argument for kind, argument in image_of("feedback") if kind == "RUN")
     assert "/opt/venv/bin/alliance" in feedback and "services.feedback.admin" in feedback
     assert (REPO_ROOT / "services" / "feedback" / "admin.py").is_file()
-    # scoring's `alliance` knows one command, fitting the expected trajectories on its own database.
+    # scoring's `alliance` fits the expected trajectories and runs a client's data lifecycle, on its database.
     scoring = " ".join(argument for kind, argument in image_of("scoring") if kind == "RUN")
     assert "/opt/venv/bin/alliance" in scoring and "services.scoring.fit_trajectories" in scoring
+    assert "services.scoring.lifecycle.cli" in scoring
+    assert (REPO_ROOT / "services" / "scoring" / "lifecycle" / "cli.py").is_file()
     assert "services.feedback" not in scoring
     for other in set(SETTINGS) - {"feedback", "scoring"}:
         assert "/opt/venv/bin/alliance" not in " ".join(a for kind, a in image_of(other) if kind == "RUN")

@@ -1,7 +1,11 @@
-"""The ``alliance`` commands of a client's data lifecycle, run with scoring's settings (docs/privacy.md)."""
+"""The ``alliance`` commands of a client's data lifecycle, run with scoring's settings (docs/privacy.md).
+
+The ``alliance`` command of a full install adds them to its own; in the scoring container, where the rest of
+``alliance`` is absent, ``python -m services.scoring.lifecycle.cli`` is ``alliance``."""
 
 import argparse
 import asyncio
+import secrets
 import sys
 from pathlib import Path
 
@@ -10,7 +14,30 @@ from pydantic import TypeAdapter, ValidationError
 from services.scoring.lifecycle import commands
 from services.scoring.lifecycle.erasure import ClientOnHold, UnknownClient
 from shared.contracts.fields import OpaqueId
-from shared.privacy.keys import KeyConfigurationError
+from shared.privacy.keys import KeyConfigurationError, new_kek
+
+COMMANDS = ("new-kek", "rotate-kek", "erase-client", "export-clinic", "erase-clinic")
+
+
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    commands.add_parser("new-kek", help="print a new key-encryption key for ALLIANCE_KEKS")
+    commands.add_parser(
+        "rotate-kek", help="re-wrap every client's data key with the first KEK of ALLIANCE_KEKS"
+    )
+    erase = commands.add_parser("erase-client", help="erase everything the platform holds about a client")
+    erase.add_argument("clinic_id")
+    erase.add_argument("client_id")
+    erase.add_argument("--reason", required=True, help="kept in the erasure record")
+    export = commands.add_parser(
+        "export-clinic", help="write every client's export (JSON, FHIR) and the clinic's settings to DIR"
+    )
+    export.add_argument("clinic_id")
+    export.add_argument("directory")
+    leave = commands.add_parser(
+        "erase-clinic", help="erase every client, revoke every key and remove the clinic"
+    )
+    leave.add_argument("clinic_id")
+    leave.add_argument("--reason", required=True, help="kept in every erasure record")
 
 
 def _id(parser: argparse.ArgumentParser, what: str, value: str) -> str:
@@ -26,7 +53,9 @@ def _progress(done: int, total: int) -> None:
 
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     try:
-        if args.command == "rotate-kek":
+        if args.command == "new-kek":
+            print(f"k{secrets.token_hex(3)}:{new_kek()}")
+        elif args.command == "rotate-kek":
             result = asyncio.run(commands.rotate_kek())
             print(
                 f"re-wrapped {result.rewrapped} of {result.total} data keys with the first KEK of ALLIANCE_KEKS"
@@ -52,3 +81,15 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         sys.exit(f"refused, under legal hold: {held}; lift the hold first")
     except KeyConfigurationError as error:
         sys.exit(f"cannot run: {error}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="alliance", description="A client's data lifecycle (docs/privacy.md)."
+    )
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    run_command(parser, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
