@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings
 
 from shared import topics
@@ -39,6 +39,7 @@ from shared.contracts import (
     CloudEvent,
     EventKind,
 )
+from shared.privacy.keys import new_kek
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "api"
 
@@ -99,7 +100,8 @@ def _brokers_built() -> Iterator[list[KafkaBroker]]:
 def build(service: ServiceDocs) -> tuple[FastAPI, KafkaBroker]:
     """The service's app and broker, from its defaults only (never the caller's environment)."""
     settings_class: type[BaseSettings] = _load(service.settings)
-    quiet: dict[str, Any] = {"log_level": "ERROR"}
+    # A throwaway key-encryption key: building an app needs one, the documents touch no data.
+    quiet: dict[str, Any] = {"log_level": "ERROR", "key_encryption_keys": SecretStr(f"docs:{new_kek()}")}
     settings = settings_class.model_construct(**quiet)
     create_app: Callable[[BaseSettings], FastAPI] = _load(service.factory)
     with _brokers_built() as brokers:

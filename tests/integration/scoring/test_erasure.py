@@ -32,12 +32,16 @@ def dropped() -> float:
     )
 
 
-async def everything(scoring: Scoring) -> dict[str, list[Any]]:
-    """Every document of the test's database, by collection."""
-    return {
+async def everything(scoring: Scoring, unique: str) -> dict[str, list[Any]]:
+    """Every document of the test's database, by collection; of the erasure records only this test's clinics'
+    (scoring keeps a record of every erasure it learns of, and other tests erase clients on this broker)."""
+    found = {
         name: await scoring.db[name].find().to_list()
         for name in sorted(await scoring.db.list_collection_names())
     }
+    if "scoring_erasures" in found:
+        found["scoring_erasures"] = [r for r in found["scoring_erasures"] if r["clinic_id"].endswith(unique)]
+    return found
 
 
 def mentioning(documents: dict[str, list[Any]], needle: str) -> list[str]:
@@ -65,10 +69,10 @@ async def test_refusals_change_nothing_and_an_erasure_leaves_only_its_record(
                 [who.srs(1, "38"), who.note(1, "Next: the check-in."), who.answer(1, "no", comment=WORDS)],
             )
         # Stored sealed: the words are in no document, and the read API opens them.
-        assert mentioning(await everything(scoring), WORDS) == []
+        assert mentioning(await everything(scoring, unique), WORDS) == []
         shown = (await http.get(f"/v1/clients/{kept.client_id}/alliance", headers=auth(admin))).json()
         assert shown["notes"][0]["comment"] == WORDS
-        before = await everything(scoring)
+        before = await everything(scoring, unique)
 
         async def refused(
             key: str, client_id: str, status: int, body: dict[str, Any] | None = reason
@@ -81,16 +85,16 @@ async def test_refusals_change_nothing_and_an_erasure_leaves_only_its_record(
         await refused(stranger, stream.client_id, 404)  # another clinic's client, as if unknown
         await refused(admin, f"c-nobody-{unique}", 404)
         await refused(admin, stream.client_id, 422, {})  # a reason is required
-        assert await everything(scoring) == before
+        assert await everything(scoring, unique) == before
         hold = await http.put(
             f"/v1/clients/{stream.client_id}/hold",
             json={"on": True, "reason": "inquiry"},
             headers=auth(admin),
         )
         assert hold.status_code == 200 and hold.json()["on"] is True
-        on_hold = await everything(scoring)
+        on_hold = await everything(scoring, unique)
         await refused(admin, stream.client_id, 409)
-        assert await everything(scoring) == on_hold
+        assert await everything(scoring, unique) == on_hold
         lifted = await http.put(
             f"/v1/clients/{stream.client_id}/hold", json={"on": False}, headers=auth(admin)
         )
@@ -107,7 +111,7 @@ async def test_refusals_change_nothing_and_an_erasure_leaves_only_its_record(
         )
         assert answer.status_code == 200, answer.text
         erasure = answer.json()
-        after = await everything(scoring)
+        after = await everything(scoring, unique)
         assert mentioning(after, stream.client_id) == []
         [record] = after["scoring_erasures"]
         assert record["client_hash"] == erasure["client_hash"] and record["reason"] == reason["reason"]
@@ -134,7 +138,7 @@ async def test_refusals_change_nothing_and_an_erasure_leaves_only_its_record(
 
         await eventually(kept_applied)
         assert dropped() == dropped_before + 1
-        left = await everything(scoring)
+        left = await everything(scoring, unique)
         assert mentioning(left, stream.client_id) == []
 
 

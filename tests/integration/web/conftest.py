@@ -26,6 +26,7 @@ from shared import mongo
 from shared.auth import KeyRing, Scope, hash_key
 from shared.client_links import ClientPageSettings
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent
+from shared.privacy.plumbing import Privacy
 from shared.topics import ALL_TOPICS
 from tests.support.browser import chromium, free_port, served
 from tests.support.kafka import start_group_at_end
@@ -134,9 +135,12 @@ class ViewsStack:
         return url
 
     async def alliance(self, clinic_id: str, client_id: str) -> Document:
+        """The client's stored read model, its words opened (they are stored sealed)."""
         document = await self.db["scoring_clients"].find_one({"_id": f"{clinic_id}:{client_id}"})
         assert document is not None
-        alliance: Document = document["alliance"]
+        alliance: Document = await Privacy.of(self.db).words.open_all(
+            clinic_id, client_id, document["alliance"]
+        )
         return alliance
 
 

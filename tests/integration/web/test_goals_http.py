@@ -17,6 +17,7 @@ import pytest
 from services.scoring.web.progress import NO_CURVE
 from shared.auth import Scope
 from shared.contracts import GOAL_CLOSED, GOALS_AGREED
+from shared.privacy.plumbing import Privacy
 from shared.topics import CLIENT_EVENTS
 from tests.integration.web.conftest import ViewsStack
 from tests.integration.web.test_views_http import CSRF, opened
@@ -38,7 +39,8 @@ def form_of(page: str) -> dict[str, str]:
 async def goal_events(
     views_stack: ViewsStack, type_name: str, client_id: str, expected: int, within: float = 30
 ) -> list[Any]:
-    """The events of ``type_name`` about the client in this stack's clinic, waiting a moment for any duplicate."""
+    """The events of ``type_name`` about the client in this stack's clinic, waiting a moment for any duplicate;
+    the goals' words travel sealed (checked here) and are returned opened with the client's key."""
     records = await records_matching(
         views_stack.bootstrap,
         CLIENT_EVENTS.name,
@@ -48,7 +50,11 @@ async def goal_events(
         settle=3,
     )
     events = [json.loads(r.value) for r in records]
-    return [e for e in events if e["data"]["client_id"] == client_id]
+    mine = [e for e in events if e["data"]["client_id"] == client_id]
+    texts = [goal["text"] for event in mine for goal in event["data"].get("goals", [])]
+    assert all(text.startswith("aesgcm:") for text in texts), "goal words left scoring unsealed"
+    words = Privacy.of(views_stack.db).words
+    return [await words.open_all(views_stack.clinic, client_id, event) for event in mine]
 
 
 async def stored_goals(views_stack: ViewsStack, client_id: str, until: Any) -> list[dict[str, Any]]:
