@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from services.feedback.erasure import ClientErased, PurgeClient, refuse_erased
-from shared.contracts import CloudEvent, EventKind, map_words
+from shared.contracts import CloudEvent, EventKind
 from shared.privacy.plumbing import Privacy
+from shared.privacy.words import words_in
 
 # The data of any client event, in any version: a pydantic model with a ``client_id``.
 ClientData = Any
@@ -22,14 +23,7 @@ ClientData = Any
 
 def has_words(kind: EventKind[Any], data: ClientData) -> bool:
     """Whether ``data`` holds any words at the places ``kind`` keeps them."""
-    found: list[str] = []
-
-    def note(text: str) -> str:
-        found.append(text)
-        return text
-
-    map_words(data.model_dump(mode="json"), kind.words, note)
-    return bool(found)
+    return bool(words_in(data, kind.words))
 
 
 # A batch brings many clients' words: their data keys are fetched (or created) side by side.
