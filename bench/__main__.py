@@ -21,6 +21,7 @@ from services.feedback.goals import goals_group
 from services.notify.client_events import client_pages_group
 from services.scoring.replay import INBOUND as REPLAY_READS
 from shared import topics
+from shared.privacy.keys import KEKS_VARIABLE
 from tests.support.webhook_receiver import webhook_receiver
 
 BASE_PORT = 22000  # below Linux's ephemeral range (32768-60999), so no client socket holds our ports
@@ -34,7 +35,11 @@ def say(line: str) -> None:
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
-    env = {"KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap, "MONGODB_URI": stack.mongodb_uri}
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        "MONGODB_URI": stack.mongodb_uri,
+        KEKS_VARIABLE: stack.service_env()[KEKS_VARIABLE],  # the stack's own KEK, unless one is set
+    }
     records = feedback_stream(args.clients, args.sessions)
     say(f"preloading {len(records)} feedback events...")
     await kafka_io.preload(stack.kafka_bootstrap, records)

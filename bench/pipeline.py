@@ -1,15 +1,19 @@
 """Scoring and replay throughput: the real service and the real replay command, as processes."""
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from bench.kafka_io import fresh_name, wait_until_consumed
 from devstack import processes
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 REPLAY_LINE = re.compile(r"replay: (?P<records>\d+) records in (?P<seconds>[\d.]+) s")
@@ -41,8 +45,10 @@ async def scoring_throughput(
         address=f"http://127.0.0.1:{port}",
     )
     try:
-        first, done = await wait_until_consumed(
-            env["KAFKA_BOOTSTRAP_SERVERS"], group, topics, expected, within=900
+        first, done = await _unless_it_exits(
+            record,
+            log,
+            wait_until_consumed(env["KAFKA_BOOTSTRAP_SERVERS"], group, topics, expected, within=900),
         )
         # A stream small enough to go in one poll shows no progress before it is done: time it from launch.
         elapsed = done - first if done > first else done - launched
@@ -87,3 +93,14 @@ def peak_rss(pid: int) -> float:
         if line.startswith("VmHWM:"):  # the high-water mark of resident memory
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def _unless_it_exits(record: processes.PidRecord, log: Path, waiting: Awaitable[T]) -> T:
+    """``waiting``'s result; a RuntimeError naming the log if the process exits first (it failed to start)."""
+    task = asyncio.ensure_future(waiting)
+    while not task.done():
+        if not processes.is_running(record):
+            task.cancel()
+            raise RuntimeError(f"scoring exited during the bench; its log: {log}")
+        await asyncio.wait([task], timeout=0.5)
+    return task.result()
