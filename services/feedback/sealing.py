@@ -51,10 +51,7 @@ class Outgoing:
         ``time``, now if not given), its words sealed; ClientErased if the client was erased."""
         client_id = data.client_id
         refuse_erased(self.privacy, clinic_id, client_id)
-        if has_words(kind, data):
-            sealed = await self.privacy.words.sealed(kind, clinic_id, client_id, event_id, data)
-        else:  # nothing to seal: no data key needed (most ratings come without a comment)
-            sealed = kind.model.model_validate(data.model_dump(mode="json"))
+        sealed = await self.privacy.words.sealed(kind, clinic_id, client_id, event_id, data)
         if self.privacy.erased.contains(clinic_id, client_id):
             # Erased while the data key was fetched: the key may have been created after the purge shredded it.
             await self.purge_client(clinic_id, client_id)

@@ -272,7 +272,7 @@ async def replay(
         await read_topics(settings.kafka_bootstrap_servers, rebuild, progress_every, out)
         print(
             f"replay: read {rebuild.read} records, {rebuild.skipped} skipped, {rebuild.erased_skipped} of "
-            f"{len(rebuild.erased)} erased clients skipped",
+            f"{rebuild.erased.count} erased clients skipped",
             file=out,
         )
         await write(db, rebuild, out, privacy.words)

@@ -38,7 +38,10 @@ class ErasedClients:
     def contains(self, clinic_id: str, client_id: str) -> bool:
         return (clinic_id, client_id) in self._erased
 
-    def __len__(self) -> int:
+    @property
+    def count(self) -> int:
+        # Not ``__len__``: an empty set of erasures would be falsy, and ``erased or ErasedClients()`` would then
+        # silently replace the service's shared instance with a new one.
         return len(self._erased)
 
 

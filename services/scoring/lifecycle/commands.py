@@ -33,6 +33,7 @@ from shared import mongo
 from shared.auth import ClinicPrincipal, KeyRing
 from shared.clinic_keys import catch_up, publish_key_hash
 from shared.messaging import Outbox, OutboxRelay, make_broker
+from shared.privacy.keys import COLLECTION as KEYS
 from shared.privacy.keys import Rewrapped
 from shared.privacy.plumbing import Privacy
 
@@ -92,9 +93,7 @@ async def rotate_kek(settings: ScoringSettings | None = None) -> Rewrapped:
 async def clients_of(db: AsyncDatabase[mongo.Document], clinic_id: str) -> list[str]:
     """Every client the clinic has: a history in scoring, or a data key."""
     with_history = await db["scoring_clients"].distinct("client_id", {"clinic_id": clinic_id})
-    with_key = [
-        ref.partition(":")[2] for ref in await db["client_keys"].distinct("_id", {"clinic_id": clinic_id})
-    ]
+    with_key = [ref.partition(":")[2] for ref in await db[KEYS].distinct("_id", {"clinic_id": clinic_id})]
     return sorted({*with_history, *with_key})
 
 
