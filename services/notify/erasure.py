@@ -43,10 +43,8 @@ class ClientPurge:
         """Delete the client's documents; returns how many were deleted (0 when there were none left)."""
         rupture_ids = await self._deliveries.rupture_ids_of(clinic_id, client_id)
         deleted = await self._deliveries.purge_dead_letters(clinic_id, client_id)
-        # Every event notify stages for a client is keyed by them (``clinic_id:client_id``, the subject):
-        # unrelayed ones are never published, relayed ones lose their copy.
-        outbox = await self._outbox.collection.delete_many({"key": subject(clinic_id, client_id).encode()})
-        deleted += outbox.deleted_count
+        # Unrelayed events about the client are never published, relayed ones lose their copy.
+        deleted += await self._outbox.forget_client(clinic_id, client_id)
         deleted += await self._episodes.purge_client(clinic_id, client_id, rupture_ids)
         deleted += await self._deliveries.purge_client(clinic_id, client_id)
         return deleted
@@ -96,8 +94,3 @@ class Erasures:
         await self._purge.purge(clinic_id, client_id)
         log.info("work of an erased client dropped", extra={"clinic_id": clinic_id, **about})
         return True
-
-
-def subject(clinic_id: str, client_id: str) -> str:
-    """The subject, and so the Kafka key, of every event about the client."""
-    return f"{clinic_id}:{client_id}"

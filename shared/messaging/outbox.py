@@ -21,6 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging.broker import CLOUDEVENTS_JSON
 from shared.messaging.loop import WakeableLoop
+from shared.topics import message_key
 
 log = logging.getLogger("alliance.outbox")
 
@@ -58,6 +59,16 @@ class Outbox:
             ],
             session=session,
         )
+
+    async def forget_client(
+        self, clinic_id: str, client_id: str, session: AsyncClientSession | None = None
+    ) -> int:
+        """Delete every event staged about the client, relayed or not (an erased client): each is keyed by its
+        subject, ``clinic_id:client_id``. Returns how many."""
+        result = await self.collection.delete_many(
+            {"key": message_key(clinic_id, client_id)}, session=session
+        )
+        return result.deleted_count
 
     async def pending(self, limit: int = 500) -> list[Document]:
         cursor = self.collection.find({"published_at": None}).sort("order", ASCENDING).limit(limit)

@@ -24,9 +24,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
 from shared.contracts import ClientErasedV1, CloudEvent
+from shared.messaging import Outbox
 from shared.privacy.erasure import erasure_event, publish_erasure
 from shared.privacy.plumbing import Privacy
-from shared.topics import message_key
 
 Document = dict[str, Any]
 ERASURES = "scoring_erasures"
@@ -133,7 +133,7 @@ async def purge_client(
     for name in PER_CLIENT:
         await db[name].delete_many({"clinic_id": clinic_id, "client_id": client_id}, session=session)
     # Staged or recently published events about the client (a published one is kept a few days).
-    await db[OUTBOX].delete_many({"key": Binary(message_key(clinic_id, client_id))}, session=session)
+    await Outbox(db[OUTBOX]).forget_client(clinic_id, client_id, session)
     audit = db[AUDIT]
     about = {"clinic_id": clinic_id, "client_ids": client_id}
     await audit.update_many(about, {"$pull": {"client_ids": client_id}}, session=session)

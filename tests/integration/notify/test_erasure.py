@@ -16,11 +16,11 @@ from bson.raw_bson import RawBSONDocument
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
-from services.notify.erasure import subject
 from shared.auth import Scope
 from shared.contracts import NoteSharedV1, NoteSharedV2, RuptureAcknowledgedV2, Severity
 from shared.privacy.erasure import erasure_event, publish_erasure
 from shared.privacy.words import seal
+from shared.topics import message_key
 from tests.integration.notify.conftest import Mailbox, Notify, Publisher, rupture
 from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
@@ -374,7 +374,7 @@ async def older_release_leftovers(notify: Notify, gone: str) -> str:
             "escalate_at": None,
         }
     )
-    outbox_key = subject(notify.clinic_id, gone).encode()
+    outbox_key = message_key(notify.clinic_id, gone)
     await notify.db["notify_outbox"].insert_one(
         {
             "_id": str(uuid.uuid4()),
