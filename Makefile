@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # CLUSTER=3: three Kafka nodes and a three-member replica set on 127.0.0.1-3 instead of one of each.
 CLUSTER ?= 1
 
-.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability
+.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability wrk
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ lint: $(INSTALLED)
 reliability: install iptables  ## Every fault scenario, poison, security and fuzz test, then the scorecard (minutes).
 	$(PY) -m pytest -m "slow or not slow" tests/reliability
 
-bench: install  ## Throughput and latency against the raw ceiling (minutes; never part of `make test`).
+bench: install wrk  ## Throughput, latency and cost curves against ceilings measured in the same run (minutes; never part of `make test`).
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 	$(PY) -m bench
 
@@ -67,6 +67,12 @@ promtool:
 iptables:
 	@command -v iptables >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables; }
+
+# The bench drives HTTP with a native load generator (Debian's wrk, with LuaJIT for the scripts in bench/wrk/):
+# a Python client would be the bottleneck it measures.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
 
 # The feedback form's browser test drives Debian's headless Chromium through its chromedriver.
 chromium:

@@ -1,22 +1,26 @@
-"""`python -m bench`: start a stack of its own, measure, print the table, keep JSON and a plot.
+"""`python -m bench`: start a stack of its own, measure, print the table, keep JSON and the plots.
 
-Every figure is the median of several runs with min and max, all in one invocation so ratios hold on a
-noisy machine.
+Every figure is the median of several runs with min and max, and every ratio is to a ceiling or a floor
+measured in the same invocation, so the ratios hold on a noisy machine.
 """
 
 import argparse
 import asyncio
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from bench import http_load, kafka_io, pipeline, report
 from bench.ceiling import raw_ceiling
+from bench.intake_ceiling import TOPIC as CEILING_TOPIC
+from bench.scale_out import cluster_stack, scale_out
 from bench.stats import rss_mib, spread
 from bench.workload import feedback_stream
 from devstack import processes
 from devstack.services import SERVICES
 from devstack.stack import Stack
+from devstack.topics import ensure_topics
 from services.feedback.goals import goals_group
 from services.notify.client_events import client_pages_group
 from services.scoring.replay import INBOUND as REPLAY_READS
@@ -28,10 +32,158 @@ BASE_PORT = 22000  # below Linux's ephemeral range (32768-60999), so no client s
 API_KEY = "bench-key-0123456789abcdef"
 SCORED_TOPICS = [topics.CLIENT_EVENTS.name]
 REPLAYED_TOPICS = list(REPLAY_READS.names)  # every topic the replay reads, rupture.suspected included
+WORKERS = (1, 2)  # FEEDBACK_WORKERS measured
 
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+async def pipeline_figures(stack: Stack, env: Mapping[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """The raw ceiling, scoring and replay, run after run on the same preloaded stream."""
+    records = feedback_stream(args.clients, args.sessions)
+    say(f"preloading {len(records)} feedback events...")
+    await kafka_io.preload(stack.kafka_bootstrap, records)
+    expected = len(records)
+    ceiling, scoring, scoring_peak = [], [], []
+    for run in range(args.runs):
+        ceiling.append(
+            await raw_ceiling(stack.kafka_bootstrap, stack.mongodb_uri, SCORED_TOPICS[0], expected)
+        )
+        eps, peak = await pipeline.scoring_throughput(
+            env, SCORED_TOPICS, expected, args.port_base + 10, stack.paths.profile_dir / "logs"
+        )
+        scoring.append(eps)
+        scoring_peak.append(peak)
+        say(f"run {run + 1}/{args.runs}: raw ceiling {ceiling[-1]:.0f} events/s, scoring {eps:.0f} events/s")
+    replayed = sum((await kafka_io.end_offsets(stack.kafka_bootstrap, REPLAYED_TOPICS)).values())
+    replay = []
+    for run in range(args.runs):
+        replay.append(pipeline.replay_throughput(env, replayed))
+        say(f"replay run {run + 1}/{args.runs}: {replay[-1]:.0f} events/s ({replayed} events)")
+    ceiling_median = spread(ceiling)["median"]
+    return {
+        "events": expected,
+        "ceiling_eps": spread(ceiling),
+        "scoring_eps": spread(scoring),
+        "scoring_ratio": spread(scoring)["median"] / ceiling_median,
+        "replay_eps": spread(replay),
+        "replay_ratio": spread(replay)["median"] / ceiling_median,
+        "scoring_throughput_peak_rss_mib": max(scoring_peak),
+    }
+
+
+def live_env(env: Mapping[str, str], webhook_url: str) -> dict[str, str]:
+    return {
+        **env,
+        "NOTIFY_WEBHOOK_URL": webhook_url,
+        "DEMO_API_KEY": API_KEY,
+        "SCORING_GROUP_ID": "bench-live-scoring",
+        "NOTIFY_GROUP_ID": "bench-live-notify",
+        "FEEDBACK_GROUP_ID": "bench-live-feedback",
+        # The per-key request budget (600/minute by default) would cap the load generator, not measure it.
+        "FEEDBACK_RATE_LIMIT": "1000000/minute",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+async def live_figures(stack: Stack, env: Mapping[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """End-to-end alert latency with the three services running, their memory, then the HTTP intake."""
+    with webhook_receiver() as receiver:
+        live = live_env(env, receiver.url)
+        # The live services start at the end of what the throughput runs produced.
+        for group, names in (
+            ("bench-live-scoring", SCORED_TOPICS),
+            ("bench-live-notify", [topics.RUPTURE_SUSPECTED.name]),
+            (client_pages_group("bench-live-notify"), SCORED_TOPICS),
+            (goals_group("bench-live-feedback"), SCORED_TOPICS),
+        ):
+            await kafka_io.skip_to_end(stack.kafka_bootstrap, group, names)
+        stack.start_services(live)
+        stack.run_seed(live)
+        await asyncio.sleep(5)  # let the services settle before reading their memory
+        pids = {s.name: processes.read_pidfile(stack.paths.pidfile(s.name)) for s in SERVICES}
+        rest = {name: rss_mib(record.pid) for name, record in pids.items() if record}
+        url = f"http://127.0.0.1:{stack.service_port('feedback')}"
+        latency = []
+        for rate in args.rates:
+            runs = [
+                http_load.end_to_end_latency(url, API_KEY, receiver, rate, args.seconds, args.alert_every)
+                for _ in range(args.runs)
+            ]
+            say(f"end-to-end at {rate:g}/s: p99 {[round(r['p99_ms']) for r in runs]} ms")
+            latency.append(
+                {
+                    "rate": rate,
+                    "delivered": min(int(r["delivered"]) for r in runs),
+                    "sent": min(int(r["sent"]) for r in runs),
+                    **{
+                        key: spread([r[key] for r in runs])
+                        for key in ("achieved_rate", "p50_ms", "p95_ms", "p99_ms", "http_p99_ms")
+                    },
+                }
+            )
+        peaks = {name: pipeline.peak_rss(record.pid) for name, record in pids.items() if record}
+        stack.stop(only=[s.name for s in SERVICES])
+    rss = {name: {"rest": rest[name], "peak": peaks[name]} for name in rest}
+    return {"end_to_end_latency": latency, "rss_mib": rss, "alert_every": args.alert_every}
+
+
+async def intake_figures(stack: Stack, env: Mapping[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """wrk against one feedback process (1, then 2 workers) and the bare intake ceiling beside it, run after
+    run: /healthz (the floor of what that server answers), POST /v1/feedback, the batch endpoint, and the
+    ceiling. Scoring and notify are stopped: the CPU is the intake's and the ceiling's alone."""
+    ensure_topics(stack.kafka_bootstrap, (CEILING_TOPIC,), replicas=len(stack.nodes))
+    logs = stack.paths.profile_dir / "logs"
+    live = live_env(env, "http://127.0.0.1:9/unused")
+    ceiling_port, feedback_port = args.port_base + 20, stack.service_port("feedback")
+    ceiling_url, url = f"http://127.0.0.1:{ceiling_port}", f"http://127.0.0.1:{feedback_port}"
+    seconds, connections = args.seconds, args.connections
+    figures: dict[str, Any] = {}
+    with pipeline.running(
+        "intake-ceiling",
+        [sys.executable, "-m", "bench.intake_ceiling", "--port", str(ceiling_port)],
+        live,
+        ceiling_port,
+        logs,
+        ready_path=None,
+    ):
+        for workers in WORKERS:
+            runs: dict[str, list[dict[str, float]]] = defaultdict(list)
+            with pipeline.running(
+                f"feedback-{workers}w",
+                [sys.executable, "-m", "services.feedback"],
+                {**live, "FEEDBACK_PORT": str(feedback_port), "FEEDBACK_WORKERS": str(workers)},
+                feedback_port,
+                logs,
+                ready_path="/readyz",
+            ):
+                for run in range(args.runs):
+                    runs["healthz"].append(http_load.healthz_rate(url, seconds, connections))
+                    runs["feedback"].append(http_load.feedback_rate(url, API_KEY, seconds, connections))
+                    if workers == 1:
+                        runs["ceiling"].append(http_load.ceiling_rate(ceiling_url, seconds, connections))
+                        runs["batch"].append(
+                            http_load.batch_rate(url, API_KEY, seconds, args.batch_connections)
+                        )
+                    say(
+                        f"intake, {workers} worker(s), run {run + 1}/{args.runs}: "
+                        + ", ".join(f"{name} {found[-1]['rps']:.0f}/s" for name, found in runs.items())
+                    )
+            figures[f"{workers}_workers"] = {
+                name: {key: spread([r[key] for r in found]) for key in found[0] if key != "counted"}
+                for name, found in runs.items()
+            }
+    one = figures["1_workers"]
+    feedback_rps = one["feedback"]["rps"]["median"]
+    return {
+        **figures,
+        "feedback_to_healthz": feedback_rps / one["healthz"]["rps"]["median"],
+        "feedback_to_ceiling": feedback_rps / one["ceiling"]["rps"]["median"],
+        "two_workers_to_one": figures["2_workers"]["feedback"]["rps"]["median"] / feedback_rps,
+        "seconds": seconds,
+        "connections": connections,
+    }
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
@@ -40,101 +192,11 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "MONGODB_URI": stack.mongodb_uri,
         KEKS_VARIABLE: stack.service_env()[KEKS_VARIABLE],  # the stack's own KEK, unless one is set
     }
-    records = feedback_stream(args.clients, args.sessions)
-    say(f"preloading {len(records)} feedback events...")
-    await kafka_io.preload(stack.kafka_bootstrap, records)
-    expected = len(records)
-
-    ceiling = []
-    for run in range(args.runs):
-        ceiling.append(
-            await raw_ceiling(stack.kafka_bootstrap, stack.mongodb_uri, SCORED_TOPICS[0], expected)
-        )
-        say(f"raw ceiling run {run + 1}/{args.runs}: {ceiling[-1]:.0f} events/s")
-    scoring, scoring_peak = [], []
-    for run in range(args.runs):
-        eps, peak = await pipeline.scoring_throughput(
-            env, SCORED_TOPICS, expected, args.port_base + 10, stack.paths.profile_dir / "logs"
-        )
-        scoring.append(eps)
-        scoring_peak.append(peak)
-        say(f"scoring run {run + 1}/{args.runs}: {eps:.0f} events/s")
-    replayed = sum((await kafka_io.end_offsets(stack.kafka_bootstrap, REPLAYED_TOPICS)).values())
-    replay = []
-    for run in range(args.runs):
-        replay.append(pipeline.replay_throughput(env, replayed))
-        say(f"replay run {run + 1}/{args.runs}: {replay[-1]:.0f} events/s ({replayed} events)")
-
-    with webhook_receiver() as receiver:
-        live = {
-            **env,
-            "NOTIFY_WEBHOOK_URL": receiver.url,
-            "DEMO_API_KEY": API_KEY,
-            "SCORING_GROUP_ID": "bench-live-scoring",
-            "NOTIFY_GROUP_ID": "bench-live-notify",
-            "FEEDBACK_GROUP_ID": "bench-live-feedback",
-            # The per-key request budget (600/minute by default) would cap the load generator, not measure it.
-            "FEEDBACK_RATE_LIMIT": "1000000/minute",
-            "LOG_LEVEL": "WARNING",
-        }
-        # The live services start at the end of what the throughput runs produced.
-        await kafka_io.skip_to_end(stack.kafka_bootstrap, "bench-live-scoring", SCORED_TOPICS)
-        await kafka_io.skip_to_end(
-            stack.kafka_bootstrap, "bench-live-notify", [topics.RUPTURE_SUSPECTED.name]
-        )
-        await kafka_io.skip_to_end(
-            stack.kafka_bootstrap, client_pages_group("bench-live-notify"), [topics.CLIENT_EVENTS.name]
-        )
-        await kafka_io.skip_to_end(
-            stack.kafka_bootstrap, goals_group("bench-live-feedback"), [topics.CLIENT_EVENTS.name]
-        )
-        stack.start_services(live)
-        stack.run_seed(live)
-        await asyncio.sleep(5)  # let the services settle before reading their memory
-        pids = {s.name: processes.read_pidfile(stack.paths.pidfile(s.name)) for s in SERVICES}
-        rest = {name: rss_mib(record.pid) for name, record in pids.items() if record}
-        url = f"http://127.0.0.1:{stack.service_port('feedback')}"
-        intake_runs: dict[str, list[float]] = defaultdict(list)
-        for run in range(args.runs):
-            for key, value in (await http_load.intake_throughput(url, API_KEY, args.requests, 32)).items():
-                intake_runs[key].append(value)
-            say(f"intake run {run + 1}/{args.runs}: {intake_runs['rps'][-1]:.0f} requests/s")
-        latency = []
-        for rate in args.rates:
-            runs = [
-                await http_load.end_to_end_latency(
-                    url, API_KEY, receiver, rate, args.seconds, args.alert_share
-                )
-                for _ in range(args.runs)
-            ]
-            say(f"end-to-end at {rate}/s: p99 {[round(r['p99_ms']) for r in runs]} ms")
-            latency.append(
-                {
-                    "rate": rate,
-                    "delivered": min(int(r["delivered"]) for r in runs),
-                    "sent": runs[0]["sent"],
-                    **{key: spread([r[key] for r in runs]) for key in ("p50_ms", "p95_ms", "p99_ms")},
-                }
-            )
-        peaks = {name: pipeline.peak_rss(record.pid) for name, record in pids.items() if record}
-        stack.stop(only=[s.name for s in SERVICES])
-
-    rss: dict[str, dict[str, float]] = {name: {"rest": rest[name], "peak": peaks[name]} for name in rest}
-    rss["scoring (throughput run)"] = {"rest": float("nan"), "peak": max(scoring_peak)}
-    ceiling_spread = spread(ceiling)
-    return {
-        "events": expected,
-        "ceiling_eps": ceiling_spread,
-        "scoring_eps": spread(scoring),
-        "scoring_ratio": spread(scoring)["median"] / ceiling_spread["median"],
-        "replay_eps": spread(replay),
-        "replay_ratio": spread(replay)["median"] / ceiling_spread["median"],
-        "intake": {key: spread(values) for key, values in intake_runs.items()},
-        "end_to_end_latency": latency,
-        "rss_mib": rss,
-        "runs": args.runs,
-        "alert_share": args.alert_share,
-    }
+    results = await pipeline_figures(stack, env, args)
+    results.update(await live_figures(stack, env, args))
+    results["intake"] = await intake_figures(stack, env, args)
+    results["runs"] = args.runs
+    return results
 
 
 def main() -> None:
@@ -142,11 +204,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max)")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=10, help="sessions per client")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per intake run")
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 300])
-    parser.add_argument("--seconds", type=float, default=10, help="length of each latency run")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each HTTP run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections for the intake runs")
+    parser.add_argument("--batch-connections", type=int, default=4, help="wrk connections for the batch runs")
     parser.add_argument(
-        "--alert-share", type=float, default=0.1, help="share of latency-run feedback that raises an alert"
+        "--alert-every", type=int, default=10, help="one latency-run feedback in this many raises an alert"
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        nargs="*",
+        default=[1, 2, 4],
+        help="scoring replicas on the cluster (none: skip the cluster)",
     )
     parser.add_argument("--port-base", type=int, default=BASE_PORT, help="the stack's ports are above this")
     parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
@@ -167,9 +237,17 @@ def main() -> None:
         results = asyncio.run(measure(stack, args))
     finally:
         stack.stop()
+    if args.replicas:
+        cluster = cluster_stack(base + 1000, args.profile, say)
+        cluster.wipe()
+        cluster.start_infra()
+        try:
+            results["scale_out"] = asyncio.run(scale_out(cluster, args, args.replicas, say))
+        finally:
+            cluster.stop()
     path = report.write(results)
     print(report.table(results))
-    say(f"results: {path} (and bench/results/latest.json, bench/results/latency.png)")
+    say(f"results: {path} (and bench/results/latest.json and the plots beside it)")
 
 
 if __name__ == "__main__":

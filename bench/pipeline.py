@@ -1,17 +1,20 @@
 """Scoring and replay throughput: the real service and the real replay command, as processes."""
 
 import asyncio
+import functools
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from bench.kafka_io import fresh_name, wait_until_consumed
 from devstack import processes
+from devstack.waiting import port_in_use, wait_until
 
 T = TypeVar("T")
 
@@ -20,39 +23,76 @@ REPLAY_LINE = re.compile(r"replay: (?P<records>\d+) records in (?P<seconds>[\d.]
 
 
 async def scoring_throughput(
-    env: Mapping[str, str], topics: list[str], expected: int, port: int, log_dir: Path
+    env: Mapping[str, str], topics: list[str], expected: int, port: int, log_dir: Path, replicas: int = 1
 ) -> tuple[float, float]:
-    """(events per second, peak RSS in MiB) of one scoring process draining ``expected`` preloaded events with
-    every delivery guarantee on (its own consumer group and a fresh database)."""
+    """(events per second, peak RSS in MiB of the largest replica) of ``replicas`` scoring processes in one
+    consumer group draining ``expected`` preloaded events with every delivery guarantee on (a group of their
+    own and a fresh database)."""
     group = fresh_name("bench-scoring")
     child_env = {
         **os.environ,
         **env,
         "SCORING_GROUP_ID": group,
         "MONGODB_DATABASE": group.replace("-", "_"),
-        "SCORING_PORT": str(port),
         "LOG_LEVEL": "WARNING",
     }
-    log = log_dir / f"{group}.log"
-    pid_file = log_dir / f"{group}.pid"
     launched = time.monotonic()
-    record = processes.spawn(
-        [sys.executable, "-m", "services.scoring"],
-        log_path=log,
-        pid_path=pid_file,
-        env=child_env,
-        cwd=REPO,
-        address=f"http://127.0.0.1:{port}",
-    )
+    records, pid_files = [], []
     try:
-        first, done = await _unless_it_exits(
-            record,
-            log,
+        for replica in range(replicas):
+            name = f"{group}-{replica}"
+            pid_files.append(log_dir / f"{name}.pid")
+            records.append(
+                processes.spawn(
+                    [sys.executable, "-m", "services.scoring"],
+                    log_path=log_dir / f"{name}.log",
+                    pid_path=pid_files[-1],
+                    env={
+                        **child_env,
+                        "SCORING_PORT": str(port + replica),
+                        "INSTANCE_ID": f"scoring-{replica}",
+                    },
+                    cwd=REPO,
+                    address=f"http://127.0.0.1:{port + replica}",
+                )
+            )
+        first, done = await _unless_any_exits(
+            records,
+            log_dir,
             wait_until_consumed(env["KAFKA_BOOTSTRAP_SERVERS"], group, topics, expected, within=900),
         )
         # A stream small enough to go in one poll shows no progress before it is done: time it from launch.
         elapsed = done - first if done > first else done - launched
-        return expected / elapsed, peak_rss(record.pid)
+        return expected / elapsed, max(peak_rss(record.pid) for record in records)
+    finally:
+        processes.stop(pid_files, timeout=15)
+
+
+@contextmanager
+def running(
+    name: str, cmd: Sequence[str], env: Mapping[str, str], port: int, log_dir: Path, ready_path: str | None
+) -> Iterator[processes.PidRecord]:
+    """A server process for the length of the block: started, awaited (GET ``ready_path`` answers 200, or
+    the port accepts connections when None), stopped by its pid afterwards."""
+    from devstack.services import is_ready
+
+    log, pid_file = log_dir / f"{name}.log", log_dir / f"{name}.pid"
+    record = processes.spawn(
+        list(cmd),
+        log_path=log,
+        pid_path=pid_file,
+        env={**os.environ, **env},
+        cwd=REPO,
+        address=f"http://127.0.0.1:{port}",
+    )
+    try:
+        check = (
+            functools.partial(is_ready, port)
+            if ready_path == "/readyz"
+            else functools.partial(port_in_use, port)
+        )
+        wait_until(check, what=name, timeout=60, log_path=log, alive=lambda: processes.is_running(record))
+        yield record
     finally:
         processes.stop([pid_file], timeout=15)
 
@@ -95,12 +135,14 @@ def peak_rss(pid: int) -> float:
     return float("nan")
 
 
-async def _unless_it_exits(record: processes.PidRecord, log: Path, waiting: Awaitable[T]) -> T:
-    """``waiting``'s result; a RuntimeError naming the log if the process exits first (it failed to start)."""
+async def _unless_any_exits(
+    records: Sequence[processes.PidRecord], log_dir: Path, waiting: Awaitable[T]
+) -> T:
+    """``waiting``'s result; a RuntimeError naming the logs if a process exits first (it failed to start)."""
     task = asyncio.ensure_future(waiting)
     while not task.done():
-        if not processes.is_running(record):
+        if not all(processes.is_running(record) for record in records):
             task.cancel()
-            raise RuntimeError(f"scoring exited during the bench; its log: {log}")
+            raise RuntimeError(f"scoring exited during the bench; its logs are in {log_dir}")
         await asyncio.wait([task], timeout=0.5)
     return task.result()

@@ -148,11 +148,22 @@ class Scores:
     def __post_init__(self) -> None:
         # Checked on construction too, so no invalid Scores can exist however it was built.
         spec = INSTRUMENTS[self.instrument]
-        problems = _problems(spec, dict(self.items))
-        if not problems and tuple(name for name, _ in self.items) != spec.asked(dict(self.items)):
+        given = dict(self.items)
+        problems = _problems(spec, given, _judged(spec, given))
+        if not problems and tuple(name for name, _ in self.items) != spec.asked(given):
             problems = {"items": "not in the instrument's order"}
         if problems:
             raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
+
+    @classmethod
+    def _checked(cls, instrument: Instrument, items: tuple[tuple[str, Decimal], ...]) -> Scores:
+        """Scores that ``validate_scores`` has just checked item by item, in the instrument's order: the same
+        checks again in ``__post_init__`` would find nothing and cost as much as the first time (every event
+        is validated when it is decoded and again when it becomes a fact)."""
+        scores = object.__new__(cls)
+        object.__setattr__(scores, "instrument", instrument)
+        object.__setattr__(scores, "items", items)
+        return scores
 
     @property
     def total(self) -> Decimal:
@@ -195,23 +206,32 @@ def validate_scores(instrument: str | Instrument, items: Mapping[str, object]) -
     """Validate raw item values strictly and return them as ``Scores``; raise ``InvalidScores`` naming every
     offending field as ``items.<name>`` (or ``instrument``)."""
     spec = INSTRUMENTS[parse_instrument(instrument)]
-    problems = _problems(spec, items)
+    judged = _judged(spec, items)
+    problems = _problems(spec, items, judged)
     if problems:
         raise InvalidScores(f"invalid {spec.instrument.value} scores", problems)
-    values = ((name, _item_value(items[name], spec, name)) for name in _asked(spec, items))
-    return Scores(
+    values = ((name, judged[name]) for name in _asked(spec, judged))
+    return Scores._checked(
         spec.instrument, tuple((name, value) for name, value in values if isinstance(value, Decimal))
     )
 
 
-def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, str]:
+Judged = Mapping[str, Decimal | str]
+
+
+def _judged(spec: InstrumentSpec, items: Mapping[str, object]) -> Judged:
+    """Each of the instrument's items given: its exact value, or why it is rejected (judged once per call)."""
+    return {name: _item_value(raw, spec, name) for name, raw in items.items() if name in spec.items}
+
+
+def _problems(spec: InstrumentSpec, items: Mapping[str, object], judged: Judged) -> dict[str, str]:
     problems: dict[str, str] = {}
-    asked = _asked(spec, items)
+    asked = _asked(spec, judged)
     for name in spec.items:
         if spec.any_of and name not in items:
             continue
         if name not in asked:
-            gate = _gate_value(spec, items)
+            gate = _gate_value(spec, judged)
             if (
                 name in items and spec.gate is not None and gate is not None
             ):  # an invalid gate: reported itself
@@ -220,7 +240,7 @@ def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, st
         if name not in items:
             problems[f"items.{name}"] = _missing(spec, name)
             continue
-        value = _item_value(items[name], spec, name)
+        value = judged[name]
         if isinstance(value, str):
             problems[f"items.{name}"] = value
     for name in sorted(str(key) for key in items if key not in spec.items):
@@ -230,20 +250,18 @@ def _problems(spec: InstrumentSpec, items: Mapping[str, object]) -> dict[str, st
     return problems
 
 
-def _asked(spec: InstrumentSpec, items: Mapping[str, object]) -> tuple[str, ...]:
+def _asked(spec: InstrumentSpec, judged: Judged) -> tuple[str, ...]:
     if spec.any_of:
-        return spec.asked(items)
+        return spec.asked(judged)
     if spec.gate is None:  # every item, every time: nothing to parse first
         return spec.items
-    gate = _gate_value(spec, items)
+    gate = _gate_value(spec, judged)
     return spec.asked({spec.gate[0]: gate} if gate is not None else {})
 
 
-def _gate_value(spec: InstrumentSpec, items: Mapping[str, object]) -> Decimal | None:
+def _gate_value(spec: InstrumentSpec, judged: Judged) -> Decimal | None:
     """The gate item's valid value, which decides which follow-ups are asked (None without a valid one)."""
-    if spec.gate is None or spec.gate[0] not in items:
-        return None
-    value = _item_value(items[spec.gate[0]], spec, spec.gate[0])
+    value = judged.get(spec.gate[0]) if spec.gate is not None else None
     return value if isinstance(value, Decimal) else None
 
 
