@@ -228,6 +228,8 @@ async def write(
         await store.ensure_indexes()
     thresholds = await settings.thresholds_of({clinic_id for clinic_id, _ in rebuild.records})
     changes: list[tuple[ClientRecord, domain.ClientAssessment]] = []
+    # One bulk write in flight while the next clients are assessed: MongoDB writes on the other core.
+    saving: asyncio.Task[None] | None = None
     for key, record in rebuild.records.items():
         if words is not None:
             await seal_words(record, words)
@@ -239,8 +241,12 @@ async def write(
         record.rules = domain.rules_version(thresholds[record.clinic_id])
         changes.append((record, assessment))
         if len(changes) == WRITE_BATCH:
-            await clients.save_many(changes)
+            if saving is not None:
+                await saving
+            saving = asyncio.create_task(clients.save_many(changes))
             changes = []
+    if saving is not None:
+        await saving
     await clients.save_many(changes)
     print(f"replay: wrote {len(rebuild.records)} clients", file=out)
 

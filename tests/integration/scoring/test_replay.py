@@ -16,8 +16,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_replay_rebuilds_exactly_the_live_state(
-    scoring: Scoring, publisher: Publisher, unique: str
+    scoring: Scoring, publisher: Publisher, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Two clients per bulk write: the replay writes one batch while it assesses the next, so several
+    # batches (and the last, partial one) are in play even with the few clients of this test.
+    monkeypatch.setattr("services.scoring.replay.WRITE_BATCH", 2)
     clinic = f"clinic-{unique}"
     v_episode = ClientStream(clinic, f"v-{unique}")
     resolved = ClientStream(clinic, f"m-{unique}", therapist_id="t-2")
