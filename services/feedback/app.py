@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pymongo import WriteConcern
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.feedback import api, batch
@@ -78,12 +77,7 @@ def create_app(
     )
     used_links = UsedLinks(database.get_collection("feedback_links_used"))
     goals = GoalStore(database.get_collection(GOALS_COLLECTION))
-    # w=1: a request must not wait for a majority of a replica set to journal a counter (a majority write
-    # waits for the secondaries' journal commits); a failover loses a few counts, admitting a few requests
-    # more, never refusing one wrongly.
-    key_budget = KeyBudget(
-        database.get_collection(BUDGET_COLLECTION, write_concern=WriteConcern(w=1)), settings.rate_limit
-    )
+    key_budget = KeyBudget(database.get_collection(BUDGET_COLLECTION), settings.rate_limit)
     purge = FeedbackPurge(privacy, idempotency, used_links, goals)
     privacy.follow(broker, purge)
     # Of several workers, the first alone reads the goals, under INSTANCE_ID as a single process does: the others
