@@ -14,7 +14,7 @@ from typing import Any
 from bench import http_load, kafka_io, pipeline, report
 from bench.ceiling import raw_ceiling
 from bench.intake_ceiling import TOPIC as CEILING_TOPIC
-from bench.scale_out import cluster_stack, scale_out
+from bench.scale_out import scale_out
 from bench.stats import rss_mib, spread
 from bench.workload import feedback_stream
 from devstack import processes
@@ -222,14 +222,7 @@ def main() -> None:
     parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
     args = parser.parse_args()
     base = args.port_base
-    stack = Stack(
-        profile=args.profile,
-        kafka_port=base + 92,
-        kafka_controller_port=base + 93,
-        mongo_port=base + 17,
-        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
-        say=say,
-    )
+    stack = pipeline.bench_stack(base, args.profile, say)
     stack.ensure_installed()
     stack.wipe()
     stack.start_infra()
@@ -238,7 +231,7 @@ def main() -> None:
     finally:
         stack.stop()
     if args.replicas:
-        cluster = cluster_stack(base + 1000, args.profile, say)
+        cluster = pipeline.bench_stack(base + 1000, args.profile, say, nodes=3)
         cluster.wipe()
         cluster.start_infra()
         try:

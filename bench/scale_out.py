@@ -15,18 +15,6 @@ from shared import topics
 from shared.privacy.keys import KEKS_VARIABLE
 
 
-def cluster_stack(port_base: int, profile: str, say: Callable[[str], None]) -> Stack:
-    return Stack(
-        profile=profile,
-        nodes=3,
-        kafka_port=port_base + 92,
-        kafka_controller_port=port_base + 93,
-        mongo_port=port_base + 17,
-        service_ports={"feedback": port_base + 1, "scoring": port_base + 2, "notify": port_base + 3},
-        say=say,
-    )
-
-
 async def scale_out(
     stack: Stack, args: argparse.Namespace, replicas: Sequence[int], say: Callable[[str], None]
 ) -> dict[str, Any]:
