@@ -53,6 +53,14 @@ def initial_controllers(cluster_id: str, hosts: Sequence[str], controller_port: 
     )
 
 
+# How soon the active controller fences a broker that stopped heartbeating, and so moves its partitions'
+# leadership to the other in-sync replicas. Until then every write to a partition the lost broker led waits: the
+# defaults (9 s, heartbeats every 2 s) held the intake's writes for 10 to 15 s after a leader was SIGKILLed,
+# more when that broker was also the active controller (a new one takes over, then waits the whole timeout
+# again). Four missed heartbeats of one second still leave room for a busy machine's scheduling delays.
+FAILOVER: dict[str, str | int] = {"broker.session.timeout.ms": 4000, "broker.heartbeat.interval.ms": 1000}
+
+
 def render_server_properties(
     *, port: int, controller_port: int, data_dir: Path, node: int = 1, hosts: Sequence[str] = ("127.0.0.1",)
 ) -> str:
@@ -98,6 +106,7 @@ def render_server_properties(
     }
     if clustered:
         settings["controller.quorum.bootstrap.servers"] = ",".join(f"{h}:{controller_port}" for h in hosts)
+        settings.update(FAILOVER)
     else:
         settings["controller.quorum.voters"] = f"1@{host}:{controller_port}"
     lines = ["# Written by devstack on every start; edit devstack/kafka.py instead."]

@@ -18,6 +18,7 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from devstack.kafka import FAILOVER
 from devstack.mongo import TRANSACTION_LIFETIME_SECONDS
 from services.feedback.settings import FeedbackSettings
 from services.notify.settings import NotifySettings
@@ -400,6 +401,16 @@ def test_every_kafka_node_keeps_the_promised_replicas(deployment: Deployment) ->
     assert deployment.replication_factor <= len(nodes)
     assert len({node["environment"]["KAFKA_NODE_ID"] for node in nodes.values()}) == len(nodes)
     assert len({volume for node in nodes.values() for volume in node["volumes"]}) == len(nodes)
+
+
+def test_the_cluster_fences_a_lost_broker_as_soon_as_the_local_cluster_does() -> None:
+    for name, node in kafka_nodes(services(CLUSTER)).items():
+        environment = node["environment"]
+        compose = {
+            key: environment.get("KAFKA_" + key.upper().replace(".", "_"), "(the default)")
+            for key in FAILOVER
+        }
+        assert compose == {key: str(value) for key, value in FAILOVER.items()}, name
 
 
 def test_the_cluster_formats_one_dynamic_quorum_of_all_three_nodes() -> None:

@@ -67,6 +67,9 @@ def test_cluster_node_properties_carry_the_durability_settings(tmp_path: Path) -
     assert props["min.insync.replicas"] == "2"
     assert props["transaction.state.log.min.isr"] == "2"
     assert props["unclean.leader.election.enable"] == "false"
+    # A lost broker is fenced in 4 s (the default 9 s held writes to the partitions it led that long).
+    assert props["broker.session.timeout.ms"] == "4000"
+    assert props["broker.heartbeat.interval.ms"] == "1000"
 
 
 def test_every_node_formats_with_the_same_initial_controllers() -> None:
