@@ -51,15 +51,39 @@ def feedback_stream(
                 items=srs_items(total, rng),
                 submitted_at=at + timedelta(hours=1),
             )
-            event = FEEDBACK_SUBMITTED.envelope(
-                data, clinic_id=clinic_id, client_id=client_id, source="/bench"
-            )
-            records.append(
-                Record(
-                    FEEDBACK_SUBMITTED.topic.name, message_key(clinic_id, client_id), encode(event), client_id
-                )
-            )
+            records.append(_feedback_record(clinic_id, client_id, data))
     return records
+
+
+def resubmission_stream(
+    clients: int, resubmissions: int, *, clinics: int = 5, seed: int = 7, tag: str = "r"
+) -> list[Record]:
+    """Each client's rating of one session sent ``resubmissions`` times, as a client system resending it
+    without an Idempotency-Key produces: the same session and items, a new event id each time, and a
+    ``submitted_at`` the intake sets on arrival, a few seconds after the previous one."""
+    rng = random.Random(seed)
+    records: list[Record] = []
+    for number in range(clients):
+        clinic_id, client_id = f"clinic-{number % clinics}", f"{tag}-c{number}"
+        items = srs_items(rng.uniform(36.5, 39.5), rng)
+        for attempt in range(resubmissions):
+            data = FeedbackSubmittedV2(
+                session_id=f"{client_id}-s0",
+                therapist_id=f"{tag}-t{number % 40}",
+                client_id=client_id,
+                session_at=START,
+                instrument="srs",
+                respondent="client",
+                items=items,
+                submitted_at=START + timedelta(hours=1, seconds=5 * attempt),
+            )
+            records.append(_feedback_record(clinic_id, client_id, data))
+    return records
+
+
+def _feedback_record(clinic_id: str, client_id: str, data: FeedbackSubmittedV2) -> Record:
+    event = FEEDBACK_SUBMITTED.envelope(data, clinic_id=clinic_id, client_id=client_id, source="/bench")
+    return Record(FEEDBACK_SUBMITTED.topic.name, message_key(clinic_id, client_id), encode(event), client_id)
 
 
 def low_srs_feedback(client_id: str, session_id: str) -> dict[str, object]:

@@ -8,11 +8,12 @@ episode is a 404, exactly like one that does not exist, so ids of other clinics 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter
 
 from services.scoring import clinic_figures, domain
 from services.scoring.audit import AuditLog
@@ -42,6 +43,9 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The key lacks the needed scope"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such id in the caller's clinic"}}
+CASELOAD_ENTRIES = TypeAdapter(list[CaseloadEntry])
+# What a caseload entry shows of the client's summary, under the same names.
+CASELOAD_SUMMARY = ("latest_session_at", "latest_srs_total", "baseline", "trend", "latest_severity")
 
 
 @dataclass(frozen=True)
@@ -94,24 +98,21 @@ async def client_alliance(client_id: OpaqueId, principal: Reader, api: Api) -> C
 @router.get("/therapists/{therapist_id}/caseload", responses=AUTH_ERRORS, summary="A therapist's clients")
 async def caseload(therapist_id: OpaqueId, principal: Reader, api: Api) -> Caseload:
     """Clients whose latest session was with this therapist, each with latest totals, trend and open episode."""
-    clients = await api.clients.caseload(principal.clinic_id, therapist_id)
-    ids = [alliance.client_id for alliance in clients]
-    await api.audit.record(principal, "GET /v1/therapists/{therapist_id}/caseload", ids)
-    return Caseload(
-        therapist_id=therapist_id,
-        clients=[
-            CaseloadEntry(
-                client_id=a.client_id,
-                latest_session_at=a.summary.latest_session_at,
-                latest_srs_total=a.summary.latest_srs_total,
-                baseline=a.summary.baseline,
-                trend=a.summary.trend,
-                latest_severity=a.summary.latest_severity,
-                open_episode=a.open_episode,
-            )
-            for a in clients
-        ],
+    entries = await api.clients.caseload(principal.clinic_id, therapist_id)
+    await api.audit.record(
+        principal, "GET /v1/therapists/{therapist_id}/caseload", [entry["client_id"] for entry in entries]
     )
+    clients = CASELOAD_ENTRIES.validate_python(  # in one pass: a caseload may hold a thousand clients
+        [
+            {
+                "client_id": entry["client_id"],
+                "open_episode": entry["open_episode"],
+                **{name: entry["summary"][name] for name in CASELOAD_SUMMARY},
+            }
+            for entry in entries
+        ]
+    )
+    return Caseload(therapist_id=therapist_id, clients=clients)
 
 
 @router.get("/clinic/summary", responses=AUTH_ERRORS, summary="Clinic-level figures")
@@ -126,9 +127,7 @@ async def clinic_summary(principal: Reader, api: Api) -> ClinicSummary:
     imported history, whose session falls in the window) divided by ``client_sessions`` (sessions of the
     clinic's clients in the window, except those the clinic cancelled). Aggregates only: not audited as a
     client read."""
-    now = datetime.now(UTC)
-    active = await api.clients.active(principal.clinic_id, now - timedelta(days=api.active_days))
-    found = clinic_figures.clinic_figures(active, now, window_days=api.active_days)
+    found = await api.clients.active(principal.clinic_id, datetime.now(UTC), api.active_days)
     return clinic_figures.clinic_summary(found, api.active_days)
 
 

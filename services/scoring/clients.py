@@ -7,23 +7,31 @@ filter on. Timestamps inside actions are ISO strings, so they survive a round tr
 
 A record keeps, next to each decoded event, the stored document it came from and the domain fact it reads as,
 so neither is recomputed while the record lives (a batch applies many events to one loaded record).
+
+The store also keeps, per client, the record as this process last committed it, with its history and
+assessment: a client's next batch then goes on from there instead of decoding, re-deriving and re-judging its
+whole history, so an event costs the same however long the history. Several replicas may write one client (a
+rebalance moves it), so a kept record is used only while the stored document holds exactly its events, in
+their order (they are read back by id); anything else is loaded and derived again from the document.
 """
 
-from collections.abc import Sequence
+import asyncio
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.scoring import domain
-from services.scoring.clinic_figures import ActiveClient
-from services.scoring.projection import alliance_view, goal_views, note_views
+from services.scoring import clinic_contributions, clinic_figures, domain
+from services.scoring.clinic_figures import ActiveClient, ClinicFigures
+from services.scoring.projection import alliance_view, goal_views, note_views, session_view
 from services.scoring.translate import fact_from
-from services.scoring.views import ClientAlliance
-from shared.contracts import ALL_KINDS, CloudEvent, EventKind
+from services.scoring.views import ClientAlliance, SessionView
+from shared.contracts import ALL_KINDS, GOALS_AGREED, NOTE_ANSWERED, NOTE_SHARED, CloudEvent, EventKind
 from shared.messaging.subscription import decode_event
 from shared.repair import RepairStrategy, RuptureType
 
@@ -33,25 +41,116 @@ KINDS_BY_TYPE: dict[str, EventKind[Any]] = {
 }
 
 
+class StoredEvents(MutableMapping[str, CloudEvent[Any]]):
+    """A record's inbound events by id, in the order they were added. Each is held as the event, as the
+    document it is stored as, or both, with the fact the domain reads it as: the event is decoded from its
+    document only when asked for, so a record kept between batches holds documents and facts, not both forms
+    of every event. Setting an event (re)places all three."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, CloudEvent[Any] | None] = {}
+        self._documents: dict[str, Document] = {}
+        self._facts: dict[str, domain.Fact] = {}
+
+    def __getitem__(self, event_id: str) -> CloudEvent[Any]:
+        event = self._events[event_id]
+        return event if event is not None else _stored_event(self._documents[event_id])
+
+    def __setitem__(self, event_id: str, event: CloudEvent[Any]) -> None:
+        self._events[event_id] = event
+        self._documents.pop(event_id, None)
+        self._facts.pop(event_id, None)
+
+    def __delitem__(self, event_id: str) -> None:
+        del self._events[event_id]
+        self._documents.pop(event_id, None)
+        self._facts.pop(event_id, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._events
+
+    def add(
+        self, event: CloudEvent[Any], fact: domain.Fact | None = None, document: Document | None = None
+    ) -> None:
+        """``event`` with the fact it reads as and the document it is stored as, when known."""
+        self[event.id] = event
+        if fact is not None:
+            self._facts[event.id] = fact
+        if document is not None:
+            self._documents[event.id] = document
+
+    def fact(self, event_id: str) -> domain.Fact:
+        fact = self._facts.get(event_id)
+        if fact is None:
+            fact = self._facts[event_id] = fact_from(self[event_id])
+        return fact
+
+    def document(self, event_id: str) -> Document:
+        """The event as stored: the document it was loaded from, else its JSON form."""
+        document = self._documents.get(event_id)
+        if document is None:
+            document = self._documents[event_id] = self[event_id].model_dump(mode="json")
+        return document
+
+    def of_kinds(self, kinds: Collection[EventKind[Any]]) -> Iterator[CloudEvent[Any]]:
+        """The events of ``kinds``, in order; only those are decoded."""
+        names = {kind.name for kind in kinds}
+        for event_id, event in self._events.items():
+            type_name = event.type if event is not None else self._documents[event_id]["type"]
+            if KINDS_BY_TYPE[type_name].name in names:
+                yield self[event_id]
+
+    def copy(self) -> "StoredEvents":
+        copied = StoredEvents()
+        copied._events, copied._documents, copied._facts = (
+            dict(self._events),
+            dict(self._documents),
+            dict(self._facts),
+        )
+        return copied
+
+    def slimmed(self, keep: Collection[EventKind[Any]]) -> None:
+        """Let go of the decoded events whose document is known, but those of ``keep``."""
+        names = {kind.name for kind in keep}
+        for event_id, event in self._events.items():
+            if (
+                event is not None
+                and event_id in self._documents
+                and KINDS_BY_TYPE[event.type].name not in names
+            ):
+                self._events[event_id] = None
+
+
+# The events whose words the read model shows (``note_views``, ``goal_views``): decoded at every save.
+WORDED_KINDS = (NOTE_SHARED, NOTE_ANSWERED, GOALS_AGREED)
+
+
 @dataclass
 class ClientRecord:
     clinic_id: str
     client_id: str
-    events: dict[str, CloudEvent[Any]] = field(default_factory=dict)  # inbound facts, by event id
+    events: StoredEvents = field(default_factory=StoredEvents)  # inbound facts, by event id
     resolutions: dict[str, domain.ManualResolution] = field(default_factory=dict)  # by event id
     acknowledgements: dict[str, domain.Acknowledgement] = field(default_factory=dict)  # by event id
     emitted: domain.EmittedLog = field(default_factory=domain.EmittedLog)
     # The rules its announcements were made under; None for a document from before version 2.1: its next
     # change first adopts what the current rules imply about the past.
     rules: str | None = domain.RULES_VERSION
-    # Caches by event id, valid while the cached event is the very object in ``events``.
-    _stored: dict[str, tuple[CloudEvent[Any], Document]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-    _facts: dict[str, tuple[CloudEvent[Any], domain.Fact]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
     _history: domain.ClientHistory | None = field(default=None, repr=False, compare=False)
+    _added: list[str] = field(default_factory=list, repr=False, compare=False)  # since ``_history``
+    # The assessment it was last saved with: where the next assessment goes on from.
+    assessed: domain.ClientAssessment | None = field(default=None, repr=False, compare=False)
+    # The read model of each marked session, by the identity of the marked session (unchanged sessions are
+    # the same objects from one assessment to the next).
+    _views: dict[int, tuple[domain.MarkedSession, SessionView]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def key(self) -> str:
@@ -68,57 +167,148 @@ class ClientRecord:
 
     def add_event(self, event: CloudEvent[Any], fact: domain.Fact) -> None:
         """Record an inbound fact event with the fact the domain reads it as (``fact_from(event)``)."""
-        self.events[event.id] = event
-        self._facts[event.id] = (event, fact)
+        if event.id in self.events:  # another form of a known event: its history is derived again
+            self._history = None
+        else:
+            self._added.append(event.id)
+        self.events.add(event, fact)
+
+    def remove_event(self, event_id: str) -> None:
+        del self.events[event_id]
+        self._history = None
 
     def history(self) -> domain.ClientHistory:
         """The history of ``events``. A batch adds events one by one: the last history is extended by the new
-        facts (its sessions carried over) rather than rebuilt; after a removal it is rebuilt."""
+        facts (its sessions carried over) rather than rebuilt; after a removal, or events set from outside
+        ``add_event``, it is rebuilt."""
         history = self._history
-        if history is None or not history.event_ids <= self.events.keys():
-            facts = (self._fact(event_id, event) for event_id, event in self.events.items())
+        if history is None or len(history.facts) + len(self._added) != len(self.events):
+            facts = (self.events.fact(event_id) for event_id in self.events)
             history = domain.ClientHistory.of(self.clinic_id, self.client_id, facts)
         else:
-            for event_id in sorted(self.events.keys() - history.event_ids):
-                history = history.with_fact(self._fact(event_id, self.events[event_id]))
-        self._history = history
+            for event_id in self._added:
+                history = history.with_fact(self.events.fact(event_id))
+        self._history, self._added = history, []
         return history
-
-    def _fact(self, event_id: str, event: CloudEvent[Any]) -> domain.Fact:
-        cached = self._facts.get(event_id)
-        if cached is not None and cached[0] is event:
-            return cached[1]
-        fact = fact_from(event)
-        self._facts[event_id] = (event, fact)
-        return fact
 
     def stored_event(self, event_id: str) -> Document:
         """The event as stored: the document it was loaded from, else its JSON form."""
-        event = self.events[event_id]
-        cached = self._stored.get(event_id)
-        if cached is not None and cached[0] is event:
-            return cached[1]
-        document = event.model_dump(mode="json")
-        self._stored[event_id] = (event, document)
-        return document
+        return self.events.document(event_id)
+
+    def session_view(self, marked: domain.MarkedSession) -> SessionView:
+        known = self._views.get(id(marked))
+        if known is not None and known[0] is marked:
+            return known[1]
+        view = session_view(marked)
+        self._views[id(marked)] = (marked, view)
+        return view
+
+    def saved_with(self, assessment: domain.ClientAssessment) -> None:
+        """Note the assessment the record is saved with (its events are all stored as documents by now): what
+        a next batch needs is kept, the rest let go."""
+        self.assessed = assessment
+        current = {id(marked) for marked in assessment.sessions}
+        self._views = {key: view for key, view in self._views.items() if key in current}
+        self.events.slimmed(keep=WORDED_KINDS)
+
+    def continued(self, document: Document) -> "ClientRecord":
+        """A copy of this record to apply more events to, with the clinicians' actions, the announcements and
+        the rules of ``document`` (which holds the same events): the caches are copied, never shared, so a
+        transaction that is given up leaves this record as it was."""
+        record = _actions_from(self.clinic_id, self.client_id, document)
+        record.events, record._views = self.events.copy(), dict(self._views)
+        record._history, record._added = self._history, list(self._added)
+        record.assessed = self.assessed
+        return record
 
 
 def record_key(clinic_id: str, client_id: str) -> str:
     return f"{clinic_id}:{client_id}"
 
 
+# The fields a record is made of besides its events, and its events' ids: enough to tell whether a kept record
+# still holds (the read model, by far the largest part of a document, is never read back).
+_CONTINUATION = {
+    "events.id": 1,
+    "resolutions": 1,
+    "acknowledgements": 1,
+    "emitted": 1,
+    "rules": 1,
+}
+_RECORD = {"alliance": 0}
+KEPT_EVENTS = 20_000  # events of the records kept between batches, in all (some 7 KiB each)
+# A shorter history is loaded and judged again in less time than keeping it costs: a kept record's objects live
+# on into the collector's oldest generation, which walks them again and again (some 30 µs an event, measured).
+KEPT_FROM_EVENTS = 50
+
+
+CONTRIBUTIONS_INDEX = "clinic_contributions"
+# A caseload is read from this index alone: each client's entry (its summary, its open episode and its latest
+# client SRS totals, ``_view_parts``) is in it, in client order.
+CASELOAD_ENTRY = "caseload_entry"
+CASELOAD_INDEX = [
+    ("clinic_id", ASCENDING),
+    ("therapist_id", ASCENDING),
+    ("client_id", ASCENDING),
+    (CASELOAD_ENTRY, ASCENDING),
+]
+RECENT_TOTALS = 10  # the client SRS totals an entry keeps: those the caseload view draws (its SPARK_SESSIONS)
+COMPLETING_BATCH = 500  # documents per write while the parts the views read are completed
+# Indexes of earlier versions that those above serve.
+SERVED_INDEXES = ("clinic_id_1_last_session_at_1", "clinic_id_1_therapist_id_1_client_id_1")
+
+
 class ClientStore:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], kept_events: int = KEPT_EVENTS) -> None:
         self.collection = collection
+        self._kept: OrderedDict[str, ClientRecord] = OrderedDict()  # least recently committed first
+        self._kept_events = 0
+        self._kept_limit = kept_events
 
     async def ensure_indexes(self) -> None:
         c = self.collection
         await c.create_index([("clinic_id", ASCENDING), ("client_id", ASCENDING)], unique=True)
-        await c.create_index(
-            [("clinic_id", ASCENDING), ("therapist_id", ASCENDING), ("client_id", ASCENDING)]
-        )
+        await c.create_index(CASELOAD_INDEX)
         await c.create_index([("clinic_id", ASCENDING), ("episode_ids", ASCENDING)])  # resolve, acknowledge
-        await c.create_index([("clinic_id", ASCENDING), ("last_session_at", ASCENDING)])  # clinic summary
+        # The clinic's figures, from the index alone: the active clients' contributions, and the open episodes
+        # (only theirs are in that index).
+        await c.create_index(
+            [
+                ("clinic_id", ASCENDING),
+                ("last_session_at", ASCENDING),
+                (clinic_contributions.CONTRIBUTION, ASCENDING),
+            ],
+            name=CONTRIBUTIONS_INDEX,
+        )
+        await c.create_index(
+            [
+                ("clinic_id", ASCENDING),
+                ("last_session_at", ASCENDING),
+                (clinic_contributions.OPEN_EPISODE, ASCENDING),
+            ],
+            partialFilterExpression={clinic_contributions.OPEN_EPISODE: {"$type": "object"}},
+        )
+        for served in set(SERVED_INDEXES) & set(await c.index_information()):
+            await c.drop_index(served)
+        # Documents saved before these parts existed get them from their read model, unless saved again
+        # meanwhile (their save time tells). Whether there are any, the index alone says.
+        kind: Document = {"$project": {"_id": 0, "kind": {"$type": f"${clinic_contributions.CONTRIBUTION}"}}}
+        lacking = [kind, {"$match": {"kind": {"$ne": "object"}}}, {"$limit": 1}]
+        if not await (await c.aggregate(lacking, hint=CONTRIBUTIONS_INDEX)).to_list():
+            return
+        missing = c.find(
+            {clinic_contributions.CONTRIBUTION: {"$exists": False}}, {"alliance": 1, "updated_at": 1}
+        )
+        completing = []
+        async for document in missing:
+            parts = _view_parts(ClientAlliance.model_validate(document["alliance"]))
+            unchanged = {"_id": document["_id"], "updated_at": document.get("updated_at")}
+            completing.append(UpdateOne(unchanged, {"$set": parts}))
+            if len(completing) == COMPLETING_BATCH:
+                await c.bulk_write(completing, ordered=False)
+                completing = []
+        if completing:
+            await c.bulk_write(completing, ordered=False)
 
     async def load(
         self, clinic_id: str, client_id: str, session: AsyncClientSession | None = None
@@ -128,13 +318,38 @@ class ClientStore:
     async def load_many(
         self, keys: Sequence[tuple[str, str]], session: AsyncClientSession | None = None
     ) -> dict[tuple[str, str], ClientRecord]:
-        """The records of (clinic, client) ``keys`` in one query; a new, empty record for an unknown client."""
+        """The records of (clinic, client) ``keys``; a new, empty record for an unknown client. One query, and a
+        second for the clients this process has no record of that still holds (see the module's docstring)."""
         wanted = {record_key(*key): key for key in keys}
         records = {key: ClientRecord(*key) for key in keys}
-        async for document in self.collection.find({"_id": {"$in": list(wanted)}}, session=session):
-            key = wanted[document["_id"]]
-            records[key] = _record_from(key, document)
+        unknown = []
+        async for document in self.collection.find(
+            {"_id": {"$in": list(wanted)}}, _CONTINUATION, session=session
+        ):
+            kept = self._kept.get(document["_id"])
+            if kept is not None and [event["id"] for event in document["events"]] == list(kept.events):
+                records[wanted[document["_id"]]] = kept.continued(document)
+            else:
+                unknown.append(document["_id"])
+        if unknown:
+            async for document in self.collection.find({"_id": {"$in": unknown}}, _RECORD, session=session):
+                key = wanted[document["_id"]]
+                records[key] = _record_from(key, document)
         return records
+
+    def remember(self, committed: Iterable[ClientRecord]) -> None:
+        """Keep the records as saved by a transaction that has committed: the next batch of each client goes
+        on from there. Short histories are not kept (``KEPT_FROM_EVENTS``), and the least recently committed
+        are let go beyond ``kept_events`` events in all."""
+        for record in committed:
+            known = self._kept.pop(record.key, None)
+            self._kept_events -= len(known.events) if known is not None else 0
+            if len(record.events) >= KEPT_FROM_EVENTS:
+                self._kept[record.key] = record
+                self._kept_events += len(record.events)
+        while self._kept_events > self._kept_limit and self._kept:
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_events -= len(dropped.events)
 
     async def save(
         self,
@@ -143,6 +358,7 @@ class ClientStore:
         session: AsyncClientSession | None = None,
     ) -> None:
         await self.collection.bulk_write([_save(record, assessment)], session=session)
+        record.saved_with(assessment)
 
     async def save_many(
         self,
@@ -156,6 +372,8 @@ class ClientStore:
                 ordered=False,
                 session=session,
             )
+        for record, assessment in changes:
+            record.saved_with(assessment)
 
     async def alliance(self, clinic_id: str, client_id: str) -> ClientAlliance | None:
         document = await self.collection.find_one(
@@ -181,23 +399,54 @@ class ClientStore:
         )
         return document["client_id"] if document else None
 
-    async def caseload(self, clinic_id: str, therapist_id: str) -> list[ClientAlliance]:
-        cursor = self.collection.find(
-            {"clinic_id": clinic_id, "therapist_id": therapist_id},
-            {
-                "alliance.client_id": 1,
-                "alliance.therapist_id": 1,
-                "alliance.summary": 1,
-                "alliance.open_episode": 1,
-            },
-        ).sort("client_id", ASCENDING)
-        return [_partial_alliance(document["alliance"]) async for document in cursor]
+    async def caseload(self, clinic_id: str, therapist_id: str) -> list[Document]:
+        """The entries (``CASELOAD_ENTRY``) of the clients whose latest session was with the therapist, by client
+        id, from the index alone; made from the read model while some document has none yet (saved by a version
+        before them, until ``ensure_indexes`` completes it)."""
+        query = {"clinic_id": clinic_id, "therapist_id": therapist_id}
+        # Named: the unique (clinic, client) index gives the same order, and the planner may pick it, then read
+        # every client of the clinic to find the therapist's.
+        cursor = self.collection.find(query, {"_id": 0, CASELOAD_ENTRY: 1}).hint(CASELOAD_INDEX)
+        stored = [document.get(CASELOAD_ENTRY) async for document in cursor.sort("client_id", ASCENDING)]
+        entries: list[Document] = [entry for entry in stored if entry is not None]
+        if len(entries) == len(stored):
+            return entries
+        shown = ("client_id", "summary", "open_episode", "sessions.srs_total")
+        read_model = {f"alliance.{name}": 1 for name in shown}
+        cursor = self.collection.find(query, {"_id": 0, **read_model})
+        entries = []
+        async for document in cursor.hint(CASELOAD_INDEX).sort("client_id", ASCENDING):
+            alliance = document["alliance"]
+            totals = [s["srs_total"] for s in alliance.pop("sessions", []) if s.get("srs_total") is not None]
+            entries.append({"open_episode": None, **alliance, "recent_totals": totals[-RECENT_TOTALS:]})
+        return entries
 
-    async def active(self, clinic_id: str, since: datetime) -> list[ActiveClient]:
-        """The clinic's clients whose latest session is at or after ``since``: what the clinic figures read
-        (episodes, and the time and therapist of each session that counts), never the rest of a history."""
+    async def active(
+        self, clinic_id: str, now: datetime, days: int, *, open_episodes: bool = False
+    ) -> ClinicFigures:
+        """The figures of the clinic's clients whose latest session is at most ``days`` before ``now``: one
+        aggregation over what each client contributes (and, for the clinic view, its open episodes), both read
+        from indexes alone. While some active client's document holds no contribution yet (saved by a version
+        before them, until ``ensure_indexes`` completes it or the client is saved again), the figures are
+        computed from the clients' read models instead, as they always were."""
+
+        async def summed() -> list[Document]:
+            pipeline = clinic_contributions.figures_pipeline(clinic_id, now, days)
+            return await (await self.collection.aggregate(pipeline)).to_list()
+
+        async def opened() -> list[Document]:
+            if not open_episodes:
+                return []
+            query = clinic_contributions.open_episodes_query(clinic_id, now, days)
+            cursor = self.collection.find(query, {"_id": 0, clinic_contributions.OPEN_EPISODE: 1})
+            return [document[clinic_contributions.OPEN_EPISODE] async for document in cursor]
+
+        rows, parts = await asyncio.gather(summed(), opened())  # the server works on both at once
+        found = clinic_contributions.gathered_figures(rows, parts, now, days)
+        if found is not None:
+            return found
         cursor = self.collection.find(
-            {"clinic_id": clinic_id, "last_session_at": {"$gte": since}},
+            {"clinic_id": clinic_id, "last_session_at": {"$gte": now - timedelta(days=days)}},
             {
                 "_id": 0,
                 "alliance.client_id": 1,
@@ -210,29 +459,34 @@ class ClientStore:
                 "alliance.sessions.counts": 1,
             },
         )
-        found = []
+        active = []
         async for document in cursor:
             alliance = document["alliance"]
             sessions = alliance.pop("sessions", [])
             counted = tuple((s["occurred_at"], s["therapist_id"]) for s in sessions if s.get("counts", True))
-            found.append(ActiveClient(_partial_alliance(alliance), counted))
-        return found
+            active.append(ActiveClient(_partial_alliance(alliance), counted))
+        return clinic_figures.clinic_figures(active, now, window_days=days)
 
 
 def _record_from(key: tuple[str, str], document: Document) -> ClientRecord:
-    record = ClientRecord(
-        *key,
+    record = _actions_from(*key, document)
+    for stored in document["events"]:
+        event = _stored_event(stored)
+        # An upcast event is stored in its new form at the next save.
+        record.events.add(event, document=stored if event.type == stored["type"] else None)
+    return record
+
+
+def _actions_from(clinic_id: str, client_id: str, document: Document) -> ClientRecord:
+    """A record with the document's clinician actions, announcements and rules, and no events yet."""
+    return ClientRecord(
+        clinic_id,
+        client_id,
         resolutions={r["event_id"]: _resolution_from(r) for r in document["resolutions"]},
         acknowledgements={a["event_id"]: _acknowledgement_from(a) for a in document["acknowledgements"]},
         emitted=_emitted_from(document["emitted"]),
         rules=document.get("rules"),
     )
-    for stored in document["events"]:
-        event = _stored_event(stored)
-        record.events[event.id] = event
-        if event.type == stored["type"]:  # an upcast event is stored in its new form at the next save
-            record._stored[event.id] = (event, stored)
-    return record
 
 
 def _stored_event(stored: Document) -> CloudEvent[Any]:
@@ -249,10 +503,12 @@ def _save(record: ClientRecord, assessment: domain.ClientAssessment) -> UpdateOn
 
 
 def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> Document:
-    alliance = alliance_view(assessment, record.emitted).model_copy(  # its alerts, which are from history
+    # The episodes' alerts come from what was announced, which is history, not from the assessment.
+    shown = alliance_view(assessment, record.emitted, record.session_view)
+    alliance = shown.model_copy(
         update={
-            "notes": note_views(record.events.values()),
-            "goals": goal_views(assessment, record.events.values()),
+            "notes": note_views(record.events.of_kinds(WORDED_KINDS)),
+            "goals": goal_views(assessment, record.events.of_kinds(WORDED_KINDS)),
         }
     )
     return {
@@ -269,7 +525,25 @@ def _document_of(record: ClientRecord, assessment: domain.ClientAssessment) -> D
         "emitted": _emitted_to(record.emitted),
         "rules": record.rules,
         "alliance": alliance.model_dump(),
+        **_view_parts(alliance),
         "updated_at": datetime.now(UTC),
+    }
+
+
+def _view_parts(alliance: ClientAlliance) -> Document:
+    """What the clinic's figures and the caseload read of the client, kept beside the read model they are derived
+    from and indexed (``ClientStore.ensure_indexes``), so that those reads never touch the read model itself."""
+    opened = alliance.open_episode
+    totals = [session.srs_total for session in alliance.sessions if session.srs_total is not None]
+    return {
+        clinic_contributions.CONTRIBUTION: clinic_contributions.contribution(alliance),
+        clinic_contributions.OPEN_EPISODE: clinic_contributions.open_episode_part(alliance),
+        CASELOAD_ENTRY: {
+            "client_id": alliance.client_id,
+            "summary": alliance.summary.model_dump(),
+            "open_episode": opened.model_dump() if opened else None,
+            "recent_totals": totals[-RECENT_TOTALS:],
+        },
     }
 
 

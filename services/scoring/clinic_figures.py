@@ -3,6 +3,8 @@ clinic view, so both say the same numbers.
 
 Nothing is re-assessed on a read: every figure reads what the projection stored once per change (episodes with
 their resolutions and dated alerts, sessions with their times, therapists and whether they count).
+``clinic_figures`` defines them over the active clients' read models; ``clinic_contributions`` has MongoDB sum
+the same figures from what each client contributes, which is what the reads use.
 """
 
 import statistics
@@ -10,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from services.scoring.views import ClientAlliance, ClinicSummary, EpisodeView, RepairFigures, SeverityName
 from shared.repair import STRATEGY_WORDS, TYPE_WORDS, RepairStrategy, RuptureType
@@ -65,6 +68,21 @@ class Figures:
     alerts_from_history: int = 0  # in the window
     episodes: int = 0  # every episode of the active clients, open or closed
     recognised_by_both: int = 0
+
+    def add(self, other: "Figures") -> None:
+        """Count ``other``'s clients, sessions and episodes in these figures too."""
+        self.active_clients += other.active_clients
+        self.with_open_episode += other.with_open_episode
+        self.closed += other.closed
+        self.repaired += other.repaired
+        self.settled += other.settled
+        self.by_hand += other.by_hand
+        self.hours_to_acknowledge += other.hours_to_acknowledge
+        self.client_sessions += other.client_sessions
+        self.push_alerts += other.push_alerts
+        self.alerts_from_history += other.alerts_from_history
+        self.episodes += other.episodes
+        self.recognised_by_both += other.recognised_by_both
 
     @property
     def recognised_by_both_share(self) -> float | None:
@@ -176,11 +194,48 @@ class RepairsByTag:
         ]
 
 
-@dataclass(frozen=True)
-class OpenEpisode:
+# Named tuples, not dataclasses: a large clinic lists thousands of open episodes, and tuples are made faster.
+class Acknowledged(NamedTuple):
+    acknowledged_by: str
+
+
+class OpenEpisodeFacts(NamedTuple):
+    """What the clinic view shows of an open episode (the names of ``EpisodeView``'s fields)."""
+
+    rupture_id: str
+    therapist_id: str
+    opened_at: datetime
+    severity: SeverityName
+    stale: bool
+    sessions_since_opening: int
+    from_history: bool
+    acknowledgement: Acknowledged | None
+
+    @classmethod
+    def of(cls, episode: EpisodeView) -> "OpenEpisodeFacts":
+        acknowledgement = episode.acknowledgement
+        return cls(
+            episode.rupture_id,
+            episode.therapist_id,
+            episode.opened_at,
+            episode.severity,
+            episode.stale,
+            episode.sessions_since_opening,
+            episode.from_history,
+            Acknowledged(acknowledgement.acknowledged_by) if acknowledgement else None,
+        )
+
+
+class OpenEpisode(NamedTuple):
     client_id: str
-    episode: EpisodeView
+    episode: OpenEpisodeFacts
     days_open: int
+
+    @property
+    def rank(self) -> tuple[int, int, datetime, str]:
+        """Stale first, then the most severe, then the longest open (then by client, so ties keep one order)."""
+        e = self.episode
+        return (-int(e.stale), -SEVERITY_RANK[e.severity], e.opened_at, self.client_id)
 
 
 @dataclass
@@ -221,11 +276,11 @@ def clinic_figures(active: Iterable[ActiveClient], now: datetime, window_days: i
         by_severity[opened.severity if opened else "none"] += 1
         if opened is not None:
             open_episodes.append(
-                OpenEpisode(alliance.client_id, opened, max((now - opened.opened_at).days, 0))
+                OpenEpisode(
+                    alliance.client_id, OpenEpisodeFacts.of(opened), max((now - opened.opened_at).days, 0)
+                )
             )
-    open_episodes.sort(
-        key=lambda o: (-int(o.episode.stale), -SEVERITY_RANK[o.episode.severity], o.episode.opened_at)
-    )
+    open_episodes.sort(key=lambda o: o.rank)
     return ClinicFigures(
         clinic, dict(sorted(therapists.items())), open_episodes, by_severity, window_days, repairs
     )

@@ -1,6 +1,6 @@
 """The read model of one client, computed from its assessment once per change (never on a read)."""
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,10 +30,14 @@ _NOW = domain.Session("", datetime.max.replace(tzinfo=UTC), "", None, (), ())
 
 
 def alliance_view(
-    assessment: domain.ClientAssessment, emitted: domain.EmittedLog | None = None
+    assessment: domain.ClientAssessment,
+    emitted: domain.EmittedLog | None = None,
+    session_views: Callable[[domain.MarkedSession], SessionView] | None = None,
 ) -> ClientAlliance:
     """``emitted``: what has been announced about the client's episodes (their alerts, and which are from
-    imported history); without it the episodes show no alerts."""
+    imported history); without it the episodes show no alerts. ``session_views``: the view of a marked
+    session, where the caller keeps those of sessions it has seen before (``session_view`` otherwise)."""
+    session_views = session_views or session_view
     emitted = emitted or domain.EmittedLog()
     timeline = assessment.timeline
     summary = assessment.summary
@@ -58,7 +62,7 @@ def alliance_view(
         ),
         open_episode=next((view for view in episodes if view.resolution is None), None),
         past_episodes=[view for view in episodes if view.resolution is not None],
-        sessions=[session_view(marked) for marked in assessment.sessions],
+        sessions=[session_views(marked) for marked in assessment.sessions],
     )
 
 

@@ -34,6 +34,7 @@ class Committed:
 
     staged: list[Outbound]
     acknowledged_in: list[str]  # the clinic of each acknowledgement applied
+    saved: list[ClientRecord]  # as they now stand in the database, for the store to go on from
 
 
 class UnknownRupture(LookupError):
@@ -106,7 +107,7 @@ class ScoringService:
                 record, latest = records[key], None
                 for position, event, inbound in items:
                     try:
-                        change = _apply(record, event, inbound, thresholds[key[0]], latest)
+                        change = _apply(record, event, inbound, thresholds[key[0]], latest or record.assessed)
                     except ContractViolation as violation:
                         refusals[position] = violation
                         continue
@@ -119,7 +120,7 @@ class ScoringService:
                     changed.append((record, latest))
             await self._outbox.stage(session, staged)
             await self._clients.save_many(changed, session)
-            return refusals, Committed(staged, acknowledged)
+            return refusals, Committed(staged, acknowledged, [record for record, _ in changed])
 
         return {**refused, **await self._run(work)}
 
@@ -143,7 +144,7 @@ class ScoringService:
             thresholds = await self._settings.thresholds(clinic_id, session)
             if record.rules != domain.rules_version(thresholds):
                 _adopt(record, thresholds)
-            episode = assess(record, thresholds).timeline.episode(rupture_id)
+            episode = assess(record, thresholds, record.assessed).timeline.episode(rupture_id)
             if episode is None:
                 raise UnknownRupture(rupture_id)
             if not episode.is_open:
@@ -154,7 +155,7 @@ class ScoringService:
                 rupture_id, resolved_by, resolved_at, sealed or note, tags
             )
             staged = await self._commit(record, session, caused_by=event_id, announce=event_id)
-            return ManualOutcome(client_id, resolved_at, event_id), Committed(staged, [])
+            return ManualOutcome(client_id, resolved_at, event_id), Committed(staged, [], [record])
 
         return await self._run(work)
 
@@ -173,6 +174,7 @@ class ScoringService:
 
     async def _run(self, work: Callable[[AsyncClientSession], Awaitable[tuple[T, Committed]]]) -> T:
         result, committed = await mongo.in_transaction(self._client, work)
+        self._clients.remember(committed.saved)
         self._relay.wake()
         metrics.count_committed(committed.staged, committed.acknowledged_in)  # once: after the commit
         return result
@@ -257,7 +259,7 @@ def _apply(
         if caused_by is None:
             del record.acknowledgements[event.id]
         else:
-            del record.events[event.id]
+            record.remove_event(event.id)
         raise
 
 

@@ -31,6 +31,13 @@ from shared.contracts import (
 
 SOURCE = "/services/scoring"
 Outbound = tuple[EventKind[Any], CloudEvent[Any]]
+# pydantic keeps the classes of parametrised generic models only weakly: unless someone holds one, a garbage
+# collection lets go of CloudEvent[AllianceUpdatedV1] and the next envelope builds the class again, which costs
+# milliseconds (seen every few hundred events). Holding the envelopes of what scoring emits keeps them built.
+_ENVELOPES = tuple(
+    CloudEvent[kind.model]  # type: ignore[name-defined]
+    for kind in (ALLIANCE_UPDATED, RUPTURE_SUSPECTED, RUPTURE_RESOLVED)
+)
 # Each way an episode closes, as the wire says it; settled is its own word, never folded into repaired.
 RESOLUTION_HOW: dict[domain.ResolutionHow, Literal["repaired", "manual", "settled"]] = {
     domain.ResolutionHow.REPAIRED: "repaired",

@@ -35,6 +35,7 @@ The timeline lists every event the history implies; which of them are still owed
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -127,11 +128,69 @@ def derive_episodes(
 
     ``marked_before``: marks of a prefix of ``sessions`` from an earlier walk with the same thresholds and
     the same manual resolutions; a session's marks depend only on what came before it, so they are reused."""
+    walked = walk(clinic_id, client_id, sessions, thresholds, actions, marked_before=marked_before)
+    return walked.marked, walked.timeline
+
+
+# How many of the latest positions of a walk are kept to walk on from: a new session usually comes last, a
+# second rating of the latest session (the therapist's, a resent one) changes the last, and a late one the
+# last few; anything earlier is walked again from the start.
+KEPT_POINTS = 4
+
+
+@dataclass(frozen=True)
+class WalkPoint:
+    """Where a walk stood once it had judged the first ``position`` sessions (the manual resolutions dated
+    before the next session not yet applied): enough to walk on from there over the same first sessions."""
+
+    position: int
+    drafts: tuple[_Draft, ...]  # every one closed but perhaps the last, which is this point's own copy
+    events: tuple[DomainEvent, ...]
+    usual: Usual
+    rates_with_srs: bool
+    srs_count: int
+
+
+@dataclass(frozen=True)
+class Walk:
+    marked: tuple[MarkedSession, ...]
+    timeline: EpisodeTimeline
+    points: tuple[WalkPoint, ...]  # the latest positions, ascending
+    srs_count: int  # how many of the sessions have a client SRS
+
+
+def walk(
+    clinic_id: str,
+    client_id: str,
+    sessions: Sequence[Session],
+    thresholds: Thresholds,
+    actions: ClinicianActions | None = None,
+    *,
+    marked_before: Sequence[MarkedSession] = (),
+    start: WalkPoint | None = None,
+    points_before: Sequence[WalkPoint] = (),
+) -> Walk:
+    """``derive_episodes``, keeping the points of its last ``KEPT_POINTS`` positions. ``start``: a point of an
+    earlier walk over the same first ``start.position`` sessions, whose marks are the first ones of
+    ``marked_before``, with the same thresholds and manual resolutions: the walk goes on from there, so a
+    session added after the others costs the same however long the history. ``points_before``: that walk's
+    points up to ``start``, kept where they still fall among the latest."""
     actions = actions or ClinicianActions()
-    builder = _TimelineBuilder(clinic_id, client_id, thresholds)
     pending = sorted(actions.resolutions, key=lambda r: (r.resolved_at, r.episode_id, r.resolved_by, r.note))
-    marked: list[MarkedSession] = []
-    for position, session in enumerate(sessions):
+    if start is None:
+        builder, first = _TimelineBuilder(clinic_id, client_id, thresholds), 0
+    else:
+        builder, first = _TimelineBuilder.resumed(clinic_id, client_id, thresholds, start), start.position
+        if first:  # those dated before a session already walked were applied before that session
+            latest = sessions[first - 1].occurred_at
+            pending = [resolution for resolution in pending if not resolution.resolved_at < latest]
+    kept_from = max(0, len(sessions) - KEPT_POINTS)
+    points = [point for point in points_before if kept_from <= point.position < first]
+    marked = list(marked_before[:first])
+    if first >= kept_from:
+        points.append(start if start is not None else builder.point(first))
+    for position in range(first, len(sessions)):
+        session = sessions[position]
         while pending and pending[0].resolved_at < session.occurred_at:
             builder.resolve_by_hand(pending.pop(0))
         if position < len(marked_before):
@@ -140,9 +199,12 @@ def derive_episodes(
             this = mark_session(session, marked, thresholds, builder.usual_for_marking)
         marked.append(this)
         builder.observe(this)
+        if position + 1 >= kept_from:
+            points.append(builder.point(position + 1))
     for resolution in pending:
         builder.resolve_by_hand(resolution)
-    return tuple(marked), builder.timeline(actions.acknowledgements)
+    timeline = builder.timeline(actions.acknowledgements)
+    return Walk(tuple(marked), timeline, tuple(points), builder.srs_count)
 
 
 @dataclass
@@ -162,10 +224,39 @@ class _Draft:
     stale: bool = False
     resolution: RuptureResolved | None = None
     therapist_reported: bool = False
+    # A closed draft never changes again, so the episode it makes (with its acknowledgement) is kept.
+    made: tuple[Acknowledgement | None, RuptureEpisode] | None = None
 
     @property
     def client_reported(self) -> bool:
         return any(marker.code is MarkerCode.REPORTED_RUPTURE for marker in self.markers)
+
+    def copy(self) -> _Draft:
+        """A copy to go on walking with, leaving this one as it was."""
+        return dataclasses.replace(self, session_ids=list(self.session_ids), markers=list(self.markers))
+
+    def episode(self, acknowledgement: Acknowledgement | None) -> RuptureEpisode:
+        if self.made is not None and self.made[0] == acknowledgement:
+            return self.made[1]
+        episode = RuptureEpisode(
+            episode_id=self.episode_id,
+            opened_by_event_id=self.opened_by_event_id,
+            opening_session_id=self.opening.session_id,
+            opened_at=self.opening.session.occurred_at,
+            severity=self.severity,
+            stale=self.stale,
+            session_ids=tuple(self.session_ids),
+            markers=tuple(self.markers),
+            pre_episode_mean=shown(usual) if (usual := self.usual_before.mean) is not None else None,
+            sessions_since_opening=self.sessions_since_opening,
+            resolution=self.resolution,
+            acknowledgement=acknowledgement,
+            client_reported=self.client_reported,
+            therapist_reported=self.therapist_reported,
+        )
+        if self.resolution is not None:
+            self.made = (acknowledgement, episode)
+        return episode
 
     def note_reports(self, marked: MarkedSession) -> None:
         report = marked.session.therapist_psq
@@ -183,6 +274,25 @@ class _TimelineBuilder:
     events: list[DomainEvent] = field(default_factory=list)
     usual: Usual = field(default_factory=Usual)
     rates_with_srs: bool = False  # the client has given an SRS: the SRS rule repairs their episodes
+    srs_count: int = 0  # the sessions observed with a client SRS
+
+    @classmethod
+    def resumed(
+        cls, clinic_id: str, client_id: str, thresholds: Thresholds, point: WalkPoint
+    ) -> _TimelineBuilder:
+        builder = cls(clinic_id, client_id, thresholds, list(point.drafts), list(point.events), point.usual)
+        builder.rates_with_srs, builder.srs_count = point.rates_with_srs, point.srs_count
+        if builder.open is not None:  # the point keeps its own copy as it was
+            builder.drafts[-1] = builder.drafts[-1].copy()
+        return builder
+
+    def point(self, position: int) -> WalkPoint:
+        drafts = tuple(self.drafts)
+        if self.open is not None:  # the only draft still to change
+            drafts = (*drafts[:-1], drafts[-1].copy())
+        return WalkPoint(
+            position, drafts, tuple(self.events), self.usual, self.rates_with_srs, self.srs_count
+        )
 
     @property
     def open(self) -> _Draft | None:
@@ -197,6 +307,7 @@ class _TimelineBuilder:
 
     def observe(self, marked: MarkedSession) -> None:
         self.rates_with_srs = self.rates_with_srs or marked.srs_total is not None
+        self.srs_count += int(marked.srs_total is not None)
         self._observe_episodes(marked)
         episode = self.open
         inside = episode is not None and episode.frozen
@@ -258,25 +369,7 @@ class _TimelineBuilder:
         earliest: dict[str, Acknowledgement] = {}
         for ack in sorted(acknowledgements, key=lambda a: (a.acknowledged_at, a.acknowledged_by)):
             earliest.setdefault(ack.episode_id, ack)
-        episodes = tuple(
-            RuptureEpisode(
-                episode_id=draft.episode_id,
-                opened_by_event_id=draft.opened_by_event_id,
-                opening_session_id=draft.opening.session_id,
-                opened_at=draft.opening.session.occurred_at,
-                severity=draft.severity,
-                stale=draft.stale,
-                session_ids=tuple(draft.session_ids),
-                markers=tuple(draft.markers),
-                pre_episode_mean=shown(usual) if (usual := draft.usual_before.mean) is not None else None,
-                sessions_since_opening=draft.sessions_since_opening,
-                resolution=draft.resolution,
-                acknowledgement=earliest.get(draft.episode_id),
-                client_reported=draft.client_reported,
-                therapist_reported=draft.therapist_reported,
-            )
-            for draft in self.drafts
-        )
+        episodes = tuple(draft.episode(earliest.get(draft.episode_id)) for draft in self.drafts)
         return EpisodeTimeline(episodes, tuple(self.events))
 
     def _open(self, marked: MarkedSession) -> None:

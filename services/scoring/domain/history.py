@@ -17,8 +17,10 @@ by construction). The choices that make it deterministic:
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -54,6 +56,10 @@ class Session:
     note_fit: NoteFit | None = None  # the client's latest answer to one of them; None while unanswered
     goals_agreed: tuple[str, ...] | None = None  # the goal ids agreed in this session (the latest agreement)
     goals_closed: tuple[str, ...] = ()  # the goals that ended in this session
+    # Which of ``facts`` decided the fields above, so that one more rating or record updates the session instead
+    # of sorting all its facts again (a rating resent a thousand times makes a session of a thousand facts).
+    # None on a session built by hand: it is then derived from its facts.
+    latest: LatestFacts | None = field(default=None, compare=False, repr=False)
 
     def scores(self, instrument: Instrument, respondent: Respondent) -> Scores | None:
         for fact in self.feedback:
@@ -106,6 +112,14 @@ class Session:
 
 
 @dataclass(frozen=True)
+class LatestFacts:
+    """Of a session's facts, the latest attendance record and the latest rating (in recording order)."""
+
+    record: AttendanceRecorded | None
+    feedback: FeedbackRecorded | None
+
+
+@dataclass(frozen=True)
 class ClientHistory:
     clinic_id: str
     client_id: str
@@ -146,9 +160,16 @@ class ClientHistory:
             raise ConflictingFact(
                 "conflicting facts", {"event_id": f"{fact.event_id!r} already applied with other content"}
             )
-        extended = ClientHistory(self.clinic_id, self.client_id, self.facts | {fact})
-        if "sessions" in self.__dict__:  # already derived: only the fact's own session changes
-            extended.__dict__["sessions"] = _with_session_fact(self.sessions, fact)
+        # Every fact here was checked when it joined: the new history checks only the new one (above), and
+        # carries over what was derived, changing only the fact's own session.
+        extended = object.__new__(ClientHistory)
+        object.__setattr__(extended, "clinic_id", self.clinic_id)
+        object.__setattr__(extended, "client_id", self.client_id)
+        object.__setattr__(extended, "facts", self.facts | {fact})
+        extended.__dict__["event_ids"] = self.event_ids | {fact.event_id}
+        if "sessions" in self.__dict__:
+            sessions, by_id = _with_session_fact(self.sessions, self._sessions_by_id, fact)
+            extended.__dict__["sessions"], extended.__dict__["_sessions_by_id"] = sessions, by_id
         return extended
 
     def has_applied(self, event_id: str) -> bool:
@@ -168,24 +189,106 @@ class ClientHistory:
         return tuple(sorted(sessions, key=_session_order))
 
     def session(self, session_id: str) -> Session | None:
-        return next((s for s in self.sessions if s.session_id == session_id), None)
+        return self._sessions_by_id.get(session_id)
+
+    @cached_property
+    def _sessions_by_id(self) -> dict[str, Session]:
+        return {session.session_id: session for session in self.sessions}
 
 
 def _session_order(session: Session) -> tuple[datetime, str]:
     return session.occurred_at, session.session_id
 
 
-def _with_session_fact(sessions: tuple[Session, ...], fact: Fact) -> tuple[Session, ...]:
-    """``sessions`` (of some facts) recomputed for those facts plus ``fact``: the other sessions keep their
-    facts, so they are reused as they are (the earlier ones stay identical objects)."""
-    known = next((s for s in sessions if s.session_id == fact.session_id), None)
-    changed = _session(fact.session_id, [*known.facts, fact] if known else [fact])
-    others = [s for s in sessions if s.session_id != fact.session_id]
-    return tuple(sorted([*others, changed], key=_session_order))
+def _with_session_fact(
+    sessions: tuple[Session, ...], by_id: dict[str, Session], fact: Fact
+) -> tuple[tuple[Session, ...], dict[str, Session]]:
+    """``sessions`` (of some facts, ``by_id`` their index) recomputed for those facts plus ``fact``: the other
+    sessions keep their facts, so they are reused as they are (the earlier ones stay identical objects), and
+    the changed one moves to its place in session order (keys are unique: the session id is in them)."""
+    known = by_id.get(fact.session_id)
+    if known is None:
+        changed, others = _session(fact.session_id, [fact]), sessions
+    else:
+        changed = _with_fact(known, fact)
+        at = bisect.bisect_left(sessions, _session_order(known), key=_session_order)
+        others = sessions[:at] + sessions[at + 1 :]
+    at = bisect.bisect_left(others, _session_order(changed), key=_session_order)
+    return (*others[:at], changed, *others[at:]), {**by_id, fact.session_id: changed}
+
+
+def _with_fact(known: Session, fact: Fact) -> Session:
+    """``_session`` of ``known``'s facts plus ``fact``. A rating or an attendance record changes only what the
+    latest of its kind decides, so those are worked out from ``known`` alone; any other fact, or a session
+    built by hand, is derived from all its facts again."""
+    if known.latest is not None:
+        if isinstance(fact, AttendanceRecorded):
+            return _with_record(known, known.latest, fact)
+        if isinstance(fact, FeedbackRecorded) and not _same_moment_written_otherwise(known, fact):
+            return _with_rating(known, known.latest, fact)
+    return _session(known.session_id, [*known.facts, fact])
+
+
+def _same_moment_written_otherwise(known: Session, fact: FeedbackRecorded) -> bool:
+    """Without a record, a rating naming the session's moment with another offset: which of the two is shown
+    depends on where the rating sorts among the others, which only ``_session`` works out."""
+    return (
+        (known.latest is None or known.latest.record is None)
+        and fact.session_at == known.occurred_at
+        and fact.session_at.utcoffset() != known.occurred_at.utcoffset()
+    )
+
+
+def _with_record(known: Session, latest: LatestFacts, fact: AttendanceRecorded) -> Session:
+    """The latest record decides when the session was, with whom, and whether it was attended."""
+    record = latest.record
+    if record is None or _recording_order(record) < _recording_order(fact):
+        record = fact
+    return dataclasses.replace(
+        known,
+        occurred_at=record.occurred_at,
+        therapist_id=record.therapist_id,
+        attendance=record.attendance,
+        facts=_inserted(known.facts, fact),
+        latest=LatestFacts(record, latest.feedback),
+    )
+
+
+def _with_rating(known: Session, latest: LatestFacts, fact: FeedbackRecorded) -> Session:
+    """The latest rating of each instrument and respondent wins; without a record, the earliest moment any
+    rating names is the session's, and the therapist of the latest rating is its therapist."""
+    order = _recording_order(fact)
+    newest = latest.feedback
+    if newest is None or _recording_order(newest) < order:
+        newest = fact
+    slot = (fact.instrument, fact.respondent)
+    current = next((f for f in known.feedback if (f.instrument, f.respondent) == slot), None)
+    feedback = known.feedback
+    if current is None or _recording_order(current) < order:
+        feedback = tuple(sorted([*(f for f in feedback if f is not current), fact], key=_feedback_order))
+    record = latest.record
+    return dataclasses.replace(
+        known,
+        occurred_at=record.occurred_at if record else min(known.occurred_at, fact.session_at),
+        therapist_id=record.therapist_id if record else newest.therapist_id,
+        feedback=feedback,
+        facts=_inserted(known.facts, fact),
+        latest=LatestFacts(record, newest),
+    )
+
+
+def _inserted(facts: tuple[Fact, ...], fact: Fact) -> tuple[Fact, ...]:
+    """``facts`` (in recording order) with ``fact`` in its place."""
+    at = bisect.bisect_left(facts, _recording_order(fact), key=_recording_order)
+    return (*facts[:at], fact, *facts[at:])
 
 
 def _recording_order(fact: Fact) -> tuple[datetime, str]:
     return fact.recorded_at, fact.event_id
+
+
+def _feedback_order(fact: FeedbackRecorded) -> tuple[str, str]:
+    return fact.instrument.value, fact.respondent.value
 
 
 def _session(session_id: str, facts: list[Fact]) -> Session:
@@ -213,12 +316,13 @@ def _session(session_id: str, facts: list[Fact]) -> Session:
         occurred_at=latest.occurred_at if latest else min(fact.session_at for fact in about),
         therapist_id=(latest or (feedback or about)[-1]).therapist_id,
         attendance=latest.attendance if latest else None,
-        feedback=tuple(sorted(winners.values(), key=lambda f: (f.instrument.value, f.respondent.value))),
+        feedback=tuple(sorted(winners.values(), key=_feedback_order)),
         facts=ordered,
         note_ids=tuple(dict.fromkeys(note.note_id for note in notes)),
         note_fit=answers[-1].fit if answers else None,
         goals_agreed=agreements[-1].goal_ids if agreements else None,
         goals_closed=tuple(dict.fromkeys(closing.goal_id for closing in closings)),
+        latest=LatestFacts(latest, feedback[-1] if feedback else None),
     )
 
 

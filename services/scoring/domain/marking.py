@@ -33,7 +33,8 @@ Definitions where DOMAIN.md leaves room:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -92,7 +93,8 @@ def mark_session(
 ) -> MarkedSession:
     """Judge ``session`` against the already-marked sessions before it and the client's ``usual``."""
     previous = next((m.srs_total for m in reversed(earlier) if m.srs_total is not None), None)
-    counted = [m for m in earlier if m.session.counts]
+    # The rules below look back from the latest session and mostly stop within a few: each walks ``earlier``
+    # backwards only as far as it needs, so judging one more session costs the same however long the history.
     srs = session.client_srs
     markers: list[Marker] = []
     if srs is not None:
@@ -103,8 +105,8 @@ def mark_session(
     markers.extend(_trajectory_markers(session, earlier, thresholds))
     markers.extend(_goal_markers(session, earlier, thresholds))
     if session.counts:
-        markers.extend(_attendance_markers(session, counted, thresholds))
-        markers.extend(_missing_feedback_markers(session, counted, thresholds))
+        markers.extend(_attendance_markers(session, earlier, thresholds))
+        markers.extend(_missing_feedback_markers(session, earlier, thresholds))
     if srs is not None:
         markers.extend(_blindspot_markers(srs, session.therapist_srs, thresholds))
     return MarkedSession(
@@ -175,7 +177,7 @@ def _agreement_markers(session: Session, earlier: Sequence[MarkedSession], t: Th
         return
     if session.note_fit is not NoteFit.PARTLY:
         return
-    with_notes = [m.session for m in earlier if m.session.note_ids]
+    with_notes = (m.session for m in reversed(earlier) if m.session.note_ids)
     run = 1 + _run_length(with_notes, lambda s: s.note_fit is NoteFit.PARTLY)
     if run >= t.partly_notes_in_a_row:
         runs = Decimal(run), Decimal(t.partly_notes_in_a_row)
@@ -184,8 +186,10 @@ def _agreement_markers(session: Session, earlier: Sequence[MarkedSession], t: Th
 
 def _ors_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresholds) -> Iterator[Marker]:
     ors = session.client_ors
+    if ors is None:
+        return
     first = next((m.session.client_ors for m in earlier if m.session.client_ors is not None), None)
-    if ors is not None and first is not None:
+    if first is not None:
         bound = first.total - t.ors_deterioration
         if ors.total <= bound:
             yield Marker(MarkerCode.ORS_DETERIORATION, ors.total, bound)
@@ -241,31 +245,39 @@ def _goal_markers(session: Session, earlier: Sequence[MarkedSession], t: Thresho
             yield Marker(MarkerCode.GOAL_SETBACK, value, best[goal] - t.goal_reliable_change)
 
 
+def _counted_backwards(earlier: Sequence[MarkedSession]) -> Iterator[MarkedSession]:
+    """The earlier sessions that count, the latest first."""
+    return (m for m in reversed(earlier) if m.session.counts)
+
+
 def _attendance_markers(
-    session: Session, counted: Sequence[MarkedSession], t: Thresholds
+    session: Session, earlier: Sequence[MarkedSession], t: Thresholds
 ) -> Iterator[Marker]:
     if session.attendance is None or not session.attendance.is_absence:
         return
-    recent = counted[-t.attendance_window :]
+    recent = itertools.islice(_counted_backwards(earlier), t.attendance_window)
     since_marker = next(
-        (distance for distance, m in enumerate(reversed(recent), start=1) if m.has_alliance_marker), None
+        (distance for distance, m in enumerate(recent, start=1) if m.has_alliance_marker), None
     )
     if since_marker is not None:
         yield Marker(MarkerCode.ATTENDANCE, Decimal(since_marker), Decimal(t.attendance_window))
         return
     run = 1 + _run_length(
-        counted, lambda m: m.session.attendance is not None and m.session.attendance.is_absence
+        _counted_backwards(earlier),
+        lambda m: m.session.attendance is not None and m.session.attendance.is_absence,
     )
     if run >= t.absence_run:
         yield Marker(MarkerCode.ATTENDANCE, Decimal(run), Decimal(t.absence_run))
 
 
 def _missing_feedback_markers(
-    session: Session, counted: Sequence[MarkedSession], t: Thresholds
+    session: Session, earlier: Sequence[MarkedSession], t: Thresholds
 ) -> Iterator[Marker]:
     if not session.presumed_held or session.has_client_feedback:
         return
-    run = 1 + _run_length(counted, lambda m: m.session.presumed_held and not m.session.has_client_feedback)
+    run = 1 + _run_length(
+        _counted_backwards(earlier), lambda m: m.session.presumed_held and not m.session.has_client_feedback
+    )
     if run >= t.missing_feedback_run:
         yield Marker(MarkerCode.MISSING_FEEDBACK, Decimal(run), Decimal(t.missing_feedback_run))
 
@@ -278,10 +290,10 @@ def _blindspot_markers(srs: Scores, therapist_srs: Scores | None, t: Thresholds)
         yield Marker(MarkerCode.BLINDSPOT, gap, t.blindspot_gap)
 
 
-def _run_length(items: Sequence[T], holds: Callable[[T], bool]) -> int:
-    """How many of the latest ``items`` in a row satisfy ``holds``."""
+def _run_length(latest_first: Iterable[T], holds: Callable[[T], bool]) -> int:
+    """How many of the latest items in a row satisfy ``holds`` (``latest_first``: the items, latest first)."""
     run = 0
-    for item in reversed(items):
+    for item in latest_first:
         if not holds(item):
             break
         run += 1

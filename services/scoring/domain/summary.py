@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -46,9 +47,13 @@ def summarize(
     sessions: Sequence[MarkedSession],
     timeline: EpisodeTimeline,
     thresholds: Thresholds,
+    client_srs_count: int | None = None,
 ) -> ClientSummary:
-    totals = [m.srs_total for m in sessions if m.srs_total is not None]
-    window = totals[-thresholds.baseline_window :]
+    """``client_srs_count``: how many of ``sessions`` have a client SRS, when the caller has counted them
+    already (the window is read from the latest sessions backwards, so the rest need not be looked at)."""
+    if client_srs_count is None:
+        client_srs_count = sum(1 for m in sessions if m.srs_total is not None)
+    window = list(itertools.islice(_totals_backwards(sessions), thresholds.baseline_window))[::-1]
     latest = sessions[-1] if sessions else None
     rising = slope(window)
     resolutions = [e.resolution.how for e in timeline.episodes if e.resolution is not None]
@@ -56,10 +61,10 @@ def summarize(
         clinic_id=clinic_id,
         client_id=client_id,
         session_count=len(sessions),
-        client_srs_count=len(totals),
+        client_srs_count=client_srs_count,
         latest_session_id=latest.session_id if latest else None,
         latest_session_at=latest.session.occurred_at if latest else None,
-        latest_srs_total=totals[-1] if totals else None,
+        latest_srs_total=window[-1] if window else None,
         latest_severity=latest.severity if latest else Severity.NONE,
         latest_markers=latest.markers if latest else (),
         baseline=shown(mean(window)) if window else None,
@@ -70,3 +75,7 @@ def summarize(
         resolved_by_hand_count=resolutions.count(ResolutionHow.MANUAL),
         settled_count=resolutions.count(ResolutionHow.SETTLED),
     )
+
+
+def _totals_backwards(sessions: Sequence[MarkedSession]) -> Iterator[Decimal]:
+    return (m.srs_total for m in reversed(sessions) if m.srs_total is not None)

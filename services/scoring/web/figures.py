@@ -4,6 +4,7 @@ figures are ``services.scoring.clinic_figures``, shared with the JSON API).
 Everything here works on the stored read model (``views.py``); nothing is re-assessed on a read.
 """
 
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -189,11 +190,21 @@ SPARK_FLOOR, SPARK_TOP = 20.0, 40.0  # a fixed scale, so sparklines compare acro
 
 
 def sparkline_points(totals: Sequence[float], width: int = 120, height: int = 28) -> str:
-    """SVG polyline points of the totals on the fixed 20–40 scale (lower totals sit on the floor)."""
+    """SVG polyline points of the totals on the fixed 20–40 scale (lower totals sit on the floor). The
+    arithmetic of ``spark_y``, inline: a caseload draws thousands of points."""
     if not totals:
         return ""
-    step = width / max(len(totals) - 1, 1)
-    return " ".join(f"{i * step:.1f},{spark_y(total, height)}" for i, total in enumerate(totals))
+    span = SPARK_TOP - SPARK_FLOOR
+    return " ".join(
+        f"{x},{round(height - (min(max(total, SPARK_FLOOR), SPARK_TOP) - SPARK_FLOOR) / span * height, 1)}"
+        for x, total in zip(_spark_xs(len(totals), width), totals, strict=True)
+    )
+
+
+@functools.cache
+def _spark_xs(count: int, width: int) -> tuple[str, ...]:
+    step = width / max(count - 1, 1)
+    return tuple(f"{i * step:.1f}" for i in range(count))
 
 
 def spark_y(total: float, height: int = 28) -> float:

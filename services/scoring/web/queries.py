@@ -3,40 +3,40 @@ projected to what the page shows, so a caseload of hundreds of clients stays one
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pydantic import TypeAdapter
 from pymongo.asynchronous.collection import AsyncCollection
 
+from services.scoring.clients import ClientStore
 from services.scoring.views import ClientAlliance
 
 Document = dict[str, Any]
 
 
-def _alliance(document: Document) -> ClientAlliance:
-    return ClientAlliance.model_validate(
-        {"past_episodes": [], "sessions": [], "therapist_id": None, **document}
-    )
+# Partial alliances (without past episodes and sessions), validated a page at a time.
+ALLIANCES = TypeAdapter(list[ClientAlliance])
 
 
 class ViewQueries:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
+        self.clients = ClientStore(collection)  # for its reads only
 
     async def caseload(self, clinic_id: str, therapist_id: str) -> list[tuple[ClientAlliance, list[float]]]:
-        """Clients whose latest session was with the therapist, each with its client SRS totals in order."""
-        cursor = self.collection.find(
-            {"clinic_id": clinic_id, "therapist_id": therapist_id},
-            {
-                "_id": 0,
-                "alliance.client_id": 1,
-                "alliance.therapist_id": 1,
-                "alliance.summary": 1,
-                "alliance.open_episode": 1,
-                "alliance.sessions.srs_total": 1,
-            },
-        ).sort("client_id", ASCENDING)
-        rows = []
-        async for document in cursor:
-            alliance = document["alliance"]
-            totals = [s["srs_total"] for s in alliance.pop("sessions", []) if s.get("srs_total") is not None]
-            rows.append((_alliance(alliance), totals))
-        return rows
+        """Clients whose latest session was with the therapist, each with its latest client SRS totals in order
+        (as many as the caseload draws)."""
+        entries = await self.clients.caseload(clinic_id, therapist_id)
+        alliances = ALLIANCES.validate_python(
+            [
+                {
+                    "client_id": entry["client_id"],
+                    "therapist_id": None,
+                    "summary": entry["summary"],
+                    "open_episode": entry["open_episode"],
+                    "past_episodes": [],
+                    "sessions": [],
+                }
+                for entry in entries
+            ]
+        )
+        return [
+            (alliance, entry["recent_totals"]) for alliance, entry in zip(alliances, entries, strict=True)
+        ]
