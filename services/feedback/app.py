@@ -22,7 +22,7 @@ from services.feedback.intake import RETRY_AFTER_SECONDS, STORAGE_UNAVAILABLE
 from services.feedback.links import client_page, form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
-from services.feedback.metrics import count_refusals
+from services.feedback.metrics import CountRefusals
 from services.feedback.rate_limit import KeyBudget
 from services.feedback.sealing import Outgoing
 from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
@@ -120,7 +120,7 @@ def create_app(
     app.state.link_signer = LinkSigner(settings.link_secret)
     app.state.client_pages = ClientPages(client_pages or ClientPageSettings())
     app.add_middleware(BodyLimit)
-    app.middleware("http")(count_refusals)
+    app.add_middleware(CountRefusals)  # added last, so outermost: a body refused as too large counts too
     app.exception_handler(PyMongoError)(storage_unavailable)
     install_fhir_errors(app)
     for router in (api.router, batch.router, fhir_router, issue.router, form.router, client_page.router):

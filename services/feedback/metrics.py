@@ -1,10 +1,9 @@
 """Prometheus metrics of the intake. Labels: clinic, instrument and reason only, never a person."""
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request, Response
 from prometheus_client import Counter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent, EventKind
 
@@ -35,13 +34,26 @@ def count_accepted(kind: EventKind[Any], event: CloudEvent[Any]) -> None:
         SESSIONS_ACCEPTED.labels(event.clinicid).inc()
 
 
-async def count_refusals(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """HTTP middleware: every refused write counts once, under its reason (one the handler named, such as
-    ``erased``, or else the one of its status)."""
-    response = await call_next(request)
-    if request.method == "POST" and response.status_code >= 400:
-        named = getattr(request.state, "refusal_reason", None)
-        REJECTED.labels(
-            named or REASONS.get(response.status_code, "invalid" if response.status_code < 500 else "error")
-        ).inc()
-    return response
+class CountRefusals:
+    """ASGI middleware: every refused write counts once, under its reason (one the handler named in
+    ``request.state.refusal_reason``, such as ``erased``, or else the one of its status).
+
+    Pure ASGI, watching the answer's status as it goes out: Starlette's ``BaseHTTPMiddleware`` ran each request
+    in a task of its own with the answer streamed through a memory channel, about a third of the intake's CPU
+    per POST."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start" and (status := message["status"]) >= 400:
+                named = scope.get("state", {}).get("refusal_reason")
+                REJECTED.labels(named or REASONS.get(status, "invalid" if status < 500 else "error")).inc()
+            await send(message)
+
+        await self.app(scope, receive, watched)
