@@ -40,8 +40,13 @@ C = TypeVar("C", bound=BaseModel)
 
 def stamped(contract: type[C], request: BaseModel, moment: str, at: datetime) -> C:
     """The event data of ``request``, with its ``moment`` set to ``at`` (the request's) when the caller left it
-    out."""
-    return contract.model_validate({**request.model_dump(), moment: getattr(request, moment) or at})
+    out.
+
+    Not validated again: the request was validated by the contract's own rules (it is the contract, but for a
+    moment it may leave out, and the server's moment is a valid one), and the event is validated once more, as
+    the latest version, when it is sealed (``Words.sealed``)."""
+    fields = dict(request)
+    return contract.model_construct(**{**fields, moment: fields[moment] or at})
 
 
 class FeedbackRequest(FeedbackSubmittedV1):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pymongo import WriteConcern
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.feedback import api, batch
@@ -23,6 +24,7 @@ from services.feedback.links import client_page, form, issue
 from services.feedback.links.tokens import LinkSigner
 from services.feedback.links.used import UsedLinks
 from services.feedback.metrics import CountRefusals
+from services.feedback.rate_limit import COLLECTION as BUDGET_COLLECTION
 from services.feedback.rate_limit import KeyBudget
 from services.feedback.sealing import Outgoing
 from services.feedback.settings import DEV_LINK_SECRET, FeedbackSettings
@@ -34,6 +36,7 @@ from shared.http_ops import add_operations
 from shared.logging import configure_logging
 from shared.messaging import watch_consumer_lag
 from shared.privacy.plumbing import Privacy
+from shared.serve import worker_number
 
 SERVICE = "feedback"
 log = logging.getLogger("alliance.feedback")
@@ -75,15 +78,26 @@ def create_app(
     )
     used_links = UsedLinks(database.get_collection("feedback_links_used"))
     goals = GoalStore(database.get_collection(GOALS_COLLECTION))
+    # w=1: a request must not wait for a majority of a replica set to journal a counter (a majority write
+    # waits for the secondaries' journal commits); a failover loses a few counts, admitting a few requests
+    # more, never refusing one wrongly.
+    key_budget = KeyBudget(
+        database.get_collection(BUDGET_COLLECTION, write_concern=WriteConcern(w=1)), settings.rate_limit
+    )
     purge = FeedbackPurge(privacy, idempotency, used_links, goals)
     privacy.follow(broker, purge)
-    read_goals(broker, goals, privacy, purge.client, settings.group_id, settings.instance_id)
+    # Of several workers, the first alone reads the goals, under INSTANCE_ID as a single process does: the others
+    # find them in the database they share. Consumers of one group that start together can keep each other
+    # rebalancing (aiokafka sends a JoinGroup per assignor, aio-libs/aiokafka#1168), and workers always do.
+    if worker_number() in (None, 0):
+        read_goals(broker, goals, privacy, purge.client, settings.group_id, settings.instance_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await catch_up(key_ring, settings.kafka_bootstrap_servers)
         await idempotency.ensure_indexes()
         await used_links.ensure_indexes()
+        await key_budget.ensure_indexes()
         await privacy.start(settings.kafka_bootstrap_servers)  # every erasure known before any request
         sealed = await goals.seal_clear_texts(privacy)
         if sealed:
@@ -110,7 +124,7 @@ def create_app(
     app.state.settings = settings
     app.state.broker = broker
     app.state.key_ring = key_ring
-    app.state.key_budget = KeyBudget(settings.rate_limit)
+    app.state.key_budget = key_budget
     app.state.idempotency = idempotency
     app.state.used_links = used_links
     app.state.goals = goals

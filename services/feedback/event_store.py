@@ -67,23 +67,9 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
         chains.setdefault(_key(event), []).append(index)
     acknowledged = [False] * len(publications)
 
-    async def send(kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
-        try:
-            confirmation = await broker.publish(
-                encode(event),
-                topic=kind.topic.name,
-                key=_key(event),
-                headers={"content-type": CLOUDEVENTS_JSON, "ce-id": event.id},
-                no_confirm=True,
-            )
-            await confirmation
-        except (KafkaError, TimeoutError):  # not acknowledged in time, or no metadata: Kafka is unreachable
-            return False
-        return True
-
     async def chain(indices: list[int]) -> None:
         for index in indices:
-            if not await send(*publications[index]):
+            if not await _send(broker, *publications[index]):
                 return
             acknowledged[index] = True
 
@@ -94,13 +80,31 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
     return acknowledged
 
 
+async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> None:
+    # Sent straight away: one event needs none of publish_all's chains (nor a task to run each).
+    if not await _send(broker, kind, event):
+        raise EventStoreUnavailable
+    count_accepted(kind, event)
+
+
+async def _send(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
+    """Whether Kafka acknowledged ``event`` (acks=all) within the producer's timeout."""
+    try:
+        confirmation = await broker.publish(
+            encode(event),
+            topic=kind.topic.name,
+            key=_key(event),
+            headers={"content-type": CLOUDEVENTS_JSON, "ce-id": event.id},
+            no_confirm=True,
+        )
+        await confirmation
+    except (KafkaError, TimeoutError):  # not acknowledged in time, or no metadata: Kafka is unreachable
+        return False
+    return True
+
+
 def _key(event: CloudEvent[Any]) -> bytes:
     return (event.subject or event.clinicid).encode()
-
-
-async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> None:
-    if not (await publish_all(broker, [(kind, event)]))[0]:
-        raise EventStoreUnavailable
 
 
 __all__ = ["EventStoreUnavailable", "Publication", "intake_broker", "publish_all", "publish_one"]

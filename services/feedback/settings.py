@@ -7,6 +7,16 @@ DEV_LINK_SECRET = "dev-only-feedback-link-secret-change-me"
 
 class FeedbackSettings(ServiceSettings):
     port: int = Field(default=8001, validation_alias=AliasChoices("FEEDBACK_PORT"), description="HTTP port.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=AliasChoices("FEEDBACK_WORKERS"),
+        description=(
+            "Worker processes behind the one FEEDBACK_PORT (about one per core), each with its own Kafka "
+            "producer and MongoDB client; the first of them alone reads the clients' goals from Kafka, under "
+            "INSTANCE_ID. A SIGTERM to the parent stops them all, each draining its requests first."
+        ),
+    )
     group_id: str = Field(
         default="feedback",
         validation_alias=AliasChoices("FEEDBACK_GROUP_ID"),
@@ -39,7 +49,10 @@ class FeedbackSettings(ServiceSettings):
     rate_limit: str = Field(
         default="600/minute",
         validation_alias=AliasChoices("FEEDBACK_RATE_LIMIT"),
-        description="Requests allowed per API key, in the `limits` notation (e.g. '600/minute').",
+        description=(
+            "Requests allowed per API key, in the `limits` notation (e.g. '600/minute'): one budget, counted in "
+            "MongoDB and shared by every worker and replica (a sliding window of that length)."
+        ),
     )
     idempotency_hours: int = Field(
         default=24,
