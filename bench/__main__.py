@@ -1,7 +1,11 @@
 """`python -m bench`: start a stack of its own, measure, print the table, keep JSON and the plots.
 
 Every figure is the median of several runs with min and max, and every ratio is to a ceiling or a floor
-measured in the same invocation, so the ratios hold on a noisy machine.
+measured in the same invocation, so the ratios hold on a noisy machine. The sections run in this order, all of
+them unless --sections names some: pipeline (raw ceiling, scoring, replay), live (end-to-end latency and the
+services' memory), intake (wrk against the feedback service), clinic (the clinic's figures and a caseload as
+the clinic grows), history (scoring's cost per event as a client's history grows) and cluster (scoring's
+scale-out on a three-node cluster).
 """
 
 import argparse
@@ -11,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from bench import http_load, kafka_io, pipeline, report
+from bench import clinic_views, history_cost, http_load, kafka_io, pipeline, report
 from bench.ceiling import raw_ceiling
 from bench.intake_ceiling import TOPIC as CEILING_TOPIC
 from bench.scale_out import scale_out
@@ -33,6 +37,7 @@ API_KEY = "bench-key-0123456789abcdef"
 SCORED_TOPICS = [topics.CLIENT_EVENTS.name]
 REPLAYED_TOPICS = list(REPLAY_READS.names)  # every topic the replay reads, rupture.suspected included
 WORKERS = (1, 2)  # FEEDBACK_WORKERS measured
+SECTIONS = ("pipeline", "live", "intake", "clinic", "history", "cluster")  # in the order they run
 
 
 def say(line: str) -> None:
@@ -187,20 +192,53 @@ async def intake_figures(stack: Stack, env: Mapping[str, str], args: argparse.Na
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    """The single-node stack's sections of ``args.sections``, in their order."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
         "MONGODB_URI": stack.mongodb_uri,
         KEKS_VARIABLE: stack.service_env()[KEKS_VARIABLE],  # the stack's own KEK, unless one is set
     }
-    results = await pipeline_figures(stack, env, args)
-    results.update(await live_figures(stack, env, args))
-    results["intake"] = await intake_figures(stack, env, args)
-    results["runs"] = args.runs
+    logs = stack.paths.profile_dir / "logs"
+    results: dict[str, Any] = {}
+    if "pipeline" in args.sections:
+        results.update(await pipeline_figures(stack, env, args))
+    if "live" in args.sections:
+        results.update(await live_figures(stack, env, args))
+    if "intake" in args.sections:
+        results["intake"] = await intake_figures(stack, env, args)
+    if "clinic" in args.sections:
+        results["clinic_views"] = await clinic_views.clinic_view_costs(
+            env,
+            args.clinic_sizes,
+            args.caseload,
+            args.repeats,
+            port=args.port_base + 30,
+            log_dir=logs,
+            say=say,
+        )
+    if "history" in args.sections:
+        results["history_cost"] = await history_cost.history_costs(
+            env,
+            args.history_sizes,
+            port=args.port_base + 10,
+            log_dir=logs,
+            say=say,
+            runs=args.runs,
+            total=args.history_events,
+            resubmissions=args.resubmissions,
+        )
     return results
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="the parts to run (default: all; they run in the order above whatever the order given)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max)")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=10, help="sessions per client")
@@ -211,6 +249,18 @@ def main() -> None:
     parser.add_argument(
         "--alert-every", type=int, default=10, help="one latency-run feedback in this many raises an alert"
     )
+    for option, default, meaning in (
+        ("--clinic-sizes", clinic_views.SIZES, "clients in the clinic at each step of the clinic section"),
+        ("--history-sizes", history_cost.SIZES, "stored events per client, one history stream each"),
+    ):
+        parser.add_argument(option, type=int, nargs="+", default=list(default), help=meaning)
+    for option, number, meaning in (
+        ("--caseload", clinic_views.CASELOAD, "clients of the timed caseload (at most the smallest clinic)"),
+        ("--repeats", clinic_views.REPEATS, "timed requests per endpoint and clinic size"),
+        ("--history-events", history_cost.TOTAL, "events per history stream (at least the largest history)"),
+        ("--resubmissions", history_cost.RESUBMISSIONS, "sends of one rating per resubmitting client"),
+    ):
+        parser.add_argument(option, type=int, default=number, help=meaning)
     parser.add_argument(
         "--replicas",
         type=int,
@@ -221,17 +271,31 @@ def main() -> None:
     parser.add_argument("--port-base", type=int, default=BASE_PORT, help="the stack's ports are above this")
     parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
     args = parser.parse_args()
+    # Refused here rather than after the sections before them have run for minutes.
+    if "clinic" in args.sections and args.caseload > min(args.clinic_sizes):
+        parser.error("--caseload must fit in the smallest of --clinic-sizes")
+    if "history" in args.sections and max(args.history_sizes) > args.history_events:
+        parser.error("--history-events must hold the largest of --history-sizes")
+    args.sections = [name for name in SECTIONS if name in args.sections]
+    return args
+
+
+def main() -> None:
+    args = arguments()
     base = args.port_base
-    stack = pipeline.bench_stack(base, args.profile, say)
-    stack.ensure_installed()
-    stack.wipe()
-    stack.start_infra()
-    try:
-        results = asyncio.run(measure(stack, args))
-    finally:
-        stack.stop()
-    if args.replicas:
+    results: dict[str, Any] = {"runs": args.runs, "sections": args.sections}
+    if set(args.sections) - {"cluster"}:
+        stack = pipeline.bench_stack(base, args.profile, say)
+        stack.ensure_installed()
+        stack.wipe()
+        stack.start_infra()
+        try:
+            results.update(asyncio.run(measure(stack, args)))
+        finally:
+            stack.stop()
+    if "cluster" in args.sections and args.replicas:
         cluster = pipeline.bench_stack(base + 1000, args.profile, say, nodes=3)
+        cluster.ensure_installed()
         cluster.wipe()
         cluster.start_infra()
         try:

@@ -1,4 +1,5 @@
-"""What the clinic's figures and a caseload cost as one clinic grows: ``python -m bench.clinic_views``.
+"""What the clinic's figures and a caseload cost as one clinic grows: the ``clinic`` section of
+``python -m bench``.
 
 One clinic is filled, through Kafka and a real scoring process, with the reference population's clients
 (``calibration.population``: usual SRS totals, no-shows, therapist ratings, planted ruptures reported or not),
@@ -9,42 +10,35 @@ request after another: the clinic summary, the clinic view (a signed-in supervis
 caseload in the API and in the view.
 """
 
-import argparse
 import asyncio
-import json
-import os
 import re
 import secrets
-import socket
 import sys
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from bench import kafka_io
+from bench import kafka_io, pipeline
 from bench.stats import percentile
 from bench.workload import Record
 from calibration.population import Parameters, PlannedClient, PlannedSession, planned_client
-from devstack import processes
-from devstack.stack import Stack
 from services.scoring.app import OUTBOX
 from services.scoring.handlers import CONSUMED
 from shared.auth import Scope, hash_key
 from shared.clinic_keys import SOURCE as KEYS_SOURCE
 from shared.contracts import CLINIC_KEY, FEEDBACK_SUBMITTED, SESSION_COMPLETED, ClinicKeyV1, encode
-from shared.privacy.keys import KEKS_VARIABLE
 from shared.topics import message_key
 
-T = TypeVar("T")
-
-REPO = Path(__file__).resolve().parent.parent
+SIZES = (1000, 5000, 20000)  # clients in the clinic, the issue's sizes
+CASELOAD = 1000  # clients of the therapist whose caseload is timed
+REPEATS = 30  # timed requests per endpoint and size
 SESSIONS = 10
 THERAPISTS = 40  # besides the one whose caseload is timed
 CASELOAD_THERAPIST = "t-caseload"
@@ -59,22 +53,22 @@ HISTORY_TOPIC = FEEDBACK_SUBMITTED.topic.name  # client.events: each client's hi
 POPULATION = Parameters(min_sessions=SESSIONS, max_sessions=SESSIONS)
 
 
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 async def clinic_view_costs(
     env: Mapping[str, str],
-    sizes: Sequence[int] = (1000, 5000, 20000),
-    caseload: int = 1000,
-    repeats: int = 30,
+    sizes: Sequence[int] = SIZES,
+    caseload: int = CASELOAD,
+    repeats: int = REPEATS,
+    *,
+    port: int,
+    log_dir: Path,
+    say: Callable[[str], None],
 ) -> dict[str, Any]:
     """p50 and p95 (ms) of each endpoint at each clinic size, the clinic filled cumulatively up to each.
 
-    ``env``: the stack's ``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI`` and key-encryption keys; ``SCORING_PORT``
-    if given, else a free port; ``BENCH_LOG_DIR`` for the scoring process's log and pid file, if given. The
-    scoring process gets a database and consumer group of its own, the database dropped afterwards. Each size
-    is timed once the process has relayed everything it staged, so that only the requests compete.
+    ``env``: the stack's ``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI`` and key-encryption keys. The scoring
+    process listens on ``port``, its log and pid file go to ``log_dir``, and it gets a database and consumer
+    group of its own, the database dropped afterwards. Each size is timed once the process has relayed
+    everything it staged, so that only the requests compete; the progress goes to ``say``.
 
     Returns ``{"sizes", "caseload", "repeats", "sessions_per_client", "endpoints": {endpoint: {size:
     {"p50_ms", "p95_ms"}}}, "clinic": {size: {"active_clients", "clients_with_open_episode", "episodes",
@@ -87,24 +81,13 @@ async def clinic_view_costs(
     clinic_id, database, api_key = f"clinic-{run}", run.replace("-", "_"), secrets.token_urlsafe(24)
     await publish_read_key(bootstrap, clinic_id, api_key)
     await kafka_io.skip_to_end(bootstrap, run, CONSUMED_TOPICS)  # only this run's events are applied
-    port = int(env.get("SCORING_PORT") or free_port())
-    log_dir = Path(env.get("BENCH_LOG_DIR") or REPO / ".stack" / "bench-logs")
-    log, pid_file = log_dir / f"{run}.log", log_dir / f"{run}.pid"
-    record = processes.spawn(
-        [sys.executable, "-m", "services.scoring"],
-        log_path=log,
-        pid_path=pid_file,
-        env={
-            **os.environ,
-            **env,
-            "SCORING_GROUP_ID": run,
-            "MONGODB_DATABASE": database,
-            "SCORING_PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        },
-        cwd=REPO,
-        address=f"http://127.0.0.1:{port}",
-    )
+    scoring_env = {
+        **env,
+        "SCORING_GROUP_ID": run,
+        "MONGODB_DATABASE": database,
+        "SCORING_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
     results: dict[str, Any] = {
         "sizes": sizes,
         "caseload": caseload,
@@ -114,36 +97,43 @@ async def clinic_view_costs(
         "clinic": {},
     }
     try:
-        await _unless_it_exits(record, log, _ready(port))
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            await sign_in(http, api_key)
-            filled, now = 0, datetime.now(UTC)
-            for size in sizes:
-                started = time.monotonic()
-                records = clinic_records(clinic_id, range(filled, size), caseload, now)
-                await kafka_io.preload(bootstrap, records)
-                target = sum((await kafka_io.end_offsets(bootstrap, CONSUMED_TOPICS)).values())
-                consumed = kafka_io.wait_until_consumed(bootstrap, run, CONSUMED_TOPICS, target, within=3600)
-                await _unless_it_exits(record, log, consumed)
-                await _unless_it_exits(record, log, relayed(env["MONGODB_URI"], database))
-                filled = size
-                say(f"{size} clients: {len(records)} events applied in {time.monotonic() - started:.0f} s")
-                summary = await _get(http, "/v1/clinic/summary", api_key)
-                results["clinic"][size] = {
-                    "active_clients": summary.json()["active_clients"],
-                    "clients_with_open_episode": summary.json()["clients_with_open_episode"],
-                    "episodes": summary.json()["episodes"],
-                    "events": len(records),
-                }
-                for name, path in paths().items():
-                    samples = await timed(http, path, api_key if path.startswith("/v1") else None, repeats)
-                    results["endpoints"][name][size] = {
-                        "p50_ms": round(percentile(samples, 0.50), 1),
-                        "p95_ms": round(percentile(samples, 0.95), 1),
+        with pipeline.running(
+            run, [sys.executable, "-m", "services.scoring"], scoring_env, port, log_dir, ready_path="/readyz"
+        ) as record:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+                await sign_in(http, api_key)
+                filled, now = 0, datetime.now(UTC)
+                for size in sizes:
+                    started = time.monotonic()
+                    records = clinic_records(clinic_id, range(filled, size), caseload, now)
+                    await kafka_io.preload(bootstrap, records)
+                    target = sum((await kafka_io.end_offsets(bootstrap, CONSUMED_TOPICS)).values())
+                    consumed = kafka_io.wait_until_consumed(
+                        bootstrap, run, CONSUMED_TOPICS, target, within=3600
+                    )
+                    await pipeline.unless_any_exits([record], log_dir, consumed)
+                    await pipeline.unless_any_exits([record], log_dir, relayed(env["MONGODB_URI"], database))
+                    filled = size
+                    say(
+                        f"{size} clients: {len(records)} events applied in {time.monotonic() - started:.0f} s"
+                    )
+                    summary = (await _get(http, "/v1/clinic/summary", api_key)).json()
+                    results["clinic"][size] = {
+                        "active_clients": summary["active_clients"],
+                        "clients_with_open_episode": summary["clients_with_open_episode"],
+                        "episodes": summary["episodes"],
+                        "events": len(records),
                     }
-                    say(f"  {name}: {results['endpoints'][name][size]}")
+                    for name, path in paths().items():
+                        samples = await timed(
+                            http, path, api_key if path.startswith("/v1") else None, repeats
+                        )
+                        results["endpoints"][name][size] = {
+                            "p50_ms": round(percentile(samples, 0.50), 1),
+                            "p95_ms": round(percentile(samples, 0.95), 1),
+                        }
+                        say(f"  {name}: {results['endpoints'][name][size]}")
     finally:
-        processes.stop([pid_file], timeout=15)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["MONGODB_URI"])
         try:
             await mongo.drop_database(database)
@@ -282,92 +272,3 @@ async def relayed(uri: str, database: str, within: float = 900.0) -> None:
             await asyncio.sleep(0.5)
     finally:
         await mongo.close()
-
-
-async def _unless_it_exits(record: processes.PidRecord, log: Path, waiting: Awaitable[T]) -> T:
-    """``waiting``'s result; a RuntimeError naming the log if the scoring process exits first."""
-    task = asyncio.ensure_future(waiting)
-    while not task.done():
-        if not processes.is_running(record):
-            task.cancel()
-            raise RuntimeError(f"scoring exited during the bench; its log: {log}")
-        await asyncio.wait([task], timeout=0.5)
-    return task.result()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _ready(port: int, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(timeout=2) as http:
-        while True:
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"scoring on port {port} not ready within {within:.0f} s")
-            await asyncio.sleep(0.5)
-
-
-def table(results: Mapping[str, Any]) -> str:
-    sizes = results["sizes"]
-    lines = [
-        "endpoint        " + "".join(f"{size:>20,}" for size in sizes),
-        " " * 16 + "     p50 / p95 ms" * len(sizes),
-    ]
-    for name, by_size in results["endpoints"].items():
-        cells = "".join(
-            f"{by_size[size]['p50_ms']:>11.1f} /{by_size[size]['p95_ms']:>6.1f}" for size in sizes
-        )
-        lines.append(f"{name:<16}{cells}")
-    return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.clinic_views", description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000], help="clients per run")
-    parser.add_argument("--caseload", type=int, default=1000, help="clients of the timed therapist")
-    parser.add_argument("--repeats", type=int, default=30, help="timed requests per endpoint and size")
-    parser.add_argument("--port-base", type=int, default=44000, help="the stack's ports are above this")
-    parser.add_argument("--profile", default="views", help="the devstack profile (state under .stack/)")
-    parser.add_argument("--out", type=Path, help="also write the results here, as JSON")
-    args = parser.parse_args()
-    base = args.port_base
-    stack = Stack(
-        profile=args.profile,
-        kafka_port=base + 92,
-        kafka_controller_port=base + 93,
-        mongo_port=base + 17,
-        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
-        say=say,
-    )
-    stack.ensure_installed()
-    stack.wipe()
-    stack.start_infra()
-    try:
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
-            "MONGODB_URI": stack.mongodb_uri,
-            "SCORING_PORT": str(base + 2),
-            "BENCH_LOG_DIR": str(stack.paths.profile_dir / "logs"),
-            **{k: v for k, v in stack.service_env().items() if k == KEKS_VARIABLE},
-        }
-        results = asyncio.run(clinic_view_costs(env, args.sizes, args.caseload, args.repeats))
-    finally:
-        stack.stop()
-    text = json.dumps(results, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    say(table(results))
-
-
-if __name__ == "__main__":
-    main()

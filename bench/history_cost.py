@@ -1,4 +1,5 @@
-"""What one event costs the scoring process as a client's history grows: ``python -m bench.history_cost``.
+"""What one event costs the scoring process as a client's history grows: the ``history`` section of
+``python -m bench``.
 
 Streams of the same number of events, each drained by the real scoring process (``pipeline.
 scoring_throughput``: a fresh consumer group and a fresh database, every delivery guarantee on):
@@ -14,11 +15,8 @@ machine weighs on all of them alike. The raw ceiling (``ceiling.raw_ceiling``) i
 history's stream in the same runs, so scoring's share of it is a ratio taken in one invocation.
 """
 
-import argparse
 import asyncio
-import json
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +27,12 @@ from bench import kafka_io, pipeline
 from bench.ceiling import raw_ceiling
 from bench.stats import spread
 from bench.workload import Record, feedback_stream, resubmission_stream
-from devstack.stack import Stack
 from shared import topics
-from shared.privacy.keys import KEKS_VARIABLE
 
 TOPIC = topics.CLIENT_EVENTS
+SIZES = (10, 100, 1000)  # stored events per client, the issue's sizes
 TOTAL = 10_000  # events per stream
-RESUBMITTING_CLIENTS = 10
-
-
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+RESUBMISSIONS = 1000  # sends of one rating per client
 
 
 def streams(sizes: Sequence[int], total: int, resubmissions: int) -> dict[str, list[Record]]:
@@ -51,24 +44,27 @@ def streams(sizes: Sequence[int], total: int, resubmissions: int) -> dict[str, l
 
 async def history_costs(
     env: Mapping[str, str],
-    sizes: Sequence[int] = (10, 100, 1000),
+    sizes: Sequence[int] = SIZES,
     *,
     port: int,
     log_dir: Path,
+    say: Callable[[str], None],
     runs: int = 3,
     total: int = TOTAL,
-    resubmissions: int = 1000,
+    resubmissions: int = RESUBMISSIONS,
 ) -> dict[str, Any]:
     """The scoring process's cost per event for each stream, as the median, min and max of ``runs`` runs::
 
-        {"events": {name: count}, "runs": runs,
+        {"events": {name: count}, "runs": runs, "resubmissions": resubmissions,
          "streams": {name: {"us_per_event": spread, "events_per_s": spread,    # name: facts_<n>, resubmissions
                             "peak_rss_mib": float}},                      # the scoring process's, at most
          "ceiling_eps": spread, "scoring_ratio": float,   # scoring on facts_<min size> / the raw ceiling
          "worst_to_best": float}   # the highest median µs/event over the lowest
 
     ``env`` names the running stack (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI``, and its KEK); ``port`` is
-    the scoring process's HTTP port; its logs go to ``log_dir``."""
+    the scoring process's HTTP port; its logs go to ``log_dir``, each run's figure to ``say``."""
+    if not sizes or max(sizes) > total:
+        raise ValueError("every history must fit in a stream's events")
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     chosen = streams(sizes, total, resubmissions)
     rates: dict[str, list[float]] = {name: [] for name in chosen}
@@ -97,6 +93,7 @@ async def history_costs(
     return {
         "events": {name: len(records) for name, records in chosen.items()},
         "runs": runs,
+        "resubmissions": resubmissions,
         "streams": figures,
         "ceiling_eps": spread(ceiling),
         "scoring_ratio": figures[smallest]["events_per_s"]["median"] / spread(ceiling)["median"],
@@ -128,75 +125,3 @@ async def fresh_topic(bootstrap: str, topic: topics.Topic, within: float = 60.0)
     finally:
         await admin.close()
     await kafka_io.end_offsets(bootstrap, [topic.name])  # its partitions have leaders again
-
-
-def table(results: Mapping[str, Any]) -> str:
-    lines = [f"{'stream':<16}{'events':>8}  {'µs/event (min-max)':<22}{'events/s (min-max)':<24}peak RSS"]
-    for name, figures in results["streams"].items():
-        us, eps = figures["us_per_event"], figures["events_per_s"]
-        lines.append(
-            f"{name:<16}{results['events'][name]:>8}  "
-            + f"{us['median']:.0f} ({us['min']:.0f}-{us['max']:.0f})".ljust(22)
-            + f"{eps['median']:.0f} ({eps['min']:.0f}-{eps['max']:.0f})".ljust(24)
-            + f"{figures['peak_rss_mib']:.0f} MiB"
-        )
-    lines.append(f"worst / best µs per event: {results['worst_to_best']:.2f}")
-    ceiling = results["ceiling_eps"]["median"]
-    lines.append(
-        f"raw ceiling {ceiling:.0f} events/s; scoring at the smallest history {results['scoring_ratio']:.0%}"
-    )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.history_cost", description=__doc__)
-    parser.add_argument("--runs", type=int, default=3, help="runs per stream (median, min, max)")
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[10, 100, 1000], help="stored events per client"
-    )
-    parser.add_argument("--total", type=int, default=TOTAL, help="events per stream")
-    parser.add_argument("--resubmissions", type=int, default=1000, help="sends of one rating per client")
-    parser.add_argument("--port-base", type=int, default=46000, help="the stack's ports are above this")
-    parser.add_argument("--profile", default="history", help="the devstack profile (state under .stack/)")
-    parser.add_argument("--out", type=Path, help="also write the results here, as JSON")
-    args = parser.parse_args()
-    base = args.port_base
-    stack = Stack(
-        profile=args.profile,
-        kafka_port=base + 92,
-        kafka_controller_port=base + 93,
-        mongo_port=base + 17,
-        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
-        say=say,
-    )
-    stack.ensure_installed()
-    stack.wipe()
-    stack.start_infra()
-    try:
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
-            "MONGODB_URI": stack.mongodb_uri,
-            KEKS_VARIABLE: stack.service_env()[KEKS_VARIABLE],
-        }
-        results = asyncio.run(
-            history_costs(
-                env,
-                args.sizes,
-                port=base + 10,
-                log_dir=stack.paths.profile_dir / "logs",
-                runs=args.runs,
-                total=args.total,
-                resubmissions=args.resubmissions,
-            )
-        )
-    finally:
-        stack.stop()
-    text = json.dumps(results, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    say(table(results))
-
-
-if __name__ == "__main__":
-    main()

@@ -52,14 +52,16 @@ async def committed_total(admin: AIOKafkaAdminClient, group: str, topics: Sequen
 
 async def wait_until_consumed(
     bootstrap: str, group: str, topics: Sequence[str], target: int, within: float
-) -> tuple[float, float]:
+) -> tuple[float, int, float]:
     """Poll ``group``'s committed offsets until they reach ``target``.
 
-    Returns (first progress, done) as monotonic times, so start-up and group join are not counted.
+    Returns (first progress, records committed by then, done): monotonic times, so start-up and group join are
+    not counted, and a rate counts only the records committed after the first progress was seen.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     first: float | None = None
+    first_count = 0
     deadline = time.monotonic() + within
     try:
         while time.monotonic() < deadline:
@@ -72,9 +74,9 @@ async def wait_until_consumed(
                 continue
             now = time.monotonic()
             if done > 0 and first is None:
-                first = now
+                first, first_count = now, done
             if done >= target:
-                return first or now, now
+                return first or now, first_count, now
             await asyncio.sleep(0.05)
     finally:
         await admin.close()
