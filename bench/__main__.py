@@ -285,7 +285,7 @@ def main() -> None:
     base = args.port_base
     results: dict[str, Any] = {"runs": args.runs, "sections": args.sections}
     if set(args.sections) - {"cluster"}:
-        stack = pipeline.bench_stack(base, args.profile, say)
+        stack = Stack.above(base, args.profile, say=say)
         stack.ensure_installed()
         stack.wipe()
         stack.start_infra()
@@ -294,7 +294,7 @@ def main() -> None:
         finally:
             stack.stop()
     if "cluster" in args.sections and args.replicas:
-        cluster = pipeline.bench_stack(base + 1000, args.profile, say, nodes=3)
+        cluster = Stack.above(base + 1000, args.profile, nodes=3, say=say)
         cluster.ensure_installed()
         cluster.wipe()
         cluster.start_infra()

@@ -7,32 +7,18 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from bench.kafka_io import fresh_name, wait_until_consumed
 from devstack import processes
-from devstack.stack import Stack
 from devstack.waiting import port_in_use, wait_until
 
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def bench_stack(port_base: int, profile: str, say: Callable[[str], None], nodes: int = 1) -> Stack:
-    """A stack of the bench's own, its ports just above ``port_base`` (a cluster's on three loopback hosts)."""
-    return Stack(
-        profile=profile,
-        nodes=nodes,
-        kafka_port=port_base + 92,
-        kafka_controller_port=port_base + 93,
-        mongo_port=port_base + 17,
-        service_ports={"feedback": port_base + 1, "scoring": port_base + 2, "notify": port_base + 3},
-        say=say,
-    )
 
 
 REPLAY_LINE = re.compile(r"replay: (?P<records>\d+) records in (?P<seconds>[\d.]+) s")

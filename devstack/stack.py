@@ -88,6 +88,22 @@ class Stack:
         self.paths = StackPaths((root or DEFAULT_ROOT).resolve(), profile, nodes)
         self.say = say
 
+    @classmethod
+    def above(
+        cls, port_base: int, profile: str, *, nodes: int = 1, say: Callable[[str], None] = _print
+    ) -> Stack:
+        """A stack of ``profile`` whose ports sit just above ``port_base``: the services on +1 to +3, mongod on
+        +17, Kafka on +92 and its controller on +93 (a cluster's on three loopback hosts)."""
+        return cls(
+            profile=profile,
+            nodes=nodes,
+            kafka_port=port_base + 92,
+            kafka_controller_port=port_base + 93,
+            mongo_port=port_base + 17,
+            service_ports={"feedback": port_base + 1, "scoring": port_base + 2, "notify": port_base + 3},
+            say=say,
+        )
+
     # ---- addresses -------------------------------------------------------------------------------
 
     @property

@@ -7,9 +7,8 @@ import pytest
 
 from devstack.services import SERVICES
 from reliability.receiver import Mailbox, smtp_server
-from tests.support.browser import free_port
 from tests.support.kafka import start_service_groups_at_end
-from tests.support.servers import Servers, local_stack
+from tests.support.servers import Servers, free_port, local_stack
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 
 

@@ -7,7 +7,6 @@ tests read the services' log files and /metrics, and a real Prometheus (Debian's
 import asyncio
 import json
 import re
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from devstack.services import SERVICES
 from tests.e2e.conftest import Platform
 from tests.ops.tools import GRAFANA_DIR, tool
-from tests.support.servers import Servers, local_stack
+from tests.support.servers import Servers, free_port, local_stack
 
 pytestmark = pytest.mark.e2e
 # Yesterday: a session older than the push horizon (14 days) would be history, recorded but not pushed.
@@ -242,12 +241,6 @@ async def test_consumer_lag_is_exported_per_group_topic_and_partition(run: Run, 
 
 
 # ---- a real Prometheus ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """An app served by uvicorn in a thread, and Debian's headless Chromium driven by Selenium: for the tests that
 look at pages the way a person does (the feedback form, the clinician views)."""
 
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -11,12 +10,7 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.servers import free_port
 
 
 @contextmanager

@@ -6,6 +6,7 @@
 """
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,31 @@ if TYPE_CHECKING:
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 MONGO_IMAGE = "mongo:6.0.5"
+
+
+def free_port() -> int:
+    """A port nothing listens on now, from the kernel's ephemeral range."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def throwaway_stack(profile: str, *, kafka: bool) -> Iterator["Stack"]:
+    """A Kafka node alone (``kafka``) or a mongod alone, of devstack profile ``profile`` on free ports, which a
+    test may stop without disturbing the session's servers; wiped afterwards."""
+    from devstack.stack import Stack
+
+    ports = (free_port(), free_port(), 1) if kafka else (1, 1, free_port())
+    stack = Stack(profile=profile, kafka_port=ports[0], kafka_controller_port=ports[1], mongo_port=ports[2])
+    stack.wipe()
+    stack.ensure_installed(kafka=kafka, mongo=not kafka)
+    stack.start_infra(kafka=kafka, mongo=not kafka)
+    try:
+        yield stack
+    finally:
+        stack.wipe()
 
 
 @dataclass(frozen=True)
@@ -67,14 +93,7 @@ def local_stack(nodes: int = 1) -> "Stack":
     if profile == "test":
         return Stack(profile="test", nodes=nodes)
     base = int(os.environ["TEST_STACK_PORT_BASE"]) + (0 if nodes == 1 else 500)
-    return Stack(
-        profile=profile,
-        nodes=nodes,
-        kafka_port=base + 92,
-        kafka_controller_port=base + 93,
-        mongo_port=base + 17,
-        service_ports={"feedback": base + 1, "scoring": base + 2, "notify": base + 3},
-    )
+    return Stack.above(base, profile, nodes=nodes)
 
 
 @contextmanager

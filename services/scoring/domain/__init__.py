@@ -28,7 +28,7 @@ from shared.instruments import (
 from .actions import UNTAGGED, Acknowledgement, ClinicianActions, InvalidAction, ManualResolution, RepairTags
 from .announcements import Announcement, EmittedLog, adopted, alerts_from_history, is_history, owed_events
 from .assessment import RULES_VERSION, ClientAssessment, assess_client, rules_version
-from .episodes import EpisodeTimeline, RuptureEpisode, derive_episodes, rupture_episode_id
+from .episodes import EpisodeTimeline, RuptureEpisode, rupture_episode_id
 from .errors import ConflictingFact, DomainError, InvalidFact, InvalidScores, InvalidThresholds
 from .events import DomainEvent, ResolutionHow, RuptureResolved, RuptureSuspected, resolution_event_id
 from .facts import (
@@ -115,7 +115,6 @@ __all__ = [
     "adopted",
     "alerts_from_history",
     "assess_client",
-    "derive_episodes",
     "is_history",
     "mark_session",
     "owed_events",

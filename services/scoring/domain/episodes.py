@@ -115,23 +115,6 @@ class EpisodeTimeline:
         return next((episode for episode in self.episodes if episode.episode_id == episode_id), None)
 
 
-def derive_episodes(
-    clinic_id: str,
-    client_id: str,
-    sessions: Sequence[Session],
-    thresholds: Thresholds,
-    actions: ClinicianActions | None = None,
-    *,
-    marked_before: Sequence[MarkedSession] = (),
-) -> tuple[tuple[MarkedSession, ...], EpisodeTimeline]:
-    """The sessions marked and the episode timeline they imply, with the clinicians' actions.
-
-    ``marked_before``: marks of a prefix of ``sessions`` from an earlier walk with the same thresholds and
-    the same manual resolutions; a session's marks depend only on what came before it, so they are reused."""
-    walked = walk(clinic_id, client_id, sessions, thresholds, actions, marked_before=marked_before)
-    return walked.marked, walked.timeline
-
-
 # How many of the latest positions of a walk are kept to walk on from: a new session usually comes last, a
 # second rating of the latest session (the therapist's, a resent one) changes the last, and a late one the
 # last few; anything earlier is walked again from the start.
@@ -170,7 +153,10 @@ def walk(
     start: WalkPoint | None = None,
     points_before: Sequence[WalkPoint] = (),
 ) -> Walk:
-    """``derive_episodes``, keeping the points of its last ``KEPT_POINTS`` positions. ``start``: a point of an
+    """The sessions marked and the episode timeline they imply, with the clinicians' actions, and the points of
+    the walk's last ``KEPT_POINTS`` positions. ``marked_before``: marks of a prefix of ``sessions`` from an
+    earlier walk with the same thresholds and the same manual resolutions; a session's marks depend only on what
+    came before it, so they are reused. ``start``: a point of an
     earlier walk over the same first ``start.position`` sessions, whose marks are the first ones of
     ``marked_before``, with the same thresholds and manual resolutions: the walk goes on from there, so a
     session added after the others costs the same however long the history. ``points_before``: that walk's
@@ -209,7 +195,7 @@ def walk(
 
 @dataclass
 class _Draft:
-    """An episode while the timeline is being walked (mutable only inside ``derive_episodes``)."""
+    """An episode while the timeline is being walked (mutable only inside ``walk``)."""
 
     episode_id: str
     opened_by_event_id: str

@@ -29,8 +29,7 @@ from services.feedback.goals import goals_group
 from shared.auth import Scope
 from tests.integration.feedback.conftest import intake_settings, start_goals_at_end
 from tests.integration.feedback.payloads import session
-from tests.support.browser import free_port
-from tests.support.servers import Servers
+from tests.support.servers import Servers, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ would have delivered the 503'd event once Kafka returned.
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import Iterator
 
@@ -18,30 +17,15 @@ from devstack.stack import Stack
 from tests.integration.feedback.conftest import running_intake
 from tests.integration.feedback.payloads import feedback
 from tests.support.kafka import records_matching
-from tests.support.servers import Servers
+from tests.support.servers import Servers, throwaway_stack
 
 pytestmark = pytest.mark.integration
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def throwaway_kafka() -> Iterator[Stack]:
-    stack = Stack(
-        profile="kafkadown", kafka_port=free_port(), kafka_controller_port=free_port(), mongo_port=1
-    )
-    stack.wipe()
-    stack.ensure_installed(mongo=False)
-    stack.start_infra(mongo=False)
-    try:
+    with throwaway_stack("kafkadown", kafka=True) as stack:
         yield stack
-    finally:
-        stack.wipe()
 
 
 async def test_kafka_down_gives_503_and_no_ghost_event_after_it_returns(

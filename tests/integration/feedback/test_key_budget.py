@@ -2,7 +2,6 @@
 500) when MongoDB does not answer."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from services.feedback.intake import STORAGE_UNAVAILABLE
 from services.feedback.rate_limit import COLLECTION, KeyBudget
 from tests.integration.feedback.conftest import running_intake
 from tests.integration.feedback.payloads import session
-from tests.support.servers import Servers
+from tests.support.servers import Servers, throwaway_stack
 
 pytestmark = pytest.mark.integration
 
@@ -155,24 +154,11 @@ async def test_a_window_is_kept_only_while_it_can_weigh_in(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def throwaway_mongod() -> Iterator[Stack]:
     """A mongod of this module's own (devstack profile ``budgetdown``), which a test may stop."""
-    stack = Stack(profile="budgetdown", kafka_port=1, kafka_controller_port=1, mongo_port=free_port())
-    stack.wipe()
-    stack.ensure_installed(kafka=False)
-    stack.start_infra(kafka=False)
-    try:
+    with throwaway_stack("budgetdown", kafka=False) as stack:
         yield stack
-    finally:
-        stack.wipe()
 
 
 async def test_a_budget_mongodb_does_not_answer_is_a_503_with_retry_after(

@@ -3,7 +3,6 @@ real webhook receivers. Each test has its own database, consumer group, clinic a
 
 import hashlib
 import hmac
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -44,7 +43,7 @@ from shared.topics import ALL_TOPICS
 from shared.view_links import ViewLink, ViewLinks
 from tests.integration.scoring.conftest import scoring  # noqa: F401  (the scoring service, for the tests that run both)
 from tests.support.kafka import start_group_at_end
-from tests.support.servers import Servers
+from tests.support.servers import Servers, free_port
 from tests.support.webhook_receiver import ReceivedCall, WebhookReceiver, webhook_receiver
 
 Document = dict[str, Any]
@@ -242,13 +241,6 @@ class Mailbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ from shared.client_links import ClientPageSettings
 from shared.contracts import FEEDBACK_SUBMITTED, SESSION_COMPLETED, CloudEvent
 from shared.privacy.plumbing import Privacy
 from shared.topics import ALL_TOPICS
-from tests.support.browser import chromium, free_port, served
+from tests.support.browser import chromium, served
 from tests.support.kafka import start_group_at_end
-from tests.support.servers import Servers
+from tests.support.servers import Servers, free_port
 
 Document = dict[str, Any]
 SOURCE = "/tests/views"
