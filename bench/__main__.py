@@ -144,6 +144,7 @@ async def intake_figures(stack: Stack, env: Mapping[str, str], args: argparse.Na
     ceiling_port, feedback_port = args.port_base + 20, stack.service_port("feedback")
     ceiling_url, url = f"http://127.0.0.1:{ceiling_port}", f"http://127.0.0.1:{feedback_port}"
     seconds, connections = args.seconds, args.connections
+    stack.run_seed(live)  # the bench's API key, also when the live section did not run first
     figures: dict[str, Any] = {}
     with pipeline.running(
         "intake-ceiling",

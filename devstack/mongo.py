@@ -22,6 +22,19 @@ PRIMARY, SECONDARY = 1, 2
 
 TRANSACTION_LIFETIME_SECONDS = 10
 
+# How soon the replica set replaces a primary it lost, and so how long every write waits (the intake's
+# idempotency records, scoring's transactions). With MongoDB's defaults a primary cut off by the network was
+# replaced after 22 s: 10 s of missed heartbeats before it counted as down, an election 14 s in, and then 7.6 s
+# of catch-up in which the new primary waited for a heartbeat answer from the lost member before it took
+# writes. Every write of the platform waits for a majority, so the new primary (elected by a majority that
+# holds every such write) has nothing to catch up on that matters: catch-up is bounded to 1 s. Five seconds
+# without a heartbeat still leaves room for a busy machine's scheduling delays.
+FAILOVER: dict[str, int] = {
+    "electionTimeoutMillis": 5000,
+    "heartbeatTimeoutSecs": 5,
+    "catchUpTimeoutMillis": 1000,
+}
+
 
 def mongodb_uri(hosts: Sequence[str], port: int) -> str:
     seeds = ",".join(f"{host}:{port}" for host in hosts)
@@ -62,7 +75,11 @@ def _ensure_config(client: MongoClient[dict[str, Any]], members: Sequence[str]) 
         status = admin.command("replSetGetStatus")
     except OperationFailure as exc:
         if exc.code == _NOT_YET_INITIALIZED:
-            config = {"_id": REPLICA_SET, "members": [{"_id": i, "host": h} for i, h in enumerate(members)]}
+            config = {
+                "_id": REPLICA_SET,
+                "members": [{"_id": i, "host": h} for i, h in enumerate(members)],
+                "settings": FAILOVER,
+            }
             try:
                 admin.command("replSetInitiate", config)
             except OperationFailure as again:
@@ -82,6 +99,16 @@ def _ensure_config(client: MongoClient[dict[str, Any]], members: Sequence[str]) 
         config["members"] = [{**config["members"][0], "host": members[0]}]
         config["version"] = int(config["version"]) + 1
         admin.command("replSetReconfig", config, force=True)
+
+
+def _keep_failover(rs: MongoClient[dict[str, Any]]) -> None:
+    """Give a set initiated before ``FAILOVER`` (a profile's kept state) its settings, through the primary."""
+    config = rs.admin.command("replSetGetConfig")["config"]
+    settings = config.get("settings", {})
+    if any(settings.get(key) != value for key, value in FAILOVER.items()):
+        config["settings"] = {**settings, **FAILOVER}
+        config["version"] = int(config["version"]) + 1
+        rs.admin.command("replSetReconfig", config)
 
 
 def member_states(hosts: Sequence[str], port: int) -> dict[str, str]:
@@ -108,6 +135,7 @@ def is_writable_primary(hosts: Sequence[str], port: int) -> bool:
     with MongoClient[dict[str, Any]](
         mongodb_uri(hosts, port), serverSelectionTimeoutMS=2000, w="majority"
     ) as rs:
+        _keep_failover(rs)
         scratch = rs["devstack"]["readiness"]
         scratch.replace_one({"_id": "probe"}, {"_id": "probe", "at": datetime.now(UTC)}, upsert=True)
     return True

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +66,13 @@ class DriveReport:
         """Accepted items per second over the sending window."""
         return len(self.accepted) / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def longest_stall(self) -> float:
+        """The longest stretch of the sending window in which no item was accepted: how long a fault held the
+        intake back, whatever the machine's speed (a slower machine accepts less, but not later)."""
+        edges = sorted([self.started, *self.accepted_at.values(), self.started + self.seconds])
+        return max((later - earlier for earlier, later in pairwise(edges)), default=0.0)
+
     def accepted_per(self, step: float = 10.0) -> list[int]:
         """Items accepted in each ``step`` seconds of the sending window: where a fault held the load back."""
         buckets = [0] * (int(self.seconds // step) + 1)
@@ -77,6 +85,7 @@ class DriveReport:
             f"{len(self.accepted)} accepted, {len(self.rejected)} rejected in {self.seconds:.1f} s "
             f"({self.achieved_rate:.1f}/s); {self.acknowledged} acknowledged, {self.unavailable} answered 503, "
             f"{self.retries} retries, {self.transport_errors} without an answer; "
+            f"at most {self.longest_stall:.1f} s without an acceptance; "
             f"driver CPU {self.cpu_seconds:.1f} s; accepted per 10 s: "
             + " ".join(str(count) for count in self.accepted_per())
         )

@@ -288,6 +288,7 @@ class Run:
             unavailable=self.report.unavailable,
             achieved_rate=self.report.achieved_rate,
             sending_seconds=self.report.seconds,
+            longest_stall=self.report.longest_stall,
             unavailable_seconds=sum(outage.ended - outage.started for outage in self.outages),
             unrecovered=self.unrecovered,
             accepted_while_unavailable=self.accepted_during_outages(),

@@ -42,6 +42,7 @@ class ScenarioResult:
     unavailable: int = 0  # HTTP 503 answers (the intake could not store a write), retried until accepted
     achieved_rate: float = 0.0  # accepted submissions per second over the sending window
     sending_seconds: float = 0.0
+    longest_stall: float = 0.0  # the longest time in the sending window without an accepted item
     unavailable_seconds: float = 0.0  # of those, the seconds Kafka could not store a write (an outage)
     unrecovered: int = 0  # faults after which the platform did not catch up in time
     # While Kafka could not store a write durably (fewer in-sync replicas than min.insync.replicas):

@@ -19,6 +19,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from devstack.kafka import FAILOVER
+from devstack.mongo import FAILOVER as MONGO_FAILOVER
 from devstack.mongo import TRANSACTION_LIFETIME_SECONDS
 from services.feedback.settings import FeedbackSettings
 from services.notify.settings import NotifySettings
@@ -475,6 +476,11 @@ def test_the_replica_set_has_every_mongod_as_a_member(deployment: Deployment) ->
     assert re.findall(r"host: '([^']+)'", script) == [f"{name}:27017" for name in members]
     assert init["command"][init["command"].index("--host") + 1] == f"{next(iter(members))}:27017"
     assert "db.hello().primary" in script or "isWritablePrimary" in script, "waits for a primary"
+    if len(members) > 1:  # the same failover timeouts as the local cluster's replica set
+        settings = re.search(r"settings: \{([^}]*)\}", script)
+        assert settings, "the replica set is initiated with its failover settings"
+        timeouts = {key: int(value) for key, value in re.findall(r"(\w+): (\d+)", settings[1])}
+        assert timeouts == MONGO_FAILOVER
     assert set(init["depends_on"]) == set(members)
 
 

@@ -314,6 +314,16 @@ async def test_items_leave_at_the_rate_and_the_report_says_what_was_achieved() -
     assert "40 accepted, 0 rejected" in report.summary()
 
 
+def test_the_longest_stall_is_the_longest_stretch_without_an_acceptance() -> None:
+    report = DriveReport(started=100.0, seconds=10.0)
+    report.accepted_at = {"a": 101.0, "b": 102.0, "c": 107.0, "d": 109.5}
+
+    assert report.longest_stall == 5.0  # from 102 to 107
+    report.accepted_at["e"] = 104.0
+    assert report.longest_stall == 3.0
+    assert DriveReport(started=5.0, seconds=4.0).longest_stall == 4.0  # nothing accepted at all
+
+
 # ---- its HTTP/1.1 client ---------------------------------------------------------------------------------
 
 
