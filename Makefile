@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # CLUSTER=3: three Kafka nodes and a three-member replica set on 127.0.0.1-3 instead of one of each.
 CLUSTER ?= 1
+# TRACING=1: Jaeger runs with the stack (UI on http://127.0.0.1:16686) and the services send it their traces.
+TRACING ?= 0
+TRACING_FLAG = $(if $(filter 1,$(TRACING)),--tracing)
 
 .PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability wrk
 
@@ -18,10 +21,10 @@ install: $(INSTALLED)
 	$(PY) -m devstack install
 
 run: install  ## Start Kafka, MongoDB and the three services in the foreground; Ctrl-C stops everything.
-	$(PY) -m devstack run --nodes $(CLUSTER)
+	$(PY) -m devstack run --nodes $(CLUSTER) $(TRACING_FLAG)
 
 up: install  ## The same stack in the background.
-	$(PY) -m devstack up --nodes $(CLUSTER)
+	$(PY) -m devstack up --nodes $(CLUSTER) $(TRACING_FLAG)
 
 down:  ## Stop exactly what `make up` started (one node or the cluster).
 	@if [ -x $(PY) ]; then $(PY) -m devstack down; fi

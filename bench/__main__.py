@@ -199,6 +199,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "MONGODB_URI": stack.mongodb_uri,
         KEKS_VARIABLE: stack.service_env()[KEKS_VARIABLE],  # the stack's own KEK, unless one is set
     }
+    if stack.tracing:  # every service the sections start exports its spans to the stack's Jaeger
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = stack.jaeger_ports.otlp_endpoint
     logs = stack.paths.profile_dir / "logs"
     results: dict[str, Any] = {}
     if "pipeline" in args.sections:
@@ -269,6 +271,11 @@ def arguments() -> argparse.Namespace:
         default=[1, 2, 4],
         help="scoring replicas on the cluster (none: skip the cluster)",
     )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="run the single-node sections with tracing on: Jaeger beside the stack, every span exported",
+    )
     parser.add_argument("--port-base", type=int, default=BASE_PORT, help="the stack's ports are above this")
     parser.add_argument("--profile", default="bench", help="the devstack profile (state under .stack/)")
     args = parser.parse_args()
@@ -284,12 +291,14 @@ def arguments() -> argparse.Namespace:
 def main() -> None:
     args = arguments()
     base = args.port_base
-    results: dict[str, Any] = {"runs": args.runs, "sections": args.sections}
+    results: dict[str, Any] = {"runs": args.runs, "sections": args.sections, "tracing": args.tracing}
     if set(args.sections) - {"cluster"}:
-        stack = Stack.above(base, args.profile, say=say)
+        stack = Stack.above(base, args.profile, tracing=args.tracing, say=say)
         stack.ensure_installed()
         stack.wipe()
         stack.start_infra()
+        if args.tracing:
+            stack.start_jaeger()
         try:
             results.update(asyncio.run(measure(stack, args)))
         finally:

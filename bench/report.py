@@ -40,11 +40,14 @@ def machine() -> str:
 def write(results: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"bench-{stamp}.json"
+    traced = bool(results.get("tracing"))
+    path = RESULTS / f"bench-{stamp}{'-tracing' if traced else ''}.json"
     text = json.dumps({"machine": machine(), **results}, indent=2, sort_keys=True) + "\n"
     path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
-    plots(results)
+    # A run with tracing on is compared with the usual figures, not put in their place (nor their plots).
+    (RESULTS / ("latest-tracing.json" if traced else "latest.json")).write_text(text)
+    if not traced:
+        plots(results)
     return path
 
 
@@ -214,7 +217,8 @@ def table(results: dict[str, Any]) -> str:
         rows.append(
             ("scoring throughput run, peak RSS, MiB", f"{results['scoring_throughput_peak_rss_mib']:.0f}", "")
         )
-    lines = ["| measure | median (min–max) | target |", "|---|---|---|"]
+    lines = ["Tracing on: every span exported to Jaeger.", ""] if results.get("tracing") else []
+    lines += ["| measure | median (min–max) | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]
     return "\n".join(lines)
 

@@ -155,6 +155,8 @@ def _bring_up(stack: Stack, env: Mapping[str, str], started: list[str]) -> None:
         stack.create_topics(external_kafka)
     if external_mongo is not None:
         _say(f"using the caller's MongoDB at {external_mongo}")
+    if stack.tracing:
+        started += stack.start_jaeger()
     started += [s.name for s in SERVICES]  # listed first: start_services may be interrupted half-way
     stack.start_services(env)
     _say("seeding the demo clinic...")
@@ -199,6 +201,8 @@ def _print_summary(stack: Stack, env: Mapping[str, str]) -> None:
     _say(f"  {'mongod':<9} {child_env['MONGODB_URI']}")
     for service in SERVICES:
         _say(f"  {service.name:<9} {service_url(int(child_env[service.port_env]))}")
+    if stack.tracing:
+        _say(f"  {'jaeger':<9} {stack.jaeger_ports.ui_url}  (traces of every request and event)")
     _say(f"  logs      {stack.paths.profile_dir / 'logs'}")
     feedback = next(s for s in SERVICES if s.name == "feedback")
     _say("")
@@ -253,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="1 (default) or 3: a cluster of Kafka nodes and mongods on 127.0.0.1-3; "
         "down and status without it cover both",
     )
+    common.add_argument(
+        "--tracing",
+        action="store_true",
+        help="up and run: also start Jaeger (built from the Go module proxy the first time) and export every "
+        "service's traces to it",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Local stack: a real Kafka (KRaft) and mongod (replica set rs0) as processes, plus the services. "
@@ -285,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kafka_port=args.kafka_port,
                 kafka_controller_port=args.kafka_controller_port,
                 mongo_port=args.mongo_port,
+                tracing=args.tracing,
                 say=_say,
             )
             if counts and len(counts) > 1:

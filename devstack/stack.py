@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from devstack import install, kafka, mongo, processes, topics
+from devstack import install, jaeger, kafka, mongo, processes, topics
 from devstack.errors import StackError
 from devstack.layout import (
     CLUSTER_PROFILES,
@@ -33,6 +33,8 @@ from devstack.services import SEED_ARGS, SERVICES, is_ready, service_url
 from devstack.waiting import require_free_ports, wait_until
 from shared.privacy.keys import KEKS_VARIABLE, new_kek
 from shared.topics import ALL_TOPICS
+
+JAEGER = "jaeger"
 
 
 class ProcessStatus(NamedTuple):
@@ -67,6 +69,7 @@ class Stack:
         kafka_controller_port: int | None = None,
         mongo_port: int | None = None,
         service_ports: Mapping[str, int] | None = None,
+        tracing: bool = False,
         say: Callable[[str], None] = _print,
     ) -> None:
         self.profile = check_profile_name(profile)
@@ -86,14 +89,23 @@ class Stack:
             notify=extra.get("notify", base.notify),
         )
         self.paths = StackPaths((root or DEFAULT_ROOT).resolve(), profile, nodes)
+        # Tracing on: Jaeger runs with the stack and the services export their spans to it.
+        self.tracing = tracing
+        self.jaeger_ports = jaeger.JaegerPorts.beside(self.ports.feedback)
         self.say = say
 
     @classmethod
     def above(
-        cls, port_base: int, profile: str, *, nodes: int = 1, say: Callable[[str], None] = _print
+        cls,
+        port_base: int,
+        profile: str,
+        *,
+        nodes: int = 1,
+        tracing: bool = False,
+        say: Callable[[str], None] = _print,
     ) -> Stack:
         """A stack of ``profile`` whose ports sit just above ``port_base``: the services on +1 to +3, mongod on
-        +17, Kafka on +92 and its controller on +93 (a cluster's on three loopback hosts)."""
+        +17, Kafka on +92 and its controller on +93 (a cluster's on three loopback hosts), Jaeger's on +40 to +43."""
         return cls(
             profile=profile,
             nodes=nodes,
@@ -101,6 +113,7 @@ class Stack:
             kafka_controller_port=port_base + 93,
             mongo_port=port_base + 17,
             service_ports={"feedback": port_base + 1, "scoring": port_base + 2, "notify": port_base + 3},
+            tracing=tracing,
             say=say,
         )
 
@@ -151,6 +164,8 @@ class Stack:
                 install.ensure_kafka_jars(self.paths.kafka_libs, self.say)
             if mongo:
                 install.ensure_mongod(self.say)
+            if self.tracing:
+                jaeger.ensure_jaeger(self.paths.root, self.say)
 
     # ---- infrastructure --------------------------------------------------------------------------
 
@@ -186,6 +201,34 @@ class Stack:
                 self._stop_unlocked(started)  # never leave half a stack behind (Ctrl-C included)
                 raise
         return started
+
+    def start_jaeger(self) -> list[str]:
+        """Start Jaeger (reusing a live one) and wait until it takes spans; returns ["jaeger"] if started here."""
+        with _locked(self.paths.lock):
+            if self._alive(JAEGER):
+                return []
+            ports = self.jaeger_ports
+            require_free_ports(JAEGER, {"otlp": ports.otlp_http, "ui": ports.ui, "health": ports.health})
+            processes.spawn(
+                jaeger.command(self.paths.root),
+                log_path=self.paths.log(JAEGER),
+                pid_path=self.paths.pidfile(JAEGER),
+                env={**os.environ, **ports.environment()},
+                address=ports.ui_url,
+            )
+            try:
+                waited = wait_until(
+                    functools.partial(jaeger.is_ready, ports),
+                    what=f"jaeger (health on port {ports.health})",
+                    timeout=self.service_timeout,
+                    log_path=self.paths.log(JAEGER),
+                    alive=functools.partial(self._alive, JAEGER),
+                )
+            except BaseException:
+                self._stop_unlocked([JAEGER])
+                raise
+        self.say(f"jaeger ready: {ports.ui_url} ({waited:.1f} s)")
+        return [JAEGER]
 
     def create_topics(self, bootstrap: str | None = None) -> None:
         """Create the topics of shared/topics.py on `bootstrap` (default: this stack's Kafka)."""
@@ -300,6 +343,8 @@ class Stack:
         for service in SERVICES:
             merged[service.port_env] = str(self.service_port(service.name))
         merged["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file as they happen
+        if self.tracing:
+            merged["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.jaeger_ports.otlp_endpoint
         merged.update(env or {})
         if not merged.get(KEKS_VARIABLE):
             merged[KEKS_VARIABLE] = self.local_keks()
@@ -390,8 +435,9 @@ class Stack:
     def _stop_unlocked(self, only: Iterable[str] | None = None) -> list[str]:
         wanted = set(self.names() if only is None else only)
         stopped: list[str] = []
-        # Services together (they are independent), then Kafka's nodes, then the mongods.
-        groups = [[s.name for s in SERVICES], self.kafka_names, self.mongod_names]
+        # Services together (they are independent), then Kafka's nodes, then the mongods; Jaeger last, so
+        # that it still takes the spans the services send as they stop.
+        groups = [[s.name for s in SERVICES], self.kafka_names, self.mongod_names, [JAEGER]]
         for group in groups:
             names = [n for n in group if n in wanted]
             paths = {self.paths.pidfile(n): n for n in names}
@@ -420,7 +466,14 @@ class Stack:
         return StackPaths((root or DEFAULT_ROOT).resolve(), profile, nodes).profile_dir.is_dir()
 
     def names(self) -> list[str]:
-        return [*self.mongod_names, *self.kafka_names, *(s.name for s in SERVICES)]
+        """Every process this stack may run; Jaeger only where tracing was ever on (it has a pid file)."""
+        traced = self.tracing or self.paths.pidfile(JAEGER).exists()
+        return [
+            *self.mongod_names,
+            *self.kafka_names,
+            *(s.name for s in SERVICES),
+            *([JAEGER] if traced else []),
+        ]
 
     def status(self) -> list[ProcessStatus]:
         """One row per managed process: (name, pid, running, address)."""
@@ -443,6 +496,8 @@ class Stack:
             return f"{self.node(name).host}:{self.ports.kafka}"
         if name in self.mongod_names:
             return f"{self.node(name).host}:{self.ports.mongo}"
+        if name == JAEGER:
+            return self.jaeger_ports.ui_url
         return service_url(self.service_port(name))
 
     def _alive(self, name: str) -> bool:

@@ -4,13 +4,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.exposition import choose_encoder
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from prometheus_fastapi_instrumentator.metrics import Info
 from pymongo import AsyncMongoClient
 
-from shared import mongo
+from shared import mongo, tracing
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -34,8 +36,10 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    async def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        # OpenMetrics when the scraper asks for it (Prometheus does): the only format that carries exemplars.
+        encode, media_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(REGISTRY), media_type=media_type)
 
     return router
 
@@ -60,8 +64,22 @@ def instrument_http(app: FastAPI) -> None:
         should_group_status_codes=False, excluded_handlers=["/metrics", "/healthz", "/readyz"]
     )
     instrumentator.add(metrics.requests(metric_name="alliance_http_requests_total"))
-    instrumentator.add(metrics.latency(metric_name="alliance_http_request_duration_seconds"))
+    instrumentator.add(_latency)
     instrumentator.instrument(app)
+
+
+# The instrumentator's own latency metric, with the request's trace as an exemplar (it has no exemplars).
+HTTP_LATENCY = Histogram(
+    "alliance_http_request_duration_seconds",
+    "Duration of HTTP requests in seconds",
+    ["handler", "method", "status"],
+)
+
+
+def _latency(info: Info) -> None:
+    HTTP_LATENCY.labels(info.modified_handler, info.method, info.modified_status).observe(
+        info.modified_duration, exemplar=tracing.exemplar()
+    )
 
 
 def add_operations(app: FastAPI, broker: Any, client: AsyncMongoClient[mongo.Document]) -> None:
@@ -70,3 +88,4 @@ def add_operations(app: FastAPI, broker: Any, client: AsyncMongoClient[mongo.Doc
         ops_router({"kafka": kafka_check(broker.ping), "mongodb": lambda: mongo.is_reachable(client)})
     )
     instrument_http(app)
+    tracing.instrument_app(app)

@@ -5,6 +5,7 @@ import re
 import sys
 
 import structlog
+from opentelemetry import trace
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -15,6 +16,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        _add_trace_ids,
     ]
     structlog.configure(
         processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -40,6 +42,17 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").addFilter(_redact_link_tokens)
     # aiokafka reports every retried connection at WARNING/ERROR; the delivery layer reports what matters.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def _add_trace_ids(
+    logger: object, method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    # The trace a line was written in, so that a log line about an event leads to its trace (tracing on).
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(span_context.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(span_context.span_id))
+    return event_dict
 
 
 def _drop_color_message(

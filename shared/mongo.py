@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from shared import tracing
 from shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -43,10 +44,11 @@ async def in_transaction(
     client: AsyncMongoClient[Document], work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:
     """Run ``work`` in one majority-committed transaction, retried by the driver on transient errors."""
-    async with client.start_session() as session:
-        return await session.with_transaction(
-            work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
-        )
+    with tracing.span("mongodb transaction", {"db.system": "mongodb"}):
+        async with client.start_session() as session:
+            return await session.with_transaction(
+                work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+            )
 
 
 async def is_reachable(client: AsyncMongoClient[Document]) -> bool:

@@ -32,6 +32,14 @@ class ServiceSettings(BaseSettings):
             "separated; the first wraps new keys (docs/privacy.md). Required: a service does not start without it."
         ),
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"),
+        description=(
+            "OTLP/HTTP endpoint that traces are exported to, e.g. http://127.0.0.1:4318 (Jaeger's). Unset, tracing"
+            ' is off and nothing is instrumented (docs/operations.md, "Tracing").'
+        ),
+    )
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP port binds to.")
     instance_id: str | None = Field(
         default=None,

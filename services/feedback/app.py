@@ -37,6 +37,7 @@ from shared.logging import configure_logging
 from shared.messaging import watch_consumer_lag
 from shared.privacy.plumbing import Privacy
 from shared.serve import worker_number
+from shared.tracing import configure_tracing
 
 SERVICE = "feedback"
 log = logging.getLogger("alliance.feedback")
@@ -58,6 +59,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or FeedbackSettings()
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(settings, SERVICE)
     if settings.link_secret == DEV_LINK_SECRET:
         log.warning(
             "FEEDBACK_LINK_SECRET is not set: feedback links are signed with the public development secret. "

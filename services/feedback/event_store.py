@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY
 
 from services.feedback.metrics import count_accepted
 from services.feedback.settings import FeedbackSettings
+from shared import tracing
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging import DeliveryGuard
 from shared.messaging.broker import CLOUDEVENTS_JSON
@@ -49,6 +50,7 @@ def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
         logger=None,
     )
     broker.add_middleware(partial(DeliveryGuard, broker=broker))
+    tracing.instrument_broker(broker)
     return broker
 
 

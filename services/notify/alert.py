@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from shared.contracts import RuptureSuspectedV4, Severity
+from shared.tracing import Carrier
 
 RecipientKind = Literal["therapist", "supervisor"]
 ChannelName = Literal["email", "webhook"]
@@ -55,3 +56,4 @@ class Delivery:
     attempts: int
     event_id: str
     raised_at: datetime | None = None
+    trace: Carrier | None = None  # the trace of the event that raised it: the webhook call continues it

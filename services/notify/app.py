@@ -22,7 +22,7 @@ from services.notify.escalation import Escalation
 from services.notify.routing_store import RoutingStore
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
-from shared import mongo
+from shared import mongo, tracing
 from shared.auth import KeyRing
 from shared.client_links import ClientPages, ClientPageSettings
 from shared.clinic_keys import catch_up, follow_keys
@@ -43,10 +43,12 @@ def create_app(
 ) -> FastAPI:
     settings = settings or NotifySettings()
     configure_logging(SERVICE, settings.log_level)
+    tracing.configure_tracing(settings, SERVICE)
     broker = make_broker(settings, SERVICE)
     client = mongo.connect(settings)
     db = mongo.database(client, settings)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    tracing.instrument_http_client(http)
     key_ring = key_ring or KeyRing()
     follow_keys(broker, key_ring)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from services.notify.routing import ClinicRouting
 from shared.contracts import NoteSharedV1, derived_event_id
+from shared.tracing import Carrier
 
 BODY_TYPE: Literal["client_page.link"] = "client_page.link"
 # A note is news for as long as an alert is (the default push horizon): one notify reads later (an import, a
@@ -41,6 +42,7 @@ class ClientPageDelivery:
     expires_at: datetime
     attempts: int
     event_id: str
+    trace: Carrier | None = None  # the trace of the shared note: the webhook call continues it
 
 
 def client_page_delivery_id(clinic_id: str, note_id: str) -> str:

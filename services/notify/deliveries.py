@@ -24,6 +24,7 @@ from services.notify.alert import Delivery, Recipient
 from services.notify.client_pages import ClientPageDelivery
 from services.notify.planning import PlannedDelivery
 from shared.contracts import RuptureSuspectedV4
+from shared.tracing import Carrier
 
 Document = dict[str, Any]
 # What the worker sends: an alert to one recipient's channel, or a client page link to the clinic's system.
@@ -57,9 +58,11 @@ class DeliveryStore:
         planned: Iterable[PlannedDelivery],
         now: datetime,
         raised_at: datetime | None = None,
+        trace: Carrier | None = None,
     ) -> int:
         """Record intents that do not exist yet; returns how many were new. ``raised_at`` is when the
-        rating that raised the alert reached the platform (the event's time), for the latency metric."""
+        rating that raised the alert reached the platform (the event's time), for the latency metric;
+        ``trace`` the trace the event came on, which the sending continues."""
         writes = [
             UpdateOne(
                 {"_id": p.delivery_id},
@@ -79,6 +82,7 @@ class DeliveryStore:
                         "due_at": p.due_at,
                         "attempts": 0,
                         "created_at": now,
+                        "trace": trace,
                     }
                 },
                 upsert=True,
@@ -110,6 +114,7 @@ class DeliveryStore:
                         "due_at": now,
                         "attempts": 0,
                         "created_at": now,
+                        "trace": link.trace,
                     }
                 },
                 upsert=True,
@@ -242,6 +247,7 @@ def _delivery(document: Document) -> Outgoing:
             expires_at=document["expires_at"],
             attempts=document["attempts"],
             event_id=document["event_id"],
+            trace=document.get("trace"),
         )
     return Delivery(
         delivery_id=document["_id"],
@@ -252,4 +258,5 @@ def _delivery(document: Document) -> Outgoing:
         attempts=document["attempts"],
         event_id=document["event_id"],
         raised_at=document.get("raised_at"),
+        trace=document.get("trace"),
     )

@@ -30,7 +30,7 @@ from services.notify.metrics import ALERTS_FROM_HISTORY, ALERTS_UNROUTED
 from services.notify.planning import plan_alert
 from services.notify.routing import ClinicRouting
 from services.notify.routing_store import RoutingStore
-from shared import mongo
+from shared import mongo, tracing
 from shared.client_links import ClientPages
 from shared.contracts import (
     RUPTURE_ACKNOWLEDGED,
@@ -77,7 +77,14 @@ class AlertIntake:
                 session, clinic_id, rupture, plan.escalate_at, event.id, now
             )
             recorded = await self._deliveries.record(
-                session, clinic_id, event.id, rupture, plan.deliveries, now, raised_at=event.time
+                session,
+                clinic_id,
+                event.id,
+                rupture,
+                plan.deliveries,
+                now,
+                raised_at=event.time,
+                trace=tracing.carrier(),
             )
             return noted, recorded
 
@@ -149,6 +156,7 @@ class ClientPageIntake:
                     expires_at=page.expires_at,
                     attempts=0,
                     event_id=event.id,
+                    trace=tracing.carrier_of(event.id),
                 )
             )
         new = await self._deliveries.record_client_pages(links, now)

@@ -33,7 +33,7 @@ from services.notify.metrics import (
 )
 from services.notify.notifications import failed_event, sent_event
 from services.notify.settings import NotifySettings
-from shared import mongo
+from shared import mongo, tracing
 from shared.messaging import Outbox, OutboxRelay, is_transient
 from shared.messaging.loop import WakeableLoop
 
@@ -89,7 +89,9 @@ class DeliveryWorker(WakeableLoop):
             return  # looked at right before sending: the erasure may have come after the claim
         _count_attempt(delivery)
         try:
-            await self._dispatcher.send(delivery)
+            # The call is the last span of the trace the alert (or the note) came on.
+            with tracing.continued(delivery.trace):
+                await self._dispatcher.send(delivery)
         except Exception as error:  # any failure is retried, then reported: nothing is dropped silently
             if is_transient(error) and not isinstance(error, TimeoutError):
                 raise
@@ -103,7 +105,8 @@ class DeliveryWorker(WakeableLoop):
         channel = delivery.recipient.channel
         ALERTS_SENT.labels(delivery.clinic_id, channel, delivery.rupture.severity.value).inc()
         if delivery.reason == "alert" and delivery.raised_at is not None:
-            ALERT_LATENCY.labels(channel).observe((datetime.now(UTC) - delivery.raised_at).total_seconds())
+            latency = (datetime.now(UTC) - delivery.raised_at).total_seconds()
+            ALERT_LATENCY.labels(channel).observe(latency, exemplar=tracing.exemplar_of(delivery.trace))
         log.info("alert sent", extra={**_about(delivery), "channel": channel})
 
     async def _attempt_failed(self, delivery: Outgoing, error: str) -> None:
@@ -154,6 +157,7 @@ def _count_attempt(delivery: Outgoing) -> None:
 
 
 def _about(delivery: Outgoing) -> dict[str, str]:
-    """What every log line about a delivery names: the event it came from and the delivery itself (never a
-    link's URL, which opens the client's page)."""
-    return {"event_id": delivery.event_id, "delivery_id": delivery.delivery_id}
+    """What every log line about a delivery names: the event it came from, the delivery itself and the trace
+    it is on (never a link's URL, which opens the client's page)."""
+    about = {"event_id": delivery.event_id, "delivery_id": delivery.delivery_id}
+    return about | (tracing.exemplar_of(delivery.trace) or {})

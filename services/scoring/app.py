@@ -30,6 +30,7 @@ from shared.logging import configure_logging
 from shared.messaging import Outbox, OutboxRelay, make_broker, watch_consumer_lag
 from shared.messaging.loop import stop_and_wait
 from shared.privacy.plumbing import Privacy
+from shared.tracing import configure_tracing
 
 SERVICE = "scoring"
 CLIENTS, SETTINGS, OUTBOX, AUDIT = (
@@ -48,6 +49,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ScoringSettings()
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(settings, SERVICE)
     broker = make_broker(settings, SERVICE)
     client = mongo.connect(settings)
     db = mongo.database(client, settings)

@@ -18,7 +18,7 @@ from services.scoring import domain, metrics
 from services.scoring.clients import KINDS_BY_TYPE, ClientRecord, ClientStore
 from services.scoring.clinic_settings import ClinicSettingsStore
 from services.scoring.translate import Outbound, acknowledgement_from, alliance_updated, fact_from, outbound
-from shared import mongo
+from shared import mongo, tracing
 from shared.contracts import CloudEvent, ContractViolation, RuptureAcknowledgedV2
 from shared.messaging import Outbox, OutboxRelay
 from shared.privacy.erasure import ERASED_EVENTS_DROPPED
@@ -101,6 +101,7 @@ class ScoringService:
             thresholds = await self._settings.thresholds_of({clinic for clinic, _ in by_client}, session)
             refusals: dict[int, ContractViolation] = {}
             staged: list[Outbound] = []
+            traces: dict[str, tracing.Carrier | None] = {}  # each staged event goes on its cause's trace
             acknowledged: list[str] = []
             changed: list[tuple[ClientRecord, domain.ClientAssessment]] = []
             for key, items in by_client.items():
@@ -114,11 +115,15 @@ class ScoringService:
                     if change is not None:
                         latest, owed = change
                         staged += owed
+                        if tracing.is_on():
+                            traces.update(
+                                dict.fromkeys((e.id for _, e in owed), tracing.carrier_of(event.id))
+                            )
                         if isinstance(inbound, domain.Acknowledgement):
                             acknowledged.append(key[0])
                 if latest is not None:
                     changed.append((record, latest))
-            await self._outbox.stage(session, staged)
+            await self._outbox.stage(session, staged, traces)
             await self._clients.save_many(changed, session)
             return refusals, Committed(staged, acknowledged, [record for record, _ in changed])
 

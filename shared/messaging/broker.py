@@ -7,6 +7,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
+from shared import tracing
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging.delivery import DeliveryGuard
 from shared.settings import ServiceSettings
@@ -32,6 +33,7 @@ def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
         logger=None,
     )
     broker.add_middleware(partial(DeliveryGuard, broker=broker))
+    tracing.instrument_broker(broker)
     return broker
 
 

@@ -8,6 +8,7 @@ lost and nothing is invented.
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared import tracing
 from shared.contracts import CloudEvent, EventKind, encode
 from shared.messaging.broker import CLOUDEVENTS_JSON
 from shared.messaging.loop import WakeableLoop
@@ -41,10 +43,16 @@ class Outbox:
         )
 
     async def stage(
-        self, session: AsyncClientSession, events: list[tuple[EventKind[Any], CloudEvent[Any]]]
+        self,
+        session: AsyncClientSession,
+        events: list[tuple[EventKind[Any], CloudEvent[Any]]],
+        traces: Mapping[str, tracing.Carrier | None] | None = None,
     ) -> None:
+        """Stage ``events`` in the transaction of ``session``. Each is published on the trace its cause is on:
+        ``traces`` by event id (a batch of causes), or else the current one."""
         if not events:
             return
+        current = tracing.carrier() if traces is None else None
         await self.collection.insert_many(
             [
                 {
@@ -54,6 +62,7 @@ class Outbox:
                     "key": (event.subject or event.clinicid).encode(),
                     "value": encode(event),
                     "published_at": None,
+                    "trace": current if traces is None else traces.get(event.id),
                 }
                 for kind, event in events
             ],
@@ -99,16 +108,18 @@ class OutboxRelay(WakeableLoop):
             OUTBOX_BACKLOG.labels(self._service).set(len(batch))
             # Send the whole batch, then wait for every acknowledgement: the idempotent producer keeps the
             # order within a partition, and one round trip serves many events.
-            confirmations = [
-                await self._broker.publish(
-                    document["value"],
-                    topic=document["topic"],
-                    key=document["key"],
-                    headers={"content-type": CLOUDEVENTS_JSON, "ce-id": document["_id"]},
-                    no_confirm=True,
-                )
-                for document in batch
-            ]
+            confirmations = []
+            for document in batch:
+                with tracing.continued(document.get("trace")):  # a child of the span of its cause
+                    confirmations.append(
+                        await self._broker.publish(
+                            document["value"],
+                            topic=document["topic"],
+                            key=document["key"],
+                            headers={"content-type": CLOUDEVENTS_JSON, "ce-id": document["_id"]},
+                            no_confirm=True,
+                        )
+                    )
             await asyncio.gather(*confirmations)
             await self._outbox.mark_published([document["_id"] for document in batch])
             relayed += len(batch)

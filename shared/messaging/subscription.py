@@ -31,6 +31,7 @@ from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.contracts import CloudEvent, ContractViolation, EventKind
 from shared.contracts.registry import TYPE_PREFIX, json_object
 from shared.messaging.delivery import dead_letter, is_transient, log, retrying
@@ -249,7 +250,9 @@ async def apply_batch(broker: KafkaBroker, handler: BatchHandler, deliveries: Se
     }
     failed: dict[int, Exception] = {}
     try:
-        outcome = await handler([event for _, event in decoded]) if decoded else {}
+        applied = [(deliveries[position].record.headers, event) for position, event in decoded]
+        with tracing.event_spans(applied):
+            outcome = await handler([event for _, event in decoded]) if decoded else {}
         refused.update({decoded[index][0]: violation for index, violation in outcome.items()})
     except Exception as error:
         if is_transient(error):

@@ -32,7 +32,13 @@ class Platform:
 
 
 @pytest.fixture(scope="module")
-def platform(servers: Servers) -> Iterator[Platform]:
+def platform_env() -> dict[str, str]:
+    """More environment for the module's services (a module overrides it: tracing on, say)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def platform(servers: Servers, platform_env: dict[str, str]) -> Iterator[Platform]:
     """feedback, scoring and notify as real processes (started by the project's own stack code), the demo
     clinic seeded, and notify pointed at a webhook receiver and an SMTP server in this process."""
     stack = local_stack()
@@ -48,6 +54,7 @@ def platform(servers: Servers) -> Iterator[Platform]:
             "NOTIFY_WEBHOOK_URL": webhook.url,
             "NOTIFY_SMTP_PORT": str(mailbox.port),
             "DEMO_API_KEY": api_key,
+            **platform_env,
         }
         # Groups of this module only, starting at the present: not the alerts earlier tests left on the topics.
         asyncio.run(start_service_groups_at_end(env))

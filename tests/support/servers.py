@@ -81,7 +81,7 @@ def _containers() -> Iterator[Servers]:
         )
 
 
-def local_stack(nodes: int = 1) -> "Stack":
+def local_stack(nodes: int = 1, *, tracing: bool = False) -> "Stack":
     """The suite's own stack: profile `test`, or another one on ports from TEST_STACK_PORT_BASE.
 
     Two suites can run side by side with `TEST_STACK_PROFILE=mine TEST_STACK_PORT_BASE=50000`. The cluster
@@ -91,9 +91,9 @@ def local_stack(nodes: int = 1) -> "Stack":
 
     profile = os.environ.get("TEST_STACK_PROFILE", "test")
     if profile == "test":
-        return Stack(profile="test", nodes=nodes)
+        return Stack(profile="test", nodes=nodes, tracing=tracing)
     base = int(os.environ["TEST_STACK_PORT_BASE"]) + (0 if nodes == 1 else 500)
-    return Stack.above(base, profile, nodes=nodes)
+    return Stack.above(base, profile, nodes=nodes, tracing=tracing)
 
 
 @contextmanager

@@ -3,9 +3,11 @@
 from email.message import EmailMessage
 
 import aiosmtplib
+from opentelemetry.trace import SpanKind
 
 from services.notify.channels import ChannelFailure
 from services.notify.settings import NotifySettings
+from shared import tracing
 
 
 class EmailChannel:
@@ -23,15 +25,17 @@ class EmailChannel:
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         settings = self._settings
+        smtp_call = {"server.address": settings.smtp_host, "server.port": settings.smtp_port}
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                start_tls=settings.smtp_starttls,
-                username=settings.smtp_username,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-                timeout=settings.smtp_timeout_seconds,
-            )
+            with tracing.span("smtp send", smtp_call, SpanKind.CLIENT):
+                await aiosmtplib.send(
+                    message,
+                    hostname=settings.smtp_host,
+                    port=settings.smtp_port,
+                    start_tls=settings.smtp_starttls,
+                    username=settings.smtp_username,
+                    password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                    timeout=settings.smtp_timeout_seconds,
+                )
         except (aiosmtplib.SMTPException, OSError) as error:
             raise ChannelFailure(f"smtp: {type(error).__name__}") from error
