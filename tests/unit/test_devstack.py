@@ -243,3 +243,26 @@ def test_status_of_a_stack_never_started(tmp_path: Path) -> None:
     assert [row.name for row in rows] == ["mongod", "kafka", "feedback", "scoring", "notify"]
     assert all(row.pid is None and not row.running for row in rows)
     assert rows[1].address == "127.0.0.1:19092"
+
+
+def test_a_traced_stack_sends_its_services_spans_to_its_own_jaeger(tmp_path: Path) -> None:
+    dev, test = Stack("dev", tmp_path, tracing=True), Stack("test", tmp_path, tracing=True)
+    assert dev.jaeger_ports.ui_url == "http://127.0.0.1:16686"  # Jaeger's usual ports for `make run`
+    assert dev.service_env({})["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
+    ports = test.jaeger_ports
+    taken = {18001, 18002, 18003, 19092, 19093, 27117}
+    assert len({ports.otlp_http, ports.ui, ports.query_grpc, ports.health} - taken) == 4
+    assert test.service_env({})["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://127.0.0.1:{ports.otlp_http}"
+    assert "jaeger" in test.names()
+
+
+def test_an_untraced_stack_leaves_tracing_off_and_has_no_jaeger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    stack = Stack("test", tmp_path)
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in stack.service_env({})
+    assert "jaeger" not in stack.names()
+    stack.paths.pidfile("jaeger").parent.mkdir(parents=True)
+    stack.paths.pidfile("jaeger").write_text("")  # a Jaeger started with tracing earlier: `down` stops it too
+    assert "jaeger" in stack.names()
