@@ -10,7 +10,7 @@ CLUSTER ?= 1
 TRACING ?= 0
 TRACING_FLAG = $(if $(filter 1,$(TRACING)),--tracing)
 
-.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability wrk
+.PHONY: run up down status test test-unit lint schemas install clean bench calibrate promtool docs chromium iptables reliability wrk conformance-deps
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ down:  ## Stop exactly what `make up` started (one node or the cluster).
 status:
 	@$(PY) -m devstack status
 
-test: install lint promtool chromium  ## The whole suite against real servers (its own Kafka and mongod on other ports).
+test: install lint promtool chromium conformance-deps  ## The whole suite against real servers (its own Kafka and mongod on other ports).
 	$(PY) -m pytest
 
 test-unit: $(INSTALLED)
@@ -76,6 +76,16 @@ iptables:
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
+
+# The conformance tests drive the official JavaScript SDKs (CloudEvents with kafkajs, Standard Webhooks) and
+# AsyncAPI's parser with the machine's Node.js (20 or later), installed from the checked-in lockfile.
+CONFORMANCE_NODE := tests/conformance/node
+conformance-deps: $(CONFORMANCE_NODE)/node_modules/.package-lock.json
+
+$(CONFORMANCE_NODE)/node_modules/.package-lock.json: $(CONFORMANCE_NODE)/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js 20 or later is needed for tests/conformance" >&2; exit 1; }
+	npm ci --prefix $(CONFORMANCE_NODE) --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The feedback form's browser test drives Debian's headless Chromium through its chromedriver.
 chromium:

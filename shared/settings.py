@@ -1,5 +1,7 @@
 """Settings every service shares, read from environment variables with working local defaults."""
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +49,14 @@ class ServiceSettings(BaseSettings):
             "This replica's stable name in its consumer groups (Kafka static membership): restarted under the"
             " same name, it takes its partitions back at once instead of after the group's session timeout."
             " Unique per replica of a service; unset, membership is dynamic."
+        ),
+    )
+    event_content_mode: Literal["structured", "binary"] = Field(
+        default="structured",
+        description=(
+            "How the events this service publishes travel in Kafka records (the CloudEvents Kafka binding):"
+            " structured (the whole event as the value) or binary (attributes as ce_ headers, data as the"
+            " value). Consumers read both either way."
         ),
     )
     shutdown_grace_seconds: float = Field(

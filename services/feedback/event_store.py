@@ -9,20 +9,16 @@ duplicate a plain retry can cause carries the same CloudEvents id, and every con
 
 import asyncio
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import REGISTRY
 
 from services.feedback.metrics import count_accepted
 from services.feedback.settings import FeedbackSettings
-from shared import tracing
-from shared.contracts import CloudEvent, EventKind, encode
-from shared.messaging import DeliveryGuard
-from shared.messaging.broker import CLOUDEVENTS_JSON
+from shared.contracts import CloudEvent, EventKind
+from shared.contracts.binding import to_record
+from shared.messaging import make_broker
 
 Publication = tuple[EventKind[Any], CloudEvent[Any]]
 INTAKE_BATCH_BYTES = 256 * 1024
@@ -33,11 +29,9 @@ class EventStoreUnavailable(Exception):
 
 
 def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
-    broker = KafkaBroker(
-        settings.kafka_servers,
-        client_id=f"alliance-{service}",
-        acks="all",
-        enable_idempotence=False,  # see the module docstring
+    return make_broker(
+        settings,
+        service,
         linger_ms=2,
         # One batch request of 500 items fills a partition's 16 KiB producer batch many times over, and the
         # producer then waits for each full batch to be acknowledged before it takes the next item of that
@@ -45,13 +39,7 @@ def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
         max_batch_size=INTAKE_BATCH_BYTES,
         request_timeout_ms=settings.publish_timeout_ms,
         retry_backoff_ms=100,
-        graceful_timeout=settings.shutdown_grace_seconds,
-        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
-        logger=None,
     )
-    broker.add_middleware(partial(DeliveryGuard, broker=broker))
-    tracing.instrument_broker(broker)
-    return broker
 
 
 async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) -> list[bool]:
@@ -92,12 +80,9 @@ async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEve
 async def _send(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
     """Whether Kafka acknowledged ``event`` (acks=all) within the producer's timeout."""
     try:
+        record = to_record(event)
         confirmation = await broker.publish(
-            encode(event),
-            topic=kind.topic.name,
-            key=_key(event),
-            headers={"content-type": CLOUDEVENTS_JSON, "ce-id": event.id},
-            no_confirm=True,
+            record.value, topic=kind.topic.name, key=record.key, headers=record.headers, no_confirm=True
         )
         await confirmation
     except (KafkaError, TimeoutError):  # not acknowledged in time, or no metadata: Kafka is unreachable

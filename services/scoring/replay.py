@@ -70,7 +70,7 @@ from shared.contracts import (
 from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import Outbox
 from shared.messaging.compacted import read_all
-from shared.messaging.subscription import InboundTopics
+from shared.messaging.subscription import InboundTopics, check_key
 from shared.privacy.erasure import ErasedClients
 from shared.privacy.keys import COLLECTION as KEYS
 from shared.privacy.plumbing import Privacy
@@ -103,14 +103,18 @@ class Rebuild:
     erased_skipped: int = 0  # records of erased clients
     first_read_at: float | None = None  # monotonic time of the first record, for the throughput line
 
-    def add(self, topic: str, value: bytes) -> None:
+    def add(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """One record, read as the live consumer reads it: what it dead-letters, the replay skips."""
         if self.first_read_at is None:
             self.first_read_at = time.monotonic()
         self.read += 1
         try:
-            self._add(INBOUND.decode(topic, value))
+            event = INBOUND.decode(record.topic, record.value, record.headers or ())
+            check_key(record.key, event)
         except ContractViolation:
             self.skipped += 1
+            return
+        self._add(event)
 
     def _add(self, event: CloudEvent[Any]) -> None:
         key = (event.clinicid, event.data.client_id)
@@ -179,7 +183,7 @@ async def read_topics(bootstrap: str, rebuild: Rebuild, progress_every: int, out
             for tp, records in batch.items():
                 for record in records:
                     if record.offset < ends[tp] and record.value is not None:
-                        rebuild.add(tp.topic, record.value)
+                        rebuild.add(record)
                         if rebuild.read % progress_every == 0:
                             print(
                                 f"replay: {rebuild.read}/{total} records, {rebuild.skipped} skipped", file=out

@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from shared.contracts import CloudEvent, ContractViolation, EventKind
 from shared.messaging.reading import read_to_end
-from shared.messaging.subscription import contract_decoder
+from shared.messaging.subscription import contract_decoder, decode_record
 
 
 def follow_all(
@@ -45,7 +45,7 @@ async def read_all(
     def on_record(record: Any) -> None:
         nonlocal applied
         try:
-            event = kind.decode(record.value)
+            event = decode_record(kind, record)
         except ContractViolation:
             return  # the live subscriber dead-letters it; start-up must not fail on it
         apply(event)

@@ -24,6 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_nev
 
 from shared import topics
 from shared.contracts import ContractViolation
+from shared.contracts.binding import BINARY_ID_HEADER, CONTENT_TYPE, EVENT_ID_HEADER, HEADER_PREFIX
 
 log = logging.getLogger("alliance.delivery")
 
@@ -92,6 +93,7 @@ async def dead_letter(broker: KafkaBroker, record: Any, value: bytes, reason: st
         topic=topics.DEAD_LETTER.name,
         key=getattr(record, "key", None),
         headers={
+            **event_headers(getattr(record, "headers", ())),
             "x-dead-letter-reason": reason,
             "x-dead-letter-detail": detail[:1000],
             "x-original-topic": topic,
@@ -102,10 +104,25 @@ async def dead_letter(broker: KafkaBroker, record: Any, value: bytes, reason: st
     DEAD_LETTERS.labels(topic, reason).inc()
     # Named by its own id: in a batch, the id bound for the log lines of the whole poll is its first record's.
     event_id = next(
-        ((v or b"").decode(errors="replace") for k, v in getattr(record, "headers", ()) if k == "ce-id"), None
+        (
+            (v or b"").decode(errors="replace")
+            for k, v in getattr(record, "headers", ())
+            if k in (EVENT_ID_HEADER, BINARY_ID_HEADER)
+        ),
+        None,
     )
     with structlog.contextvars.bound_contextvars(**({"event_id": event_id} if event_id else {})):
         log.warning("message dead-lettered", extra={"topic": topic, "reason": reason, "detail": detail[:300]})
+
+
+def event_headers(headers: Any) -> dict[str, str]:
+    """The headers that belong to the event itself (the binding's ``content-type`` and ``ce_*``): a binary-mode
+    record's attributes are there, and its dead letter would be only ``data`` without them."""
+    return {
+        name: (raw or b"").decode(errors="replace")
+        for name, raw in headers or ()
+        if name.lower() == CONTENT_TYPE or name.lower().startswith(HEADER_PREFIX)
+    }
 
 
 class DeliveryGuard(BaseMiddleware):
@@ -124,7 +141,8 @@ class DeliveryGuard(BaseMiddleware):
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         # Every log line written while handling this message names the event (by id, never its content).
-        about = {"event_id": msg.headers.get("ce-id"), "topic": _topic_of(msg)}
+        event_id = msg.headers.get(EVENT_ID_HEADER) or msg.headers.get(BINARY_ID_HEADER)
+        about = {"event_id": event_id, "topic": _topic_of(msg)}
         with structlog.contextvars.bound_contextvars(**{k: v for k, v in about.items() if v}):
             return await self._guarded_consume(call_next, msg)
 

@@ -20,8 +20,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import tracing
-from shared.contracts import CloudEvent, EventKind, encode
-from shared.messaging.broker import CLOUDEVENTS_JSON
+from shared.contracts import CloudEvent, EventKind
+from shared.contracts.binding import structured_headers, to_record
 from shared.messaging.loop import WakeableLoop
 from shared.topics import message_key
 
@@ -59,12 +59,13 @@ class Outbox:
                     "_id": event.id,
                     "order": ObjectId(),
                     "topic": kind.topic.name,
-                    "key": (event.subject or event.clinicid).encode(),
-                    "value": encode(event),
+                    "key": record.key,
+                    "value": record.value,
                     "published_at": None,
                     "trace": current if traces is None else traces.get(event.id),
                 }
                 for kind, event in events
+                for record in [to_record(event)]
             ],
             session=session,
         )
@@ -116,7 +117,7 @@ class OutboxRelay(WakeableLoop):
                             document["value"],
                             topic=document["topic"],
                             key=document["key"],
-                            headers={"content-type": CLOUDEVENTS_JSON, "ce-id": document["_id"]},
+                            headers=structured_headers(document["_id"]),
                             no_confirm=True,
                         )
                     )

@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
 from shared.contracts import ContractViolation, EventKind
+from shared.contracts.binding import HEADER_PREFIX, read_record
 from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import subscription
 
@@ -26,6 +27,7 @@ from shared.messaging import subscription
 # on the busiest topic (about once a second per replica instead of twenty times).
 PICKED_BATCH_RECORDS = 5000
 PICKED_WAIT_MS = 1000
+TYPE_HEADER = f"{HEADER_PREFIX}type"  # a binary-mode record's type: its value is data alone
 
 
 def names_kind(kind: EventKind[Any], type_name: object) -> bool:
@@ -47,12 +49,16 @@ class KindPicker:
 
     def read(self, record: Any) -> subscription.Delivery | None:
         """A record as a picked event to apply or to dead-letter; None for any other record."""
-        value = record.value or b""
-        if not any(name in value for name in self._names):
+        headers = record.headers or ()
+        binary_type = next((raw for name, raw in headers if name.lower() == TYPE_HEADER), None)
+        looked_at = binary_type if binary_type is not None else (record.value or b"")
+        if not any(name in looked_at for name in self._names):
             return None  # most of the topic: passed over without parsing it (its type names the kind)
         try:
-            document = json.loads(value)
-        except ValueError:  # not JSON (undecodable bytes included): none of ours, and not ours to judge
+            document = read_record(record.value, headers)
+            if isinstance(document, bytes):
+                document = json.loads(document)
+        except (ValueError, ContractViolation):  # no event (undecodable bytes included): not ours to judge
             return None
         kind = self.kind_named(document.get("type")) if isinstance(document, dict) else None
         if kind is None:

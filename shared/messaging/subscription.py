@@ -33,8 +33,11 @@ from pydantic import ValidationError
 
 from shared import tracing
 from shared.contracts import CloudEvent, ContractViolation, EventKind
+from shared.contracts.binding import read_record
 from shared.contracts.registry import TYPE_PREFIX, json_object
 from shared.messaging.delivery import dead_letter, is_transient, log, retrying
+
+Headers = Sequence[tuple[str, bytes]]
 
 
 def decode_event(kind: EventKind[Any], raw: bytes | Mapping[str, Any]) -> CloudEvent[Any]:
@@ -80,9 +83,11 @@ class InboundTopics:
     def names(self) -> tuple[str, ...]:
         return tuple(self.carried)
 
-    def decode(self, topic: str, raw: bytes) -> CloudEvent[Any]:
-        """Decode a record of ``topic``; ContractViolation with the reason if it can never be processed."""
+    def decode(self, topic: str, value: bytes | None, headers: Headers = ()) -> CloudEvent[Any]:
+        """Decode a record of ``topic`` in either content mode; ContractViolation with the reason if it can never
+        be processed."""
         kinds = self.carried[topic]
+        raw = read_record(value, headers)
         if len(kinds) == 1:
             return decode_event(kinds[0], raw)  # the kind itself names a foreign type on its topic
         document = json_object(raw)
@@ -100,11 +105,17 @@ def _kind_named(type_name: object, kinds: Sequence[EventKind[Any]], topic: str) 
     raise ContractViolation(f"unknown event type {type_name!r} on topic {topic} (read here: {read})")
 
 
+def decode_record(kind: EventKind[Any], record: Any) -> CloudEvent[Any]:
+    """One consumed record of ``kind``'s topic (aiokafka's ConsumerRecord), in either content mode, with its key
+    checked against the event."""
+    event = decode_event(kind, read_record(record.value, record.headers or ()))
+    check_key(record.key, event)
+    return event
+
+
 def contract_decoder(kind: EventKind[Any]) -> Callable[[StreamMessage[Any]], Awaitable[CloudEvent[Any]]]:
     async def decode(message: StreamMessage[Any]) -> CloudEvent[Any]:
-        event = kind.decode(message.body)
-        check_key(getattr(message.raw_message, "key", None), event)
-        return event
+        return decode_record(kind, message.raw_message)
 
     return decode
 
@@ -112,11 +123,19 @@ def contract_decoder(kind: EventKind[Any]) -> Callable[[StreamMessage[Any]], Awa
 def check_key(key: bytes | None, event: CloudEvent[Any]) -> None:
     """Every producer keys a record by its event's subject (``clinic_id:client_id``; the key hash on
     ``clinic.keys``). A record without that key sits on an arbitrary partition, outside its client's order,
-    and on a compacted topic it would never be compacted: it is refused like any other contract breach."""
+    and on a compacted topic it would never be compacted: it is refused like any other contract breach. A key
+    naming another clinic than ``clinicid`` is refused saying so: the tenant is ``clinicid`` alone."""
     expected = (event.subject or event.clinicid).encode()
-    if key != expected:
-        shown = "no key" if key is None else f"key of {len(key)} bytes"
-        raise ContractViolation(f"message has {shown}, not the event's subject")
+    if key == expected:
+        return
+    text = key.decode(errors="replace") if key is not None else ""
+    clinic = text.split(":", 1)[0][:64] if ":" in text else None
+    if clinic is not None and clinic != event.clinicid:
+        raise ContractViolation(
+            f"record key names clinic {clinic!r}, not the event's clinicid {event.clinicid!r}"
+        )
+    shown = "no key" if key is None else f"key of {len(key)} bytes"
+    raise ContractViolation(f"message has {shown}, not the event's subject")
 
 
 Handler = Callable[..., Awaitable[Any]]
@@ -172,7 +191,7 @@ def batch_decoder(
         deliveries: list[Delivery] = []
         for record in in_production_order(message.raw_message):
             try:
-                event = inbound.decode(record.topic, record.value or b"")
+                event = inbound.decode(record.topic, record.value, record.headers or ())
                 check_key(record.key, event)
                 deliveries.append(Delivery(record, event))
             except ContractViolation as violation:

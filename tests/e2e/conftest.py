@@ -22,6 +22,7 @@ class Platform:
     groups: dict[str, str]  # service -> its consumer group
     mailbox: Mailbox
     database: str  # the MongoDB database the three services share
+    kafka_bootstrap: str
 
     def url(self, service: str) -> str:
         return self.service_urls[[s.name for s in SERVICES].index(service)]
@@ -63,6 +64,16 @@ def platform(servers: Servers, platform_env: dict[str, str]) -> Iterator[Platfor
             stack.run_seed(env)
             urls = tuple(f"http://127.0.0.1:{stack.service_port(service.name)}" for service in SERVICES)
             groups = {"scoring": env["SCORING_GROUP_ID"], "notify": env["NOTIFY_GROUP_ID"]}
-            yield Platform(urls[0], urls, "demo", api_key, webhook, groups, mailbox, env["MONGODB_DATABASE"])
+            yield Platform(
+                urls[0],
+                urls,
+                "demo",
+                api_key,
+                webhook,
+                groups,
+                mailbox,
+                env["MONGODB_DATABASE"],
+                servers.kafka_bootstrap,
+            )
         finally:
             stack.stop(only=[service.name for service in SERVICES])

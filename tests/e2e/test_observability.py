@@ -7,7 +7,6 @@ tests read the services' log files and /metrics, and a real Prometheus (Debian's
 import asyncio
 import json
 import re
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,13 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from aiokafka import AIOKafkaProducer
 
 from devstack.services import SERVICES
 from tests.e2e.conftest import Platform
-from tests.ops.tools import GRAFANA_DIR, tool
-from tests.support.servers import Servers, free_port, local_stack
+from tests.ops.tools import GRAFANA_DIR
+from tests.support.prometheus import running_prometheus
+from tests.support.servers import Servers, local_stack
 
 pytestmark = pytest.mark.e2e
 # Yesterday: a session older than the push horizon (14 days) would be history, recorded but not pushed.
@@ -260,52 +259,9 @@ class Prometheus:
 @pytest.fixture(scope="module")
 def prometheus(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     """Debian's prometheus scraping the platform every second; stopped by its pid."""
-    workdir = tmp_path_factory.mktemp("prometheus")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": name,
-                "static_configs": [{"targets": [url.removeprefix("http://")]}],
-            }
-            for name, url in zip([s.name for s in SERVICES], platform.service_urls, strict=True)
-        ],
-    }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = (workdir / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            tool("prometheus"),
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (workdir / "prometheus.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("prometheus did not become ready within 30 s")
+    jobs = dict(zip([s.name for s in SERVICES], platform.service_urls, strict=True))
+    with running_prometheus(tmp_path_factory.mktemp("prometheus"), jobs) as url:
         yield Prometheus(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def wait_for(prometheus: Prometheus, promql: str, within: float) -> list[dict[str, Any]]:

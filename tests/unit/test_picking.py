@@ -32,6 +32,7 @@ PICKER = KindPicker([GOALS_AGREED, GOAL_CLOSED])
 class Record:
     value: bytes | None
     key: bytes | None = b"clinic-a:c-1"
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,11 @@ def test_a_bad_client_page_route_is_refused(client_page: dict[str, Any]) -> None
 def test_the_route_survives_storage() -> None:
     stored = routing({"webhook_url": "https://ehr.example/p", "days": 365})
     kept = stored.model_dump(mode="json")  # as RoutingStore keeps it
-    assert kept["client_page"] == {"webhook_url": "https://ehr.example/p", "days": 365}
+    assert kept["client_page"] == {
+        "webhook_url": "https://ehr.example/p",
+        "days": 365,
+        "webhook_secrets": None,
+    }
     assert ClinicRouting.model_validate(kept) == stored
 
 
@@ -136,10 +140,11 @@ def test_the_body_names_the_note_and_the_link_but_never_its_text() -> None:
 
 @dataclass(frozen=True)
 class Record:
-    """The two fields of a consumed record that reading looks at."""
+    """The fields of a consumed record that reading looks at (a structured record: no ``ce_`` headers)."""
 
     value: bytes | None
     key: bytes | None = b"clinic-a:c-1"
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def note_event(**changes: Any) -> dict[str, Any]:
