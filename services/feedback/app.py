@@ -14,6 +14,7 @@ from services.feedback import api, batch
 from services.feedback.body_limit import BodyLimit
 from services.feedback.erasure import FeedbackPurge
 from services.feedback.event_store import intake_broker
+from services.feedback.fhir.questionnaire_routes import router as questionnaire_router
 from services.feedback.fhir.routes import install_fhir_errors
 from services.feedback.fhir.routes import router as fhir_router
 from services.feedback.goals import COLLECTION as GOALS_COLLECTION
@@ -139,7 +140,15 @@ def create_app(
     app.add_middleware(CountRefusals)  # added last, so outermost: a body refused as too large counts too
     app.exception_handler(PyMongoError)(storage_unavailable)
     install_fhir_errors(app)
-    for router in (api.router, batch.router, fhir_router, issue.router, form.router, client_page.router):
+    for router in (
+        api.router,
+        batch.router,
+        fhir_router,
+        questionnaire_router,
+        issue.router,
+        form.router,
+        client_page.router,
+    ):
         app.include_router(router)
     add_operations(app, broker, client)
     return app

@@ -1,7 +1,8 @@
 """The notify service's HTTP API: each clinic's routing (admin keys) and acknowledgements.
 
 Routing: ``GET``/``PUT /v1/routing`` (the whole clinic), ``PUT``/``DELETE /v1/routing/therapists/{id}``.
-The webhook secret is write-only: answers say whether one is set, never what it is.
+Webhook secrets (the clinic's and each destination's own) are write-only: answers say how many are set, never
+what they are.
 Acknowledgement: ``POST /v1/ruptures/{rupture_id}/acknowledge`` (a ``read`` or ``admin`` key), and the signed
 link ``/v1/acknowledgements/{token}``: ``GET`` shows a confirmation page, ``POST`` (its button) records. Both
 take the optional 3RS tags (rupture type, repair strategies); the episode's first acknowledgement keeps its own.
@@ -11,14 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, Form, HTTPException, Request, Response, status
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import Example
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from services.notify import ack_page
 from services.notify.acknowledgement import AckClaim, AckLinks, Acknowledgements
-from services.notify.routing import ChannelSet, ClinicRouting, TherapistRoute
+from services.notify.routing import ChannelSet, ClientPageRoute, ClinicRouting, Supervisor, TherapistRoute
 from services.notify.routing_store import RoutingStore
 from shared.auth import ClinicPrincipal, Scope, require_scope
 from shared.contracts import RepairTags
@@ -53,16 +56,75 @@ Api = Annotated[NotifyApi, Depends(_api)]
 reader_or_admin = require_scope(Scope.READ, Scope.ADMIN)
 
 
-class RoutingView(ClinicRouting):
-    """The stored routing as answered: the secret replaced by whether one is set."""
+SECRETS_SET = "How many webhook secrets of its own are stored: 0, 1, or 2 while a rotation is under way."
 
+
+class TherapistRouteView(TherapistRoute):
+    webhook_secrets: None = None
+    webhook_secrets_set: int = Field(description=SECRETS_SET)
+
+
+class SupervisorView(Supervisor):
+    webhook_secrets: None = None
+    webhook_secrets_set: int = Field(description=SECRETS_SET)
+
+
+class ClientPageRouteView(ClientPageRoute):
+    webhook_secrets: None = None
+    webhook_secrets_set: int = Field(description=SECRETS_SET)
+
+
+class RoutingView(ClinicRouting):
+    """The stored routing as answered: every secret replaced by how many are set."""
+
+    therapists: list[TherapistRouteView] = Field(default_factory=list)
+    supervisors: list[SupervisorView] = Field(default_factory=list)
+    client_page: ClientPageRouteView | None = Field(
+        default=None, description=ClinicRouting.model_fields["client_page"].description
+    )
+    webhook_secrets: None = None
     webhook_secret: None = None
-    webhook_secret_set: bool
+    webhook_secrets_set: int = Field(description=SECRETS_SET)
+    webhook_secret_set: bool = Field(description="Whether the clinic has a webhook secret of its own.")
+
+
+def _shown(route: ChannelSet | ClientPageRoute) -> dict[str, Any]:
+    return {
+        **route.model_dump(exclude={"webhook_secrets"}),
+        "webhook_secrets_set": len(route.webhook_secrets or []),
+    }
 
 
 def _view(routing: ClinicRouting) -> RoutingView:
-    shown = routing.model_dump(exclude={"webhook_secret"})
-    return RoutingView(**shown, webhook_secret_set=routing.webhook_secret is not None)
+    secrets = routing.clinic_secrets
+    return RoutingView(
+        **routing.model_dump(
+            exclude={"webhook_secret", "webhook_secrets", "therapists", "supervisors", "client_page"}
+        ),
+        therapists=[TherapistRouteView(**_shown(r)) for r in routing.therapists],
+        supervisors=[SupervisorView(**_shown(s)) for s in routing.supervisors],
+        client_page=ClientPageRouteView(**_shown(routing.client_page)) if routing.client_page else None,
+        webhook_secrets_set=len(secrets),
+        webhook_secret_set=bool(secrets),
+    )
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if "secret" in str(k) else _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+async def refused_without_secrets(request: Request, error: Exception) -> Response:
+    """The 422 FastAPI answers, minus every secret the refused body held: an answer never repeats one."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {**e, "input": "***"} if any("secret" in str(part) for part in e["loc"]) else _without_secrets(e)
+        for e in error.errors()
+    ]
+    return await request_validation_exception_handler(request, RequestValidationError(errors, body=None))
 
 
 @router.get("/routing", responses=AUTH_ERRORS, summary="The clinic's alert routing")

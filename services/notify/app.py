@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from services.notify import api, handlers
 from services.notify.acknowledgement import AckLinks, Acknowledgements
@@ -66,7 +67,7 @@ def create_app(
     )
     dispatcher = Dispatcher(
         ViewLinks(settings.view_secret.get_secret_value(), settings.dashboard_url, settings.view_link_days),
-        settings.webhook_secret.get_secret_value(),
+        settings.default_webhook_secrets,
         routing,
         links,
         EmailChannel(settings),
@@ -110,5 +111,6 @@ def create_app(
     app.state.key_ring = key_ring
     app.state.notify = api.NotifyApi(routing, acknowledgements, links)
     app.include_router(api.router)
+    app.add_exception_handler(RequestValidationError, api.refused_without_secrets)
     add_operations(app, broker, client)
     return app

@@ -1,4 +1,6 @@
-"""Turns one delivery into one message on its channel: links, rendering, the clinic's webhook secret."""
+"""Turns one delivery into one message on its channel: links, rendering, the secrets that sign its webhook."""
+
+from collections.abc import Callable, Sequence
 
 from services.notify.acknowledgement import AckClaim, AckLinks
 from services.notify.alert import Delivery
@@ -7,6 +9,7 @@ from services.notify.channels.webhook import WebhookChannel
 from services.notify.client_pages import ClientPageDelivery, client_page_body
 from services.notify.deliveries import Outgoing
 from services.notify.rendering import alert_view, email_parts, slack_body, webhook_body
+from services.notify.routing import ClinicRouting
 from services.notify.routing_store import RoutingStore
 from shared.view_links import ViewLink, ViewLinks
 
@@ -15,14 +18,14 @@ class Dispatcher:
     def __init__(
         self,
         view_links: ViewLinks,
-        default_webhook_secret: str,
+        default_webhook_secrets: Sequence[str],
         routing: RoutingStore,
         links: AckLinks,
         email: EmailChannel,
         webhook: WebhookChannel,
     ) -> None:
         self._view_links = view_links
-        self._default_secret = default_webhook_secret
+        self._default_secrets = list(default_webhook_secrets)
         self._routing = routing
         self._links = links
         self._email = email
@@ -30,9 +33,9 @@ class Dispatcher:
 
     async def send(self, delivery: Outgoing) -> None:
         if isinstance(delivery, ClientPageDelivery):
-            secret = await self._webhook_secret(delivery.clinic_id)
+            secrets = await self._secrets(delivery.clinic_id, ClinicRouting.client_page_secrets)
             await self._webhook.send(
-                delivery.webhook_url, delivery.delivery_id, client_page_body(delivery), secret
+                delivery.webhook_url, delivery.delivery_id, client_page_body(delivery), secrets
             )
             return
         await self._send_alert(delivery)
@@ -53,10 +56,13 @@ class Dispatcher:
             await self._email.send(recipient.address, delivery.delivery_id, subject, text, html)
             return
         body = slack_body(view) if recipient.slack else webhook_body(view)
-        secret = await self._webhook_secret(delivery.clinic_id)
-        await self._webhook.send(recipient.address, delivery.delivery_id, body, secret)
+        secrets = await self._secrets(delivery.clinic_id, lambda routing: routing.secrets_for(recipient))
+        await self._webhook.send(recipient.address, delivery.delivery_id, body, secrets)
 
-    async def _webhook_secret(self, clinic_id: str) -> str:
-        """The clinic's own secret, read at send time so a rotated secret signs even older intents."""
+    async def _secrets(
+        self, clinic_id: str, of_destination: Callable[[ClinicRouting], list[str]]
+    ) -> list[str]:
+        """The destination's secrets, else the clinic's, else the service's: read at send time, so that a
+        rotation signs the retries and the intents recorded before it too."""
         routing = await self._routing.get(clinic_id)
-        return (routing.webhook_secret if routing else None) or self._default_secret
+        return (of_destination(routing) if routing else None) or self._default_secrets

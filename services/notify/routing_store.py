@@ -5,6 +5,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.routing import ClinicRouting, TherapistRoute
+from services.notify.webhook_secrets import STORED
 
 Document = dict[str, Any]
 
@@ -15,13 +16,14 @@ class RoutingStore:
 
     async def get(self, clinic_id: str) -> ClinicRouting | None:
         document = await self._routing.find_one({"_id": clinic_id}, {"_id": 0})
-        return None if document is None else ClinicRouting.model_validate(document)
+        return None if document is None else ClinicRouting.model_validate(document, context=STORED)
 
     async def put(self, clinic_id: str, routing: ClinicRouting) -> None:
-        stored = routing.model_dump(mode="json")
-        if routing.webhook_secret is None:  # the secret is write-only: leaving it out keeps the old one
-            previous = await self.get(clinic_id)
-            stored["webhook_secret"] = previous.webhook_secret if previous else None
+        """Replace the clinic's routing; the secrets it leaves out are kept (they are write-only)."""
+        kept = routing.keeping_secrets(await self.get(clinic_id))
+        # Unset fields are left out: a routing that uses no destination secrets then stays readable by the
+        # release before them, which refused fields it did not know.
+        stored = kept.model_dump(mode="json", exclude_none=True)
         await self._routing.replace_one({"_id": clinic_id}, stored, upsert=True)
 
     async def put_therapist(self, clinic_id: str, route: TherapistRoute) -> None:

@@ -1,5 +1,9 @@
-from pydantic import AliasChoices, Field, SecretStr
+from typing import Self
 
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.notify.webhook_secrets import rotation_problem, secret_problem
 from shared.settings import ServiceSettings
 
 
@@ -8,6 +12,9 @@ def _env(name: str) -> AliasChoices:
 
 
 class NotifySettings(ServiceSettings):
+    # An error about a setting never prints its value: most of them are secrets.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     port: int = Field(default=8003, validation_alias=_env("NOTIFY_PORT"), description="HTTP port.")
     group_id: str = Field(
         default="notify",
@@ -44,7 +51,14 @@ class NotifySettings(ServiceSettings):
     webhook_secret: SecretStr = Field(
         default=SecretStr("dev-webhook-secret-change-me"),
         validation_alias=_env("NOTIFY_WEBHOOK_SECRET"),
-        description="Signs webhooks of clinics that stored no secret of their own (and the fallback URL).",
+        description="Signs webhooks of clinics that stored no secret of their own (and the fallback URL): a "
+        "whsec_ secret, or a plain one of 16–256 characters.",
+    )
+    webhook_previous_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("NOTIFY_WEBHOOK_PREVIOUS_SECRET"),
+        description="During a rotation of NOTIFY_WEBHOOK_SECRET (then a whsec_ secret): the secret it "
+        "replaces, which signs every webhook too until it is removed.",
     )
     webhook_timeout_seconds: float = Field(
         default=5.0, validation_alias=_env("NOTIFY_WEBHOOK_TIMEOUT_SECONDS")
@@ -86,3 +100,25 @@ class NotifySettings(ServiceSettings):
         description="A claimed delivery whose worker died is retried after this long.",
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0, validation_alias=_env("NOTIFY_WORKER_POLL_SECONDS"))
+
+    @field_validator("webhook_secret", "webhook_previous_secret")
+    @classmethod
+    def _signs_webhooks(cls, secret: SecretStr | None) -> SecretStr | None:
+        problem = secret_problem(secret.get_secret_value()) if secret else None
+        if problem:
+            raise ValueError(problem)
+        return secret
+
+    @model_validator(mode="after")
+    def _a_rotation(self) -> Self:
+        # Alone, NOTIFY_WEBHOOK_SECRET may stay a plain secret; a rotation moves to a whsec_ one.
+        problem = rotation_problem(self.default_webhook_secrets) if self.webhook_previous_secret else None
+        if problem:
+            raise ValueError(f"NOTIFY_WEBHOOK_SECRET and NOTIFY_WEBHOOK_PREVIOUS_SECRET: {problem}")
+        return self
+
+    @property
+    def default_webhook_secrets(self) -> list[str]:
+        """The service's webhook secrets, newest first."""
+        previous = self.webhook_previous_secret
+        return [self.webhook_secret.get_secret_value(), *([previous.get_secret_value()] if previous else [])]

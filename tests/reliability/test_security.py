@@ -25,6 +25,9 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("GET", "/v1/acknowledgements/{token}"),
     ("POST", "/v1/acknowledgements/{token}"),
+    # FHIR Questionnaires: the published definitions of the forms, nobody's data.
+    ("GET", "/fhir/Questionnaire"),
+    ("GET", "/fhir/Questionnaire/{name}"),
 }
 MALFORMED = ("Basic dXNlcjpwYXNzd29yZA==", "Bearer", "Bearer not-a-key-of-anyone", "bearer\tx", "Token abc")
 # Another clinic's key on a resource of clinic A named in the path: exactly 404, as for an unknown id.

@@ -24,6 +24,11 @@ class ReceivedCall:
     received_at: float = field(default_factory=time.monotonic)
     status: int = 200
 
+    def header(self, name: str) -> str:
+        """One request header by its name in any case, as HTTP compares them."""
+        found = {key.lower(): value for key, value in self.headers.items()}
+        return found[name.lower()]
+
 
 @dataclass
 class WebhookReceiver:

@@ -1,1 +1,1 @@
-"""FHIR R4 intake: QuestionnaireResponse for SRS, ORS and WAI-SR, errors as OperationOutcome."""
+"""FHIR R4: each instrument's Questionnaire out, its QuestionnaireResponse in, errors as OperationOutcome."""

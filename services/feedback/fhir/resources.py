@@ -1,18 +1,30 @@
 """The part of FHIR R4 this service reads and writes: QuestionnaireResponse in, OperationOutcome out.
 
 Only the elements the mapping uses are modelled; any other element of the resource (id, meta, text,
-identifier ...) is accepted and ignored, as FHIR servers commonly do.
+identifier ...) is accepted and ignored, as FHIR servers commonly do. An answer keeps whatever value[x] it
+carries, so that a value of the wrong type is refused by its name instead of being dropped unseen.
 """
 
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.instruments import Instrument
+
 BASE_URL = "https://alliance-platform.org/fhir"
-QUESTIONNAIRES = {f"{BASE_URL}/Questionnaire/{name}": name for name in ("srs", "ors", "wai_sr", "psq", "gbo")}
+
+
+def canonical_url(instrument: Instrument) -> str:
+    """The instrument's Questionnaire (no LOINC codes exist for these): what a response's `questionnaire` names."""
+    return f"{BASE_URL}/Questionnaire/{instrument.value}"
+
+
+QUESTIONNAIRES = {canonical_url(instrument): instrument.value for instrument in Instrument}
 THERAPIST_EXTENSION = f"{BASE_URL}/StructureDefinition/therapist"
 SESSION_AT_EXTENSION = f"{BASE_URL}/StructureDefinition/session-at"
 FHIR_JSON = "application/fhir+json"
+COMMENT = "comment"  # the linkId of the free-text item every Questionnaire ends with
+COMMENT_MAX_LENGTH = 2000
 
 
 class Element(BaseModel):
@@ -24,10 +36,21 @@ class Reference(Element):
 
 
 class Answer(Element):
-    valueDecimal: float | None = None
-    valueInteger: int | None = None
-    valueBoolean: bool | None = Field(default=None, description="A yes/no item: psq `tension` (true is 1).")
-    valueString: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    # Strict: FHIR JSON writes a decimal or an integer as a number and a boolean as true/false, never as a string.
+    valueDecimal: float | None = Field(default=None, strict=True)
+    valueInteger: int | None = Field(default=None, strict=True)
+    valueBoolean: bool | None = Field(
+        default=None, strict=True, description="A yes/no item: psq `tension` (true is 1)."
+    )
+    valueString: str | None = Field(default=None, max_length=COMMENT_MAX_LENGTH)
+
+    @property
+    def value_elements(self) -> list[str]:
+        """The names of the value[x] elements it carries, modelled or not (``valueCoding``, ``valueDate`` ...)."""
+        modelled = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        return modelled + [name for name in self.model_extra or {} if name.startswith("value")]
 
 
 class Item(Element):

@@ -1,4 +1,4 @@
-"""POST /v1/fhir/QuestionnaireResponse, and OperationOutcome for every error under /v1/fhir/."""
+"""POST /v1/fhir/QuestionnaireResponse, and OperationOutcome for every error under /v1/fhir/ and /fhir/."""
 
 from typing import Annotated, Any
 
@@ -27,11 +27,17 @@ from services.feedback.sealing import Outgoing
 from shared.contracts import FEEDBACK_SUBMITTED
 
 PREFIX = "/v1/fhir"
+# Where errors are OperationOutcomes: the intake's paths and the Questionnaires' (questionnaire_routes).
+FHIR_PATHS = (PREFIX, "/fhir")
 router = APIRouter(prefix=PREFIX, tags=["FHIR"])
+# The resource a request body holds: the only one this service takes in.
+BODY_RESOURCE = "QuestionnaireResponse"
 # HTTP status → OperationOutcome issue code (FHIR R4 IssueType).
 ISSUE_CODES = {
     401: "login",
     403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
     409: "conflict",
     410: "deleted",
     413: "too-costly",
@@ -127,11 +133,11 @@ async def submit_questionnaire_response(
 
 
 def install_fhir_errors(app: FastAPI) -> None:
-    """Errors under /v1/fhir/ become OperationOutcome; elsewhere FastAPI's usual JSON."""
+    """Errors under /v1/fhir/ and /fhir/ become OperationOutcome; elsewhere FastAPI's usual JSON."""
 
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        if not request.url.path.startswith(PREFIX):
+        if not _is_fhir(request.url.path):
             return await http_exception_handler(request, error)
         code = ISSUE_CODES.get(error.status_code, "invalid")
         response = _outcome_response(error.status_code, [(code, str(error.detail), None)])
@@ -140,16 +146,28 @@ def install_fhir_errors(app: FastAPI) -> None:
 
     async def on_invalid_request(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
-        if not request.url.path.startswith(PREFIX):
+        if not _is_fhir(request.url.path):
             return await request_validation_exception_handler(request, error)
-        problems = [(e["msg"], ".".join(str(p) for p in e["loc"][1:]) or None) for e in error.errors()]
-        not_json = any(e["type"] == "json_invalid" for e in error.errors())
-        return _outcome_response(
-            400 if not_json else 422, [("structure", why, where) for why, where in problems]
-        )
+        if any(e["type"] == "json_invalid" for e in error.errors()):
+            return _outcome_response(400, [("structure", e["msg"], None) for e in error.errors()])
+        return _outcome_response(422, [("structure", *_named(e["loc"], e["msg"])) for e in error.errors()])
 
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
+
+
+def _is_fhir(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in FHIR_PATHS)
+
+
+def _named(location: tuple[int | str, ...], why: str) -> tuple[str, str | None]:
+    """The problem and the element it is about: a body element by FHIRPath (``('body', 'item', 2, 'answer', 0,
+    'valueDecimal')`` is ``QuestionnaireResponse.item[2].answer[0].valueDecimal``); a header or query parameter,
+    which FHIRPath cannot name, in the words."""
+    where, *path = location
+    if where != "body":
+        return f"{path[-1] if path else where}: {why}", None
+    return why, BODY_RESOURCE + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 def _outcome_response(status_code: int, issues: list[tuple[str, str, str | None]]) -> JSONResponse:

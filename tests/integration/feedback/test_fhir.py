@@ -120,7 +120,7 @@ async def test_a_rupture_report_of_tension_without_its_follow_ups_is_refused_by_
         ),
         (
             {"item": [{"linkId": "relationship", "answer": [{"valueDecimal": 9}]}]},
-            "QuestionnaireResponse.item",
+            "QuestionnaireResponse.item.where(linkId = 'overall')",
         ),
         ({"item": [{"linkId": "goals", "answer": []}]}, "QuestionnaireResponse.item[0].answer[0]"),
     ],
@@ -141,9 +141,20 @@ async def test_not_json_gets_400_and_another_resource_422(intake: Intake) -> Non
     broken = await intake.http.post(PATH, content=b"{not json", headers={**intake.auth, **FHIR})
     assert broken.status_code == 400
     assert broken.json()["resourceType"] == "OperationOutcome"
+    assert "expression" not in broken.json()["issue"][0]  # no element to name in what is not JSON
     patient = await intake.http.post(PATH, json={"resourceType": "Patient", "id": "p"}, headers=intake.auth)
     assert patient.status_code == 422
     assert patient.json()["issue"][0]["code"] == "structure"
+    named = {e for issue in patient.json()["issue"] for e in issue["expression"]}
+    assert {"QuestionnaireResponse.resourceType", "QuestionnaireResponse.subject"} <= named
+
+
+async def test_an_unknown_fhir_path_is_a_404_operation_outcome(intake: Intake) -> None:
+    for path in ("/fhir/Patient/p-1", "/v1/fhir/Patient"):
+        answer = await intake.http.get(path)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"].startswith("application/fhir+json")
+        assert answer.json()["issue"][0]["code"] == "not-found"
 
 
 async def test_auth_errors_are_operation_outcomes(intake: Intake) -> None:

@@ -249,15 +249,23 @@ async def test_a_gbo_questionnaire_response_becomes_a_gbo_rating(intake: Intake,
 
 
 @pytest.mark.parametrize(
-    ("item", "reason"),
+    ("item", "reason", "element"),
     [
-        ([{"linkId": "goal_4", "answer": [{"valueInteger": 3}]}], "goal_4"),
-        ([{"linkId": "goal_1", "answer": [{"valueDecimal": 6.5}]}], "must be an integer"),
-        ([{"linkId": "goal_2", "answer": [{"valueInteger": -1}]}], "out of range"),
+        ([{"linkId": "goal_4", "answer": [{"valueInteger": 3}]}], "goal_4", "item[0].linkId"),
+        (
+            [{"linkId": "goal_1", "answer": [{"valueDecimal": 6.5}]}],
+            "must be an integer",
+            "item[0].answer[0].valueDecimal",
+        ),
+        (
+            [{"linkId": "goal_2", "answer": [{"valueInteger": -1}]}],
+            "out of range",
+            "item[0].answer[0].valueInteger",
+        ),
     ],
 )
 async def test_a_gbo_response_out_of_its_rules_is_an_operation_outcome_naming_the_items(
-    intake: Intake, unique: str, item: list[dict[str, Any]], reason: str
+    intake: Intake, unique: str, item: list[dict[str, Any]], reason: str, element: str
 ) -> None:
     answer = await intake.http.post(
         FHIR_PATH, json=gbo_response(f"c-{unique}", item=item), headers=intake.auth
@@ -265,5 +273,5 @@ async def test_a_gbo_response_out_of_its_rules_is_an_operation_outcome_naming_th
     assert answer.status_code == 422, answer.text
     outcome = answer.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    assert [issue["expression"] for issue in outcome["issue"]] == [["QuestionnaireResponse.item"]]
+    assert [issue["expression"] for issue in outcome["issue"]] == [[f"QuestionnaireResponse.{element}"]]
     assert reason in outcome["issue"][0]["diagnostics"]

@@ -260,7 +260,8 @@ def webhook() -> Iterator[WebhookReceiver]:
 
 
 def verify(call: ReceivedCall, secret: str, tolerance: int = 300) -> bool:
-    """What a receiver does (docs/notify.md): check the timestamp's age, then the HMAC over timestamp.body."""
+    """What a receiver of the deprecated ``X-Alliance-*`` headers does: check the timestamp's age, then the HMAC
+    over timestamp.body (the Standard Webhooks headers are checked with the ``standardwebhooks`` library)."""
     timestamp = call.headers["X-Alliance-Timestamp"]
     if abs(time.time() - int(timestamp)) > tolerance:
         return False

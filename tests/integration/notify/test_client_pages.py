@@ -95,7 +95,12 @@ async def test_a_shared_note_sends_one_signed_link_to_the_clinics_system_and_nev
         )
         [delivery] = await notify.deliveries(note_id=note_id)
 
-    assert shown["client_page"] == {"webhook_url": webhook.url, "days": 7}
+    assert shown["client_page"] == {
+        "webhook_url": webhook.url,
+        "days": 7,
+        "webhook_secrets": None,
+        "webhook_secrets_set": 0,
+    }
     assert shown["webhook_secret"] is None and shown["webhook_secret_set"] is True
     calls = [call for call in webhook.calls if call.body.get("note_id") == note_id]
     assert len(calls) == 1, [call.body for call in calls]

@@ -45,6 +45,8 @@ async def test_the_routing_api_needs_an_admin_key_and_never_shows_the_secret(not
             "email": "t7@clinic.example",
             "webhook_url": "https://hooks.example/t7",
             "slack": False,
+            "webhook_secrets": None,
+            "webhook_secrets_set": 0,
         }
     ]
     assert stored["webhook_secret"] is None and stored["webhook_secret_set"] is True  # kept across the PUT

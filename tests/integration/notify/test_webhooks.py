@@ -5,7 +5,9 @@ import json
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
+from services.notify.webhook_secrets import verifier_secret
 from shared import topics
 from shared.auth import Scope
 from shared.contracts import NOTIFICATION_FAILED, NOTIFICATION_SENT, Severity
@@ -49,8 +51,10 @@ async def test_a_routed_alert_is_signed_and_sent_once(
     print(f"\n--- webhook headers: {call.headers}\n--- body:\n{json.dumps(call.body, indent=2)}")
     assert verify(call, SECRET)
     assert not verify(call, "another-secret-0123456789")
+    # The clinic's plain secret signs the Standard Webhooks headers too, under its whsec_ form.
+    assert Webhook(verifier_secret(SECRET)).verify(call.raw, call.headers) == call.body
     body = call.body
-    assert call.headers["X-Alliance-Delivery"] == body["delivery_id"]
+    assert call.header("webhook-id") == call.headers["X-Alliance-Delivery"] == body["delivery_id"]
     assert (
         body["severity"] == "medium" and body["recipient_kind"] == "therapist" and body["reason"] == "alert"
     )
@@ -106,9 +110,8 @@ async def test_a_webhook_answering_500_three_times_gets_the_alert_on_the_fourth_
 
     attempts = [call for call in webhook.attempts if call.body.get("client_id") == client_id]
     assert [call.status for call in attempts] == [500, 500, 500, 200]
-    assert (
-        len({call.headers["X-Alliance-Delivery"] for call in attempts}) == 1
-    )  # one id: receivers can dedupe
+    assert len({call.header("webhook-id") for call in attempts}) == 1  # one id: receivers can dedupe
+    assert len({call.headers["X-Alliance-Delivery"] for call in attempts}) == 1
     assert len(sent) == 1 and NOTIFICATION_SENT.decode(sent[0].value).data.attempts == 4
 
 
