@@ -111,10 +111,9 @@ class Rebuild:
         try:
             event = INBOUND.decode(record.topic, record.value, record.headers or ())
             check_key(record.key, event)
+            self._add(event)
         except ContractViolation:
             self.skipped += 1
-            return
-        self._add(event)
 
     def _add(self, event: CloudEvent[Any]) -> None:
         key = (event.clinicid, event.data.client_id)
