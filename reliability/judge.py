@@ -7,7 +7,7 @@
   equals the oracle's assessment put through the same projection with the announcements the oracle expects
   (markers per session, episodes with their severity, resolution, alerts and whether they are from imported
   history, the summary).
-- Alerts: the distinct deliveries received (a receiver deduplicates on ``X-Alliance-Delivery``, as
+- Alerts: the distinct deliveries received (a receiver deduplicates on ``webhook-id``, as
   docs/notify.md asks) match the expected alerts that are news exactly: none lost, none twice, none extra
   (an alert from history is pushed to no one). How many copies
   of a delivery arrived again after a crash is counted separately (``redelivered``).

@@ -1,13 +1,14 @@
 """The alert sinks of the reliability runs: a webhook receiver that checks signatures and an SMTP server.
 
-The webhook receiver verifies every call as docs/notify.md tells receivers to (HMAC-SHA256 over
-``timestamp + "." + body``, ``sha256=`` + hex), records the calls it accepted, and can be made unavailable:
+The webhook receiver verifies every call as docs/notify.md tells receivers to (the Standard Webhooks headers,
+checked by that specification's own library; the platform's plain secret is given to it in its ``whsec_``
+form), deduplicates on ``webhook-id``, records the calls it accepted, and can be made unavailable:
 ``outage("503")`` answers 503 to everything, ``outage("closed")`` closes the listening socket (connections are
 refused) until ``recover()`` opens it again on the same port.
 """
 
-import hashlib
-import hmac
+import base64
+import functools
 import json
 import threading
 import time
@@ -21,13 +22,15 @@ from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from standardwebhooks import Webhook, WebhookVerificationError
 
 Outage = Literal["503", "closed"]
 
 
-def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+@functools.cache
+def verifier(secret: str) -> Webhook:
+    """A receiver's verifier for a plain (pre-``whsec_``) secret: its key is the secret's UTF-8 bytes."""
+    return Webhook("whsec_" + base64.b64encode(secret.encode()).decode())
 
 
 @dataclass(frozen=True)
@@ -95,17 +98,18 @@ class SignedWebhookReceiver:
             with self._lock:
                 self.refused += 1
             return 503
-        timestamp = headers.get("X-Alliance-Timestamp", "")
-        valid = hmac.compare_digest(
-            headers.get("X-Alliance-Signature", ""), expected_signature(self.secret, timestamp, raw)
-        )
+        try:
+            verifier(self.secret).verify(raw, headers)
+            valid = True
+        except WebhookVerificationError:
+            valid = False
         with self._lock:
             if not valid:
                 self.bad_signatures += 1
                 return 401  # a receiver refuses what it cannot verify
             self.calls.append(
                 WebhookCall(
-                    headers.get("X-Alliance-Delivery", ""),
+                    next((v for k, v in headers.items() if k.lower() == "webhook-id"), ""),
                     json.loads(raw),
                     raw.decode(),
                     valid,

@@ -33,7 +33,7 @@ class ScenarioResult:
     alerts_expected: int
     alerts_delivered: int  # distinct deliveries received
     extra: int  # alerts nobody expected + event ids of the run's clinics that no 202 answered
-    redelivered: int  # repeated copies of one delivery (same X-Alliance-Delivery), deduplicated
+    redelivered: int  # repeated copies of one delivery (same webhook-id), deduplicated
     kafka_copies: int = 0  # second records of an accepted event id (same id), dropped by every consumer
     state_differences: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None  # from the fault's end until the platform caught up

@@ -96,6 +96,22 @@ class InstrumentSpec:
         return self.minimum * len(self.items), self.maximum * len(self.items)
 
 
+# How documents for people name each instrument (FHIR Questionnaires, the FHIR export): short name, full name.
+NAMES: Mapping[Instrument, tuple[str, str]] = {
+    Instrument.SRS: ("SRS", "Session Rating Scale"),
+    Instrument.ORS: ("ORS", "Outcome Rating Scale"),
+    Instrument.WAI_SR: ("WAI-SR", "Working Alliance Inventory, short revised"),
+    Instrument.PSQ: ("PSQ", "Post-session rupture questionnaire"),
+    Instrument.GBO: ("GBO", "Goal-Based Outcomes"),
+}
+
+
+def title(instrument: Instrument) -> str:
+    """The instrument's full name with its short one, e.g. ``Session Rating Scale (SRS)``."""
+    short, full = NAMES[instrument]
+    return f"{full} ({short})"
+
+
 INSTRUMENTS: Mapping[Instrument, InstrumentSpec] = {
     Instrument.SRS: InstrumentSpec(
         Instrument.SRS, ("relationship", "goals", "approach", "overall"), Decimal(0), Decimal(10), False

@@ -18,27 +18,19 @@ item's text names its number and subscale.
 """
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from services.feedback.fhir.resources import COMMENT, COMMENT_MAX_LENGTH, canonical_url
 from services.feedback.links.form import GOAL_ENDS, ITEM_TEXT, REPORT_ANSWERS, REPORT_QUESTIONS
-from shared.instruments import INSTRUMENTS, WAI_SR_SUBSCALES, Instrument, InstrumentSpec
+from shared.instruments import INSTRUMENTS, WAI_SR_SUBSCALES, Instrument, InstrumentSpec, title
 
 # Raised when an instrument's items, ranges or wording change. A response's `|version` suffix is not checked.
 VERSION = "1"
 HL7 = "http://hl7.org/fhir/StructureDefinition"
 ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
 MOST_OPTIONS = 7  # a whole-number scale with more points is asked as a number, not as a list of options
-TITLES: Mapping[Instrument, str] = {
-    Instrument.SRS: "Session Rating Scale (SRS)",
-    Instrument.ORS: "Outcome Rating Scale (ORS)",
-    Instrument.WAI_SR: "Working Alliance Inventory, short revised (WAI-SR)",
-    Instrument.PSQ: "Post-session rupture questionnaire",
-    Instrument.GBO: "Goal-Based Outcomes (GBO)",
-}
 COMMENT_TEXT = "Anything you want to add?"
 Resource = dict[str, Any]
 
@@ -80,7 +72,7 @@ def questionnaire(instrument: Instrument) -> Resource:
         "url": canonical_url(instrument),
         "version": VERSION,
         "name": instrument.name,
-        "title": TITLES.get(instrument, instrument.name),
+        "title": title(instrument),
         "status": "active",
         "subjectType": ["Patient"],
         "description": _description(spec),

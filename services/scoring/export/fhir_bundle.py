@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.scoring.export.client_export import ClientExport, ExportedEvent
-from shared.instruments import INSTRUMENTS, WAI_SR_SUBSCALES, AllianceDimension, Instrument, Respondent
+from shared.instruments import INSTRUMENTS, NAMES, WAI_SR_SUBSCALES, AllianceDimension, Instrument, Respondent
 
 FHIR_JSON = "application/fhir+json"
 BASE_URL = "https://alliance-platform.org/fhir"
@@ -39,13 +39,6 @@ UCUM = "http://unitsofmeasure.org"
 RATING_TYPE = "org.alliance.feedback.submitted."
 _NAMESPACE = uuid.UUID("0b8a3d52-51c4-4e0c-9b7e-5d7b7f3f2a61")
 
-NAMES: Mapping[Instrument, tuple[str, str]] = {  # short name, full name
-    Instrument.SRS: ("SRS", "Session Rating Scale"),
-    Instrument.ORS: ("ORS", "Outcome Rating Scale"),
-    Instrument.WAI_SR: ("WAI-SR", "Working Alliance Inventory, short revised"),
-    Instrument.PSQ: ("PSQ", "Post-session rupture questionnaire"),
-    Instrument.GBO: ("GBO", "Goal-Based Outcomes"),
-}
 TOTALLED = frozenset({Instrument.SRS, Instrument.ORS, Instrument.WAI_SR})
 SUBSCALES: Mapping[Instrument, Mapping[AllianceDimension, tuple[str, ...]]] = {
     Instrument.WAI_SR: WAI_SR_SUBSCALES
