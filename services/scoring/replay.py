@@ -70,7 +70,7 @@ from shared.contracts import (
 from shared.contracts.registry import TYPE_PREFIX
 from shared.messaging import Outbox
 from shared.messaging.compacted import read_all
-from shared.messaging.subscription import InboundTopics, check_key
+from shared.messaging.subscription import InboundTopics
 from shared.privacy.erasure import ErasedClients
 from shared.privacy.keys import COLLECTION as KEYS
 from shared.privacy.plumbing import Privacy
@@ -109,9 +109,7 @@ class Rebuild:
             self.first_read_at = time.monotonic()
         self.read += 1
         try:
-            event = INBOUND.decode(record.topic, record.value, record.headers or ())
-            check_key(record.key, event)
-            self._add(event)
+            self._add(INBOUND.read(record))
         except ContractViolation:
             self.skipped += 1
 

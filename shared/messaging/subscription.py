@@ -93,6 +93,13 @@ class InboundTopics:
         document = json_object(raw)
         return decode_event(_kind_named(document.get("type"), kinds, topic), document)
 
+    def read(self, record: Any) -> CloudEvent[Any]:
+        """One consumed record (aiokafka's ConsumerRecord) decoded, with its key checked against the event: what
+        the live consumer dead-letters, and the replay skips."""
+        event = self.decode(record.topic, record.value, record.headers or ())
+        check_key(record.key, event)
+        return event
+
 
 def _kind_named(type_name: object, kinds: Sequence[EventKind[Any]], topic: str) -> EventKind[Any]:
     """The kind whose name the CloudEvent ``type`` (``org.alliance.<name>.v<N>``) carries."""
@@ -191,9 +198,7 @@ def batch_decoder(
         deliveries: list[Delivery] = []
         for record in in_production_order(message.raw_message):
             try:
-                event = inbound.decode(record.topic, record.value, record.headers or ())
-                check_key(record.key, event)
-                deliveries.append(Delivery(record, event))
+                deliveries.append(Delivery(record, inbound.read(record)))
             except ContractViolation as violation:
                 deliveries.append(Delivery(record, None, violation))
         return deliveries
