@@ -31,7 +31,15 @@ from services.scoring.clinic_figures import ActiveClient, ClinicFigures
 from services.scoring.projection import alliance_view, goal_views, note_views, session_view
 from services.scoring.translate import fact_from
 from services.scoring.views import ClientAlliance, SessionView
-from shared.contracts import ALL_KINDS, GOALS_AGREED, NOTE_ANSWERED, NOTE_SHARED, CloudEvent, EventKind
+from shared.contracts import (
+    ALL_KINDS,
+    GOALS_AGREED,
+    NOTE_ANSWERED,
+    NOTE_SHARED,
+    STORED,
+    CloudEvent,
+    EventKind,
+)
 from shared.messaging.subscription import decode_event
 from shared.repair import RepairStrategy, RuptureType
 
@@ -490,7 +498,7 @@ def _actions_from(clinic_id: str, client_id: str, document: Document) -> ClientR
 
 
 def _stored_event(stored: Document) -> CloudEvent[Any]:
-    return decode_event(KINDS_BY_TYPE[stored["type"]], stored)
+    return decode_event(KINDS_BY_TYPE[stored["type"]], stored, STORED)
 
 
 def _save(record: ClientRecord, assessment: domain.ClientAssessment) -> UpdateOne:

@@ -1,6 +1,6 @@
 """Event contracts: the CloudEvents envelope, the versioned event models and their registry."""
 
-from shared.contracts.envelope import CloudEvent
+from shared.contracts.envelope import STORED, CloudEvent
 from shared.contracts.events import (
     AllianceUpdatedV1,
     Attendance,
@@ -83,6 +83,7 @@ __all__ = [
     "RUPTURE_RESOLVED",
     "RUPTURE_SUSPECTED",
     "SESSION_COMPLETED",
+    "STORED",
     "TRAJECTORIES_FITTED",
     "AllianceUpdatedV1",
     "Attendance",

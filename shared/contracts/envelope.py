@@ -5,7 +5,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.contracts.fields import OpaqueId, Timestamp
 
@@ -17,6 +17,14 @@ _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,64}$")
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 MAX_EXTENSIONS = 32
 MAX_EXTENSION_TEXT = 1024
+# The validation context of an event read back from the platform's own store. It was validated in full when it
+# arrived, so what only a new event needs checking (a rating's items against its instrument) is not checked
+# again each time a client's history is loaded: scoring loads whole histories, batch after batch.
+STORED = {"stored": True}
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("stored") is True
 
 
 class CloudEvent(BaseModel, Generic[DataT]):

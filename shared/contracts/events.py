@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.contracts.envelope import is_stored
 from shared.contracts.fields import OpaqueId, Timestamp, Words
 from shared.instruments import Instrument, InvalidScores, Respondent, validate_scores
 from shared.repair import RepairStrategy, RuptureType
@@ -73,7 +74,7 @@ class FeedbackSubmittedV1(Contract):
     @classmethod
     def _items_fit_instrument(cls, items: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         instrument = info.data.get("instrument")
-        if instrument is not None:
+        if instrument is not None and not is_stored(info):
             try:
                 validate_scores(instrument, items)
             except InvalidScores as invalid:

@@ -40,12 +40,15 @@ from shared.messaging.delivery import dead_letter, is_transient, log, retrying
 Headers = Sequence[tuple[str, bytes]]
 
 
-def decode_event(kind: EventKind[Any], raw: bytes | Mapping[str, Any]) -> CloudEvent[Any]:
+def decode_event(
+    kind: EventKind[Any], raw: bytes | Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> CloudEvent[Any]:
     """``kind.decode(raw)`` with one validation instead of two for the latest version (the common case).
 
     For the latest version ``decode`` validates ``data`` with the model, then the envelope, which validates
     ``data`` with the same model again; validating the envelope alone accepts and builds exactly the same.
-    Anything else, and anything invalid, goes through ``decode`` itself, which names the problem.
+    Anything else, and anything invalid, goes through ``decode`` itself, which names the problem. ``context``
+    is pydantic's validation context (``STORED`` for an event read back from the platform's own store).
     """
     try:
         document = json.loads(raw) if isinstance(raw, bytes | bytearray) else raw
@@ -53,7 +56,7 @@ def decode_event(kind: EventKind[Any], raw: bytes | Mapping[str, Any]) -> CloudE
         document = None
     if isinstance(document, Mapping) and document.get("type") == kind.type_name():
         try:
-            return _envelope_model(kind).model_validate(document)
+            return _envelope_model(kind).model_validate(document, context=context)
         except ValidationError:
             pass
     return kind.decode(raw)

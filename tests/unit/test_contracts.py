@@ -14,6 +14,7 @@ from shared.contracts import (
     RUPTURE_RESOLVED,
     RUPTURE_SUSPECTED,
     SESSION_COMPLETED,
+    STORED,
     ContractViolation,
     EventKind,
     FeedbackSubmittedV1,
@@ -289,6 +290,16 @@ def test_items_are_validated_strictly(instrument: str, items: dict[str, float], 
         FeedbackSubmittedV1.model_validate(
             {**EXAMPLES["feedback.submitted"], "instrument": instrument, "items": items}
         )
+
+
+def test_a_stored_rating_is_not_checked_against_its_instrument_again_but_keeps_its_types() -> None:
+    # Checked once, on arrival; scoring checks the items again where it scores them (``validate_scores``).
+    out_of_range = {**EXAMPLES["feedback.submitted"], "items": {**SRS, "overall": 10.1}}
+    assert FeedbackSubmittedV1.model_validate(out_of_range, context=STORED).items["overall"] == 10.1
+    with pytest.raises(ValidationError, match="out of range"):
+        FeedbackSubmittedV1.model_validate(out_of_range)
+    with pytest.raises(ValidationError):
+        FeedbackSubmittedV1.model_validate({**out_of_range, "items": {**SRS, "goals": "9"}}, context=STORED)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), True, "9"], ids=["nan", "inf", "bool", "string"])

@@ -17,7 +17,7 @@ from services.scoring.api import ScoringApi
 from services.scoring.clients import KINDS_BY_TYPE, record_key
 from services.scoring.export.notifications import NotificationLog
 from services.scoring.views import ClientAlliance, View
-from shared.contracts import NotificationSentV1
+from shared.contracts import STORED, NotificationSentV1
 from shared.messaging.subscription import decode_event
 from shared.repair import RepairStrategy, RuptureType
 
@@ -115,7 +115,7 @@ async def client_export(
     if snapshot is None:
         return None
     document, alliance = snapshot
-    stored = [decode_event(KINDS_BY_TYPE[event["type"]], event) for event in document["events"]]
+    stored = [decode_event(KINDS_BY_TYPE[event["type"]], event, STORED) for event in document["events"]]
     events = [ExportedEvent.model_validate(event.model_dump(mode="json")) for event in stored]
     resolutions = [_resolution(r) for r in document.get("resolutions", ())]
     events, resolutions = await api.privacy.words.open_all(clinic_id, client_id, (events, resolutions))
