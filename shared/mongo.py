@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -14,6 +15,7 @@ from shared.settings import ServiceSettings
 
 T = TypeVar("T")
 Document = dict[str, Any]
+DUPLICATE_KEY = 11000  # the server's error code for a unique index violated
 
 
 def connect(settings: ServiceSettings, timeout_ms: int | None = None) -> AsyncMongoClient[Document]:
@@ -57,3 +59,15 @@ async def is_reachable(client: AsyncMongoClient[Document]) -> bool:
     except Exception:
         return False
     return True
+
+
+def outcomes_of(writes: int, error: BulkWriteError) -> list[BaseException | None]:
+    """Each write's outcome in an unordered bulk write that failed in part: None where it was applied, else its
+    own error (a DuplicateKeyError for a key that exists). A write concern error leaves every write uncertain."""
+    if error.details.get("writeConcernErrors"):
+        return [error] * writes
+    outcomes: list[BaseException | None] = [None] * writes
+    for failed in error.details.get("writeErrors", []):
+        kind = DuplicateKeyError if failed.get("code") == DUPLICATE_KEY else WriteError
+        outcomes[failed["index"]] = kind(failed.get("errmsg", ""), failed.get("code"), failed)
+    return outcomes

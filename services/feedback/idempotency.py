@@ -18,19 +18,22 @@ collection test guesses of a comment against it.
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Header
-from pymongo import ReturnDocument
+from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.coalescing import Coalescing
 from shared.contracts import derived_event_id
+from shared.mongo import outcomes_of
 from shared.privacy.keys import KeyEncryptionKeys
 
 Document = dict[str, Any]
@@ -110,12 +113,19 @@ class Fingerprints:
 
 
 class IdempotencyStore:
+    """Claims and answers are written in coalesced round trips (shared/coalescing.py): under load, one unordered
+    bulk write stores the claims and answers of every request that came to that point meanwhile. Each request
+    still learns its own outcome: a claim that lost to an existing key takes the path it would have alone."""
+
     def __init__(
         self, collection: AsyncCollection[Document], keep: timedelta, fingerprints: Fingerprints
     ) -> None:
         self.collection = collection
         self.keep = keep
         self.fingerprints = fingerprints
+        # A key's claim is acknowledged before its answer is written, so one unordered bulk write never holds
+        # both for the same key.
+        self._write = Coalescing[InsertOne[Document] | UpdateOne, None](partial(_bulk_write, collection))
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -131,15 +141,17 @@ class IdempotencyStore:
         now = moment_now()
         document_id = {"clinic": clinic_id, "key": key}
         try:
-            await self.collection.insert_one(
-                {
-                    "_id": document_id,
-                    "fingerprint": fingerprints[0],
-                    "clients": sorted(set(clients)),
-                    "claimed_at": now,
-                    "moment": now,
-                    "answer": None,
-                }
+            await self._write(
+                InsertOne(
+                    {
+                        "_id": document_id,
+                        "fingerprint": fingerprints[0],
+                        "clients": sorted(set(clients)),
+                        "claimed_at": now,
+                        "moment": now,
+                        "answer": None,
+                    }
+                )
             )
             return Claim(now)
         except DuplicateKeyError:
@@ -162,9 +174,11 @@ class IdempotencyStore:
         return Claim(taken_over.get("moment") or now)
 
     async def complete(self, clinic_id: str, key: str, answer: StoredAnswer) -> None:
-        await self.collection.update_one(
-            {"_id": {"clinic": clinic_id, "key": key}},
-            {"$set": {"answer": {"status_code": answer.status_code, "body": answer.body}}},
+        await self._write(
+            UpdateOne(
+                {"_id": {"clinic": clinic_id, "key": key}},
+                {"$set": {"answer": {"status_code": answer.status_code, "body": answer.body}}},
+            )
         )
 
     async def release(self, clinic_id: str, key: str) -> None:
@@ -181,3 +195,14 @@ class IdempotencyStore:
         """Delete every record of a request naming the client (an erasure). A retry of such a request runs
         again: its events keep their ids, and an erased client's are refused."""
         await self.collection.delete_many({"_id.clinic": clinic_id, "clients": client_id})
+
+
+async def _bulk_write(
+    collection: AsyncCollection[Document], writes: Sequence[InsertOne[Document] | UpdateOne]
+) -> list[BaseException | None]:
+    """One unordered bulk write of ``writes``; each one's outcome."""
+    try:
+        await collection.bulk_write(list(writes), ordered=False)
+    except BulkWriteError as error:
+        return outcomes_of(len(writes), error)
+    return [None] * len(writes)

@@ -12,12 +12,12 @@ Only admitted requests are counted: a caller that keeps knocking while refused d
 further away. Retry-After names the moment the next request would be admitted, one window away at most.
 """
 
-import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -26,6 +26,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.auth import ClinicPrincipal, Scope, require_scope
+from shared.coalescing import Coalescing
 
 COLLECTION = "feedback_key_budget"
 Document = dict[str, Any]
@@ -77,7 +78,8 @@ class KeyBudget:
     """The budget of every API key, in ``collection``.
 
     The requests of a key that arrive while a count of its requests is on its way to MongoDB are counted together
-    in the next one: under load one round trip serves many requests, and a request alone has its own.
+    in the next one (shared/coalescing.py): under load one round trip serves many requests, and a request alone
+    has its own.
     """
 
     def __init__(
@@ -89,38 +91,20 @@ class KeyBudget:
         # key id -> (start of its previous window, requests admitted in it). A window that has ended no
         # longer changes, so each process reads it once, not on every request.
         self._previous: dict[str, tuple[int, int]] = {}
-        self._waiting: dict[str, list[asyncio.Future[float | None]]] = {}
-        self._counting: dict[str, asyncio.Task[None]] = {}
+        self._counters: dict[str, Coalescing[None, float | None]] = {}
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("expires_at", expireAfterSeconds=0, name="expire_after_window")
 
     async def spend(self, key_id: str) -> float | None:
         """Count one request; None when admitted, else the seconds to wait before the next (one window at most)."""
-        answer: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(key_id, []).append(answer)
-        if key_id not in self._counting:
-            self._counting[key_id] = asyncio.create_task(self._count_waiting(key_id))
-        return await answer
+        counter = self._counters.get(key_id)
+        if counter is None:
+            counter = self._counters[key_id] = Coalescing(partial(self._count_all, key_id))
+        return await counter(None)
 
-    async def _count_waiting(self, key_id: str) -> None:
-        """Count the waiting requests of ``key_id``, in arrival order, batch after batch until none is left."""
-        try:
-            while waiting := self._waiting.pop(key_id, None):
-                try:
-                    answers = await self._count(key_id, len(waiting))
-                except (
-                    Exception
-                ) as error:  # each request fails with it: a MongoDB that does not answer is a 503
-                    for answer in waiting:
-                        if not answer.done():
-                            answer.set_exception(error)
-                else:
-                    for answer, wait in zip(waiting, answers, strict=True):
-                        if not answer.done():
-                            answer.set_result(wait)
-        finally:
-            del self._counting[key_id]
+    async def _count_all(self, key_id: str, requests: Sequence[None]) -> list[float | None]:
+        return await self._count(key_id, len(requests))
 
     async def _count(self, key_id: str, requests: int) -> list[float | None]:
         """Count as many of ``requests`` as there is room for; for each, None if admitted, else its wait."""
