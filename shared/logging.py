@@ -42,6 +42,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").addFilter(_redact_link_tokens)
     # aiokafka reports every retried connection at WARNING/ERROR; the delivery layer reports what matters.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # httpx logs each request's full URL at INFO, and a webhook URL may carry the receiver's token in its path
+    # or query. Notify logs every delivery itself, by channel and route, never by URL.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _add_trace_ids(
