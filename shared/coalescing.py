@@ -45,6 +45,7 @@ class Coalescing(Generic[Item, Answer]):
                 except BaseException:  # cancelled (the process is stopping): nobody is left waiting forever
                     for _, future in [*batch, *self._waiting]:
                         future.cancel()
+                    self._waiting = []  # their callers are gone: a later trip must not send their items
                     raise
                 for (_, future), answer in zip(batch, answers, strict=True):
                     if future.done():  # its caller was cancelled

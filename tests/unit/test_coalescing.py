@@ -93,3 +93,19 @@ def test_each_write_of_an_unordered_bulk_write_gets_its_own_outcome() -> None:
 def test_a_write_concern_error_leaves_every_write_uncertain() -> None:
     error = BulkWriteError({"writeErrors": [], "writeConcernErrors": [{"code": 64, "errmsg": "waiting"}]})
     assert outcomes_of(3, error) == [error, error, error]
+
+
+async def test_a_trip_cancelled_mid_way_cancels_its_callers_and_theirs_are_not_sent_later() -> None:
+    doubler = SlowDoubler()
+    coalescing = Coalescing[int, int](doubler)
+    on_its_way = asyncio.create_task(coalescing(1))
+    await settle()
+    waiting = asyncio.create_task(coalescing(2))
+    await settle()
+    assert coalescing._sending is not None
+    coalescing._sending.cancel()  # as when the process stops
+    await settle()
+    assert on_its_way.cancelled() and waiting.cancelled()
+    doubler.release.set()
+    assert await coalescing(3) == 6
+    assert doubler.batches == [[1], [3]]
