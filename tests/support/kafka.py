@@ -80,18 +80,35 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        # topics() returns the cluster's metadata without keeping it; this loads it into the consumer.
-        await consumer._client.force_metadata_update()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in (consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await _partitions_of(consumer, topics)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({partition: offset for partition, offset in ends.items()})
     finally:
         await consumer.stop()
+
+
+async def _partitions_of(
+    consumer: AIOKafkaConsumer, topics: list[str], within: float = 30.0
+) -> list[TopicPartition]:
+    """Every partition of ``topics``, once the broker that answers knows them all.
+
+    On a fresh cluster a broker learns of topics just created from the controller a moment later than the one
+    that created them: asked too early, it knows none of them, and committing nothing is an error.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        # topics() returns the cluster's metadata without keeping it; this loads it into the consumer.
+        await consumer._client.force_metadata_update()
+        known = {topic: consumer.partitions_for_topic(topic) for topic in topics}
+        missing = sorted(topic for topic, partitions in known.items() if not partitions)
+        if not missing:
+            return [TopicPartition(topic, p) for topic, partitions in known.items() for p in partitions or ()]
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"Kafka did not report the partitions of {', '.join(missing)} in {within:.0f} s"
+            )
+        await asyncio.sleep(0.25)
 
 
 async def start_service_groups_at_end(env: Mapping[str, str]) -> None:
