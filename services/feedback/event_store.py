@@ -8,7 +8,7 @@ duplicate a plain retry can cause carries the same CloudEvents id, and every con
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -57,13 +57,28 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
         chains.setdefault(_key(event), []).append(index)
     acknowledged = [False] * len(publications)
 
-    async def chain(indices: list[int]) -> None:
-        for index in indices:
-            if not await _send(broker, *publications[index]):
+    async def chain(indices: list[int], first: Confirmation) -> None:
+        confirmation = first
+        for position, index in enumerate(indices):
+            if position:
+                confirmation = await _sent(broker, *publications[index])
+            if not await _acknowledged(confirmation):
                 return
             acknowledged[index] = True
 
-    await asyncio.gather(*(chain(indices) for indices in chains.values()))
+    # Every client's first event is handed to the producer before any acknowledgement is awaited.
+    started = [(indices, await _sent(broker, *publications[indices[0]])) for indices in chains.values()]
+    # A client with more events goes on in a task of its own; one with a single event (most of a batch) needs
+    # none: its acknowledgement is awaited in turn, as all of them are on their way.
+    longer = [asyncio.ensure_future(chain(indices, first)) for indices, first in started if len(indices) > 1]
+    try:
+        for indices, first in started:
+            if len(indices) == 1:
+                await chain(indices, first)
+        await asyncio.gather(*longer)
+    finally:
+        for task in longer:  # the request was cancelled: nothing more is sent for it
+            task.cancel()
     for (kind, event), ok in zip(publications, acknowledged, strict=True):
         if ok:
             count_accepted(kind, event)
@@ -71,21 +86,38 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
 
 
 async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> None:
-    # Sent straight away: one event needs none of publish_all's chains (nor a task to run each).
-    if not await _send(broker, kind, event):
+    if not await _acknowledged(await _sent(broker, kind, event)):
         raise EventStoreUnavailable
     count_accepted(kind, event)
 
 
-async def _send(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> bool:
-    """Whether Kafka acknowledged ``event`` (acks=all) within the producer's timeout."""
+# Kafka's acknowledgement to come, or None when the producer refused the event at once (no metadata in time).
+Confirmation = Awaitable[Any] | None
+
+
+async def _sent(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> Confirmation:
+    """Hand ``event`` to the producer, which sends it with others of its partition (acks=all)."""
+    record = to_record(event)
     try:
-        record = to_record(event)
-        confirmation = await broker.publish(
-            record.value, topic=kind.topic.name, key=record.key, headers=record.headers, no_confirm=True
+        return await broker.publish(
+            record.value,
+            topic=kind.topic.name,
+            key=record.key,
+            headers=record.headers,
+            correlation_id=event.id,  # rather than a random one: what it is about
+            no_confirm=True,
         )
+    except (KafkaError, TimeoutError):
+        return None
+
+
+async def _acknowledged(confirmation: Confirmation) -> bool:
+    """Whether Kafka acknowledged within the producer's timeout."""
+    if confirmation is None:
+        return False
+    try:
         await confirmation
-    except (KafkaError, TimeoutError):  # not acknowledged in time, or no metadata: Kafka is unreachable
+    except (KafkaError, TimeoutError):  # not acknowledged in time: Kafka is unreachable
         return False
     return True
 

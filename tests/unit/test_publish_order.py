@@ -54,3 +54,15 @@ async def test_a_clients_events_wait_for_each_other_and_stop_at_the_first_not_ta
     assert broker.sent.index("b-0") < broker.sent.index("a-1")  # clients overlap: b did not wait for a
     assert broker.sent.index("a-0") < broker.sent.index("a-1")
     assert broker.acknowledged.index("a-0") < broker.sent.index("a-1")  # a-1 only once a-0 was taken
+
+
+async def test_a_request_cancelled_while_waiting_sends_nothing_more() -> None:
+    publications = [session("a", 0), session("b", 0), session("a", 1)]
+    broker = FakeBroker(failing=set())
+
+    publishing = asyncio.ensure_future(publish_all(broker, publications))  # type: ignore[arg-type]
+    await asyncio.sleep(0.005)  # both first events sent, neither acknowledged yet
+    publishing.cancel()
+    await asyncio.sleep(0.05)
+
+    assert broker.sent == ["a-0", "b-0"]  # a-1 would have followed a-0's acknowledgement
