@@ -10,7 +10,6 @@ started in place of a dead one takes over.
 import fcntl
 import functools
 import gc
-import importlib
 import os
 import socket
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.importer import import_from_string
 from uvicorn.supervisors import Multiprocess
 
 from shared.privacy.keys import KeyConfigurationError
@@ -73,8 +73,7 @@ def serve(
 
 def worker_app() -> FastAPI:
     """A worker's app: built by the factory named in ``APP_FACTORY``, its heap then frozen as in ``serve``."""
-    module, _, name = os.environ[APP_FACTORY].partition(":")
-    app: FastAPI = getattr(importlib.import_module(module), name)()
+    app: FastAPI = import_from_string(os.environ[APP_FACTORY])()
     gc.freeze()
     return app
 

@@ -42,6 +42,10 @@ def intake_broker(settings: FeedbackSettings, service: str) -> KafkaBroker:
     )
 
 
+# Kafka's acknowledgement to come, or None when the producer refused the event at once (no metadata in time).
+Confirmation = Awaitable[Any] | None
+
+
 async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) -> list[bool]:
     """Send the events and wait for Kafka's acknowledgements; True where Kafka acknowledged.
 
@@ -77,7 +81,8 @@ async def publish_all(broker: KafkaBroker, publications: Sequence[Publication]) 
                 await chain(indices, first)
         await asyncio.gather(*longer)
     finally:
-        for task in longer:  # the request was cancelled: nothing more is sent for it
+        # Each is done already, unless the request was cancelled or failed: then nothing more is sent for it.
+        for task in longer:
             task.cancel()
     for (kind, event), ok in zip(publications, acknowledged, strict=True):
         if ok:
@@ -89,10 +94,6 @@ async def publish_one(broker: KafkaBroker, kind: EventKind[Any], event: CloudEve
     if not await _acknowledged(await _sent(broker, kind, event)):
         raise EventStoreUnavailable
     count_accepted(kind, event)
-
-
-# Kafka's acknowledgement to come, or None when the producer refused the event at once (no metadata in time).
-Confirmation = Awaitable[Any] | None
 
 
 async def _sent(broker: KafkaBroker, kind: EventKind[Any], event: CloudEvent[Any]) -> Confirmation:
